@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine of this kind: installs what is needed, builds,
+# runs the unit tests (debug and ASan+UBSan builds), the sandbox tool's self-test, and
+# the integration tests against a real systemd booted in a throwaway sandbox.
+# The last line is "tests: N passed, M failed"; the exit code is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SANDBOX=siax-test
+LOGDIR="$ROOT/build/test-logs"
+PASSED=0
+FAILED=0
+
+die() { echo "test.sh: $*" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || die "run as root: the sandbox needs it"
+
+step() { echo; echo "=== $* ==="; }
+
+# Adds a gtest binary's counts ("[  PASSED  ] N tests." / "[  FAILED  ] N tests,") to the totals.
+count_gtest() {
+  local log=$1 p f
+  p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+  f=$(grep -Eo '^\[  FAILED  \] [0-9]+ tests?,' "$log" | grep -Eo '[0-9]+' | tail -1)
+  PASSED=$((PASSED + ${p:-0}))
+  FAILED=$((FAILED + ${f:-0}))
+}
+
+# Runs a command; a non-zero exit with no failure counted becomes one failure.
+run_counted() {
+  local name=$1; shift
+  local log="$LOGDIR/$name.log" before=$FAILED rc
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  count_gtest "$log"
+  if [ "$rc" -ne 0 ] && [ "$FAILED" -eq "$before" ]; then
+    echo "test.sh: $name exited with $rc"
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+step "setup"
+bash scripts/setup.sh || die "setup failed"
+mkdir -p "$LOGDIR"
+
+step "build (debug, release, asan)"
+for preset in debug asan; do
+  cmake --preset "$preset" >/dev/null || die "cmake configure ($preset) failed"
+  cmake --build --preset "$preset" || die "build ($preset) failed"
+done
+
+step "unit tests (debug)"
+run_counted unit-debug build/debug/tests/siax_unit_tests --gtest_brief=1
+step "unit tests (ASan+UBSan)"
+run_counted unit-asan build/asan/tests/siax_unit_tests --gtest_brief=1
+
+step "sandbox tool self-test"
+selftest_log="$LOGDIR/sandbox-selftest.log"
+bash tests/sandbox/sandbox_selftest.sh 2>&1 | tee "$selftest_log"
+sp=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$selftest_log" | tail -1)
+if [ -n "$sp" ]; then
+  PASSED=$((PASSED + $(echo "$sp" | cut -d' ' -f1)))
+  FAILED=$((FAILED + $(echo "$sp" | cut -d' ' -f3)))
+else
+  FAILED=$((FAILED + 1))
+fi
+
+step "integration tests in a real systemd (sandbox $SANDBOX)"
+trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1' EXIT
+if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited; then
+  sb() { tools/sandbox/siax-sandbox exec "$SANDBOX" "$@"; }
+  sb -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
+  run_counted integration sb --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
+  tools/sandbox/siax-sandbox down "$SANDBOX"
+else
+  echo "test.sh: the sandbox did not boot"
+  FAILED=$((FAILED + 1))
+fi
+
+echo
+echo "tests: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

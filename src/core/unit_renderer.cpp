@@ -1,0 +1,124 @@
+#include "core/unit_renderer.h"
+
+#include <fmt/format.h>
+
+#include "core/validation.h"
+
+namespace siax::core {
+namespace {
+
+void append_c_escaped(std::string& out, char c) {
+  switch (c) {
+    case '\\': out += "\\\\"; break;
+    case '"': out += "\\\""; break;
+    case '\t': out += "\\t"; break;
+    case '%': out += "%%"; break;
+    default: out += c; break;
+  }
+}
+
+}  // namespace
+
+std::string quote_exec_word(std::string_view word) {
+  std::string out = "\"";
+  for (char c : word) {
+    if (c == '$') {
+      out += "$$";
+    } else {
+      append_c_escaped(out, c);
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string quote_environment(std::string_view name, std::string_view value) {
+  std::string out = "\"";
+  out += name;
+  out += '=';
+  for (char c : value) append_c_escaped(out, c);
+  out += '"';
+  return out;
+}
+
+std::string escape_specifiers(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '%') {
+      out += "%%";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> exec_command(const AppDefinition& def, const Interpreters& interpreters) {
+  std::vector<std::string> cmd;
+  switch (def.runtime) {
+    case Runtime::NodeScript: cmd = {interpreters.node, def.script_path}; break;
+    case Runtime::NpmStart: cmd = {interpreters.npm, "start"}; break;
+    case Runtime::PythonScript: cmd = {interpreters.python, def.script_path}; break;
+    case Runtime::Uvicorn:
+      cmd = {interpreters.python, "-m", "uvicorn", def.module, "--host", def.host, "--port", std::to_string(def.port)};
+      break;
+    case Runtime::Custom: cmd = {def.script_path}; break;
+  }
+  if (def.runtime == Runtime::NpmStart && !def.args.empty()) cmd.emplace_back("--");
+  cmd.insert(cmd.end(), def.args.begin(), def.args.end());
+  return cmd;
+}
+
+Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters) {
+  if (auto s = validate_definition(def); !s) return tl::unexpected(s.error());
+  for (const auto* path : {&interpreters.node, &interpreters.npm, &interpreters.python}) {
+    if (auto s = validate_absolute_path("interpreter", *path); !s) return tl::unexpected(s.error());
+  }
+  // A raw value ending in a backslash would continue onto the next line of the file.
+  if (!def.description.empty() && def.description.back() == '\\') {
+    return fail(ErrorKind::InvalidInput, "invalid_value", "description must not end with a backslash");
+  }
+
+  const std::string unit = unit_name_for(def.name);
+  std::string description = def.description.empty() ? fmt::format("siax app {}", def.name) : def.description;
+
+  std::string out;
+  out.reserve(1024);
+  out += kManagedMarker;
+  out += "\n# Rendered from the app's definition; edits here are overwritten (use the agent's API or CLI).\n";
+  out += "[Unit]\n";
+  out += fmt::format("Description={}\n", escape_specifiers(description));
+  out += "After=network.target\n";
+  out += "\n[Service]\n";
+  // exec: the start job fails when the executable cannot be run at all.
+  out += "Type=exec\n";
+  out += fmt::format("User={}\n", def.user);
+  out += fmt::format("WorkingDirectory={}\n", escape_specifiers(def.working_directory));
+  for (const auto& [name, value] : def.environment) {
+    out += fmt::format("Environment={}\n", quote_environment(name, value));
+  }
+  std::string exec;
+  for (const auto& word : exec_command(def, interpreters)) {
+    if (!exec.empty()) exec += ' ';
+    exec += quote_exec_word(word);
+  }
+  out += fmt::format("ExecStart={}\n", exec);
+  out += fmt::format("Restart={}\n", to_string(def.restart_policy));
+  out += fmt::format("RestartSec={}\n", def.restart_sec);
+  out += fmt::format("SyslogIdentifier={}\n", unit.substr(0, unit.size() - kUnitSuffix.size()));
+  out += "SyslogLevelPrefix=yes\n";
+  out += "CPUAccounting=yes\n";
+  out += "MemoryAccounting=yes\n";
+  if (def.memory_max_bytes) out += fmt::format("MemoryMax={}\n", *def.memory_max_bytes);
+  if (def.cpu_quota_percent) out += fmt::format("CPUQuota={}%\n", *def.cpu_quota_percent);
+  // Every process of the app gets SIGTERM, and SIGKILL after 15 s: a stop leaves nothing behind.
+  out += "KillMode=control-group\n";
+  out += "TimeoutStopSec=15\n";
+  out += "NoNewPrivileges=yes\n";
+  out += "\n[Install]\n";
+  out += "WantedBy=multi-user.target\n";
+  return out;
+}
+
+}  // namespace siax::core

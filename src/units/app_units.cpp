@@ -1,0 +1,181 @@
+#include "units/app_units.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/unit_renderer.h"
+#include "core/validation.h"
+
+namespace siax::units {
+
+AppUnits::AppUnits(ports::SystemdManager& systemd, ports::UnitFileStore& store, const ports::Host& host,
+                   PreflightSettings settings)
+    : systemd_(systemd), store_(store), host_(host), settings_(std::move(settings)) {}
+
+Result<std::string> AppUnits::unit_of(const std::string& app) const {
+  if (auto s = core::validate_app_name(app); !s) return tl::unexpected(s.error());
+  return core::unit_name_for(app);
+}
+
+Status AppUnits::require_unit_file(const std::string& app, const std::string& unit) const {
+  auto content = store_.read(unit);
+  if (!content) return tl::unexpected(content.error());
+  if (!*content) {
+    return fail(ErrorKind::NotFound, "app_not_found",
+                fmt::format("there is no app '{}' ({} does not exist): register it first", app, store_.path_of(unit)));
+  }
+  return ok();
+}
+
+Result<std::string> AppUnits::render(const core::AppDefinition& def) const {
+  return core::render_unit(def, settings_.interpreters);
+}
+
+Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
+  if (auto s = core::validate_definition(def); !s) return tl::unexpected(s.error());
+  if (auto s = preflight(def, host_, settings_); !s) return tl::unexpected(s.error());
+  auto content = render(def);
+  if (!content) return tl::unexpected(content.error());
+
+  InstallOutcome out{core::unit_name_for(def.name), "", std::move(*content), false};
+  out.path = store_.path_of(out.unit);
+  if (!store_.writable()) {
+    return fail(ErrorKind::PermissionDenied, "permission_denied",
+                fmt::format("cannot write {}: the agent has no write access to the unit directory. Run it as root, "
+                            "or use the unit helper described in docs/SECURITY.md",
+                            out.path),
+                {{"missing_right", "write_unit_files"}});
+  }
+  auto previous = store_.read(out.unit);
+  if (!previous) return tl::unexpected(previous.error());
+  if (*previous && **previous == out.content) return out;
+
+  if (auto s = store_.write(out.unit, out.content); !s) return tl::unexpected(s.error());
+  out.changed = true;
+  if (auto s = systemd_.daemon_reload(); !s) {
+    // Put things back as they were: the old file, or none.
+    auto restored = *previous ? store_.write(out.unit, **previous) : store_.remove(out.unit);
+    (void)restored;  // the reload error is what the caller needs to see
+    return tl::unexpected(s.error());
+  }
+  return out;
+}
+
+Status AppUnits::start(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto s = require_unit_file(app, *unit); !s) return s;
+  return systemd_.start(*unit);
+}
+
+Status AppUnits::stop(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto s = require_unit_file(app, *unit); !s) return s;
+  return systemd_.stop(*unit);
+}
+
+Status AppUnits::restart(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto s = require_unit_file(app, *unit); !s) return s;
+  return systemd_.restart(*unit);
+}
+
+Status AppUnits::enable(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto s = require_unit_file(app, *unit); !s) return s;
+  return systemd_.enable(*unit);
+}
+
+Status AppUnits::disable(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto s = require_unit_file(app, *unit); !s) return s;
+  return systemd_.disable(*unit);
+}
+
+Status AppUnits::daemon_reload() { return systemd_.daemon_reload(); }
+
+Status AppUnits::remove(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  auto content = store_.read(*unit);
+  if (!content) return tl::unexpected(content.error());
+  if (*content && !store_.writable()) {
+    return fail(ErrorKind::PermissionDenied, "permission_denied",
+                fmt::format("cannot remove {}: the agent has no write access to the unit directory. Run it as root, "
+                            "or use the unit helper described in docs/SECURITY.md",
+                            store_.path_of(*unit)),
+                {{"missing_right", "write_unit_files"}});
+  }
+  auto before = systemd_.status(*unit);
+  if (!before) return tl::unexpected(before.error());
+  const bool was_enabled = before->unit_file_state == "enabled";
+  // Disable first: when that is refused, nothing has changed yet.
+  if (*content) {
+    if (auto s = systemd_.disable(*unit); !s) return s;
+  }
+  if (auto s = systemd_.stop(*unit); !s) {
+    if (was_enabled) (void)systemd_.enable(*unit);  // undo, best effort; the stop error is what matters
+    return s;
+  }
+  if (auto s = store_.remove(*unit); !s) return s;
+  if (auto s = systemd_.daemon_reload(); !s) return s;
+  return systemd_.reset_failed(*unit);
+}
+
+Result<core::UnitStatus> AppUnits::status(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  return systemd_.status(*unit);
+}
+
+Result<std::vector<std::string>> AppUnits::list_installed() {
+  auto files = store_.list();
+  if (!files) return tl::unexpected(files.error());
+  auto loaded = systemd_.list_units(fmt::format("{}*{}", core::kUnitPrefix, core::kUnitSuffix));
+  if (!loaded) return tl::unexpected(loaded.error());
+  std::vector<std::string> apps;
+  for (const auto* list : {&*files, &*loaded}) {
+    for (const auto& u : *list) {
+      if (auto app = core::app_name_from_unit(u)) apps.push_back(*app);
+    }
+  }
+  std::sort(apps.begin(), apps.end());
+  apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
+  return apps;
+}
+
+Permissions AppUnits::permissions() {
+  Permissions p;
+  auto caps = systemd_.probe_capabilities();
+  p.systemd_reachable = caps.systemd_reachable;
+  p.read_status = caps.read_status;
+  p.manage_units = caps.manage_units;
+  p.write_unit_files = store_.writable();
+  p.read_journal = host_.journal_readable();
+  p.unit_directory = store_.path_of("");
+  if (!p.unit_directory.empty() && p.unit_directory.back() == '/') p.unit_directory.pop_back();
+  if (!p.systemd_reachable) {
+    p.missing.push_back(fmt::format("systemd is not reachable: {}", caps.manage_units_reason));
+  } else {
+    if (!p.read_status) p.missing.push_back("cannot read unit status over D-Bus: check the system bus policy");
+    if (!p.manage_units) {
+      p.missing.push_back(fmt::format("cannot start/stop siax-app-* units: {}", caps.manage_units_reason));
+    }
+  }
+  if (!p.write_unit_files) {
+    p.missing.push_back(fmt::format("cannot write unit files in {}: run as root or install the unit helper "
+                                    "(docs/SECURITY.md)",
+                                    p.unit_directory));
+  }
+  if (!p.read_journal) {
+    p.missing.push_back("cannot read the journal: add the agent's user to the systemd-journal group");
+  }
+  return p;
+}
+
+}  // namespace siax::units

@@ -1,0 +1,80 @@
+#pragma once
+/// The systemd layer as the rest of the agent sees it: an app definition in, a
+/// systemd unit out, and the lifecycle of that unit.
+///
+/// Works over the ports only (SystemdManager, UnitFileStore, Host). Thread: one
+/// instance per thread (it uses a SystemdManager, which is not thread-safe);
+/// operations on one app must be serialized by the caller.
+///
+/// Nothing is left half-done: a failed install restores the previous unit file;
+/// a permission error is reported before anything is changed where it can be
+/// known in advance.
+#include <string>
+
+#include "common/result.h"
+#include "core/app_definition.h"
+#include "core/unit_status.h"
+#include "ports/host.h"
+#include "ports/systemd_manager.h"
+#include "ports/unit_file_store.h"
+#include "units/preflight.h"
+
+namespace siax::units {
+
+struct InstallOutcome {
+  std::string unit;       ///< siax-app-<name>.service
+  std::string path;       ///< where the unit file is
+  std::string content;    ///< what was rendered
+  bool changed = false;   ///< false when the file already had this content
+};
+
+/// What the agent is allowed to do on this host (the panel's yellow banner).
+struct Permissions {
+  bool systemd_reachable = false;
+  bool read_status = false;
+  bool manage_units = false;
+  bool write_unit_files = false;
+  bool read_journal = false;
+  std::string unit_directory;
+  /// One line per missing right: what is missing and how to grant it.
+  std::vector<std::string> missing;
+};
+
+class AppUnits {
+ public:
+  AppUnits(ports::SystemdManager& systemd, ports::UnitFileStore& store, const ports::Host& host,
+           PreflightSettings settings);
+
+  /// Validates (syntax and host checks), renders, writes the unit atomically and
+  /// reloads systemd. Does not start or enable.
+  [[nodiscard]] Result<InstallOutcome> install(const core::AppDefinition& def);
+  /// Renders without touching anything (for previews and drift checks).
+  [[nodiscard]] Result<std::string> render(const core::AppDefinition& def) const;
+
+  [[nodiscard]] Status start(const std::string& app);
+  [[nodiscard]] Status stop(const std::string& app);
+  [[nodiscard]] Status restart(const std::string& app);
+  [[nodiscard]] Status enable(const std::string& app);
+  [[nodiscard]] Status disable(const std::string& app);
+  [[nodiscard]] Status daemon_reload();
+  /// Stops and disables the unit, removes its file, reloads systemd and forgets a
+  /// failed state. Safe to repeat; succeeds when the app is already gone.
+  [[nodiscard]] Status remove(const std::string& app);
+
+  [[nodiscard]] Result<core::UnitStatus> status(const std::string& app);
+  /// Apps whose siax-app-*.service unit file exists or is loaded.
+  [[nodiscard]] Result<std::vector<std::string>> list_installed();
+
+  [[nodiscard]] Permissions permissions();
+
+ private:
+  [[nodiscard]] Result<std::string> unit_of(const std::string& app) const;
+  [[nodiscard]] Status require_unit_file(const std::string& app, const std::string& unit) const;
+
+  ports::SystemdManager& systemd_;
+  ports::UnitFileStore& store_;
+  const ports::Host& host_;
+  PreflightSettings settings_;
+};
+
+}  // namespace siax::units

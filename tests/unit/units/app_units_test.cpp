@@ -1,0 +1,180 @@
+#include "units/app_units.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_host.h"
+#include "fakes/fake_systemd.h"
+#include "fakes/fake_unit_store.h"
+
+namespace siax::units {
+namespace {
+
+class AppUnitsTest : public ::testing::Test {
+ protected:
+  fakes::FakeSystemd systemd;
+  fakes::FakeUnitStore store;
+  fakes::FakeHost host = fakes::FakeHost::typical();
+  AppUnits units{systemd, store, host, PreflightSettings{}};
+
+  static core::AppDefinition app() {
+    core::AppDefinition d;
+    d.name = "api";
+    d.script_path = "/srv/app/server.js";
+    d.user = "app";
+    d.working_directory = "/srv/app";
+    return d;
+  }
+};
+
+TEST_F(AppUnitsTest, InstallWritesTheUnitAndReloads) {
+  auto out = units.install(app());
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_TRUE(out->changed);
+  EXPECT_EQ(out->unit, "siax-app-api.service");
+  EXPECT_EQ(out->path, "/etc/systemd/system/siax-app-api.service");
+  ASSERT_TRUE(store.files.contains("siax-app-api.service"));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"daemon-reload"}));
+}
+
+TEST_F(AppUnitsTest, InstallingTheSameDefinitionTwiceChangesNothing) {
+  ASSERT_TRUE(units.install(app()));
+  auto again = units.install(app());
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(store.writes, 1);
+  EXPECT_EQ(systemd.calls.size(), 1u);
+}
+
+TEST_F(AppUnitsTest, InvalidDefinitionTouchesNothing) {
+  auto d = app();
+  d.script_path = "/srv/app/missing.js";
+  auto out = units.install(d);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::InvalidInput);
+  EXPECT_TRUE(store.files.empty());
+  EXPECT_TRUE(systemd.calls.empty());
+}
+
+TEST_F(AppUnitsTest, ReadOnlyUnitDirectoryIsAPermissionErrorBeforeAnyChange) {
+  store.is_writable = false;
+  auto out = units.install(app());
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::PermissionDenied);
+  ASSERT_NE(out.error().detail("missing_right"), nullptr);
+  EXPECT_EQ(*out.error().detail("missing_right"), "write_unit_files");
+  EXPECT_TRUE(systemd.calls.empty());
+}
+
+TEST_F(AppUnitsTest, RefusedReloadRestoresThePreviousFile) {
+  ASSERT_TRUE(units.install(app()));
+  const auto before = store.files["siax-app-api.service"];
+  systemd.failures["daemon-reload"] = Error{ErrorKind::PermissionDenied, "permission_denied", "no", {}};
+  auto d = app();
+  d.environment["X"] = "1";
+  auto out = units.install(d);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::PermissionDenied);
+  EXPECT_EQ(store.files["siax-app-api.service"], before);
+}
+
+TEST_F(AppUnitsTest, RefusedReloadOfANewAppLeavesNoFile) {
+  systemd.failures["daemon-reload"] = Error{ErrorKind::PermissionDenied, "permission_denied", "no", {}};
+  ASSERT_FALSE(units.install(app()));
+  EXPECT_TRUE(store.files.empty());
+}
+
+TEST_F(AppUnitsTest, LifecycleOfAnUnknownAppIsNotFound) {
+  for (auto op : {&AppUnits::start, &AppUnits::stop, &AppUnits::restart, &AppUnits::enable, &AppUnits::disable}) {
+    auto s = (units.*op)("ghost");
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().kind, ErrorKind::NotFound);
+    EXPECT_EQ(s.error().code, "app_not_found");
+  }
+  EXPECT_TRUE(systemd.calls.empty());
+}
+
+TEST_F(AppUnitsTest, InvalidNamesNeverReachSystemd) {
+  auto s = units.start("../../etc/passwd");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, ErrorKind::InvalidInput);
+  EXPECT_TRUE(systemd.calls.empty());
+}
+
+TEST_F(AppUnitsTest, LifecycleDrivesTheUnit) {
+  ASSERT_TRUE(units.install(app()));
+  ASSERT_TRUE(units.start("api"));
+  auto st = units.status("api");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->phase(), core::UnitPhase::Active);
+  const auto pid = st->main_pid;
+  ASSERT_TRUE(units.restart("api"));
+  EXPECT_NE(units.status("api")->main_pid, pid);
+  ASSERT_TRUE(units.stop("api"));
+  EXPECT_EQ(units.status("api")->phase(), core::UnitPhase::Inactive);
+}
+
+TEST_F(AppUnitsTest, RemoveDisablesStopsDeletesReloadsAndResets) {
+  ASSERT_TRUE(units.install(app()));
+  ASSERT_TRUE(units.enable("api"));
+  ASSERT_TRUE(units.start("api"));
+  systemd.calls.clear();
+  ASSERT_TRUE(units.remove("api"));
+  EXPECT_TRUE(store.files.empty());
+  EXPECT_EQ(systemd.calls,
+            (std::vector<std::string>{"status siax-app-api.service", "disable siax-app-api.service",
+                                      "stop siax-app-api.service", "daemon-reload",
+                                      "reset-failed siax-app-api.service"}));
+}
+
+TEST_F(AppUnitsTest, RemoveIsSafeToRepeat) {
+  ASSERT_TRUE(units.install(app()));
+  ASSERT_TRUE(units.remove("api"));
+  ASSERT_TRUE(units.remove("api"));
+  EXPECT_TRUE(store.files.empty());
+}
+
+TEST_F(AppUnitsTest, RemoveRefusedDisableChangesNothing) {
+  ASSERT_TRUE(units.install(app()));
+  ASSERT_TRUE(units.start("api"));
+  systemd.failures["disable"] = Error{ErrorKind::PermissionDenied, "permission_denied", "no", {}};
+  auto s = units.remove("api");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, ErrorKind::PermissionDenied);
+  EXPECT_TRUE(store.files.contains("siax-app-api.service"));
+  EXPECT_EQ(units.status("api")->phase(), core::UnitPhase::Active);
+}
+
+TEST_F(AppUnitsTest, RemoveWithFailedStopReEnables) {
+  ASSERT_TRUE(units.install(app()));
+  ASSERT_TRUE(units.enable("api"));
+  systemd.failures["stop"] = Error{ErrorKind::Timeout, "job_timeout", "slow", {}};
+  ASSERT_FALSE(units.remove("api"));
+  EXPECT_EQ(systemd.units["siax-app-api.service"].unit_file_state, "enabled");
+  EXPECT_TRUE(store.files.contains("siax-app-api.service"));
+}
+
+TEST_F(AppUnitsTest, PermissionsListWhatIsMissing) {
+  store.is_writable = false;
+  host.journal = false;
+  systemd.capabilities.manage_units = false;
+  systemd.capabilities.manage_units_reason = "polkit says no";
+  auto p = units.permissions();
+  EXPECT_TRUE(p.systemd_reachable);
+  EXPECT_FALSE(p.manage_units);
+  EXPECT_FALSE(p.write_unit_files);
+  EXPECT_FALSE(p.read_journal);
+  EXPECT_EQ(p.missing.size(), 3u);
+  EXPECT_EQ(p.unit_directory, "/etc/systemd/system");
+}
+
+TEST_F(AppUnitsTest, ListInstalledMergesFilesAndLoadedUnits) {
+  store.files["siax-app-a.service"] = "x";
+  systemd.units["siax-app-b.service"] = {};
+  systemd.units["siax-app-a.service"] = {};
+  auto apps = units.list_installed();
+  ASSERT_TRUE(apps);
+  EXPECT_EQ(*apps, (std::vector<std::string>{"a", "b"}));
+}
+
+}  // namespace
+}  // namespace siax::units
