@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -370,6 +371,55 @@ TEST_F(SystemdLayer, UnprivilegedUserGetsPermissionErrorsAndChangesNothing) {
   EXPECT_TRUE(fs::exists("/etc/systemd/system/siax-app-it-priv.service"));
   EXPECT_EQ(units->status("it-priv")->main_pid, pid);
   EXPECT_TRUE(pid_alive(pid));
+}
+
+TEST_F(SystemdLayer, PolkitRuleGrantsExactlyTheSiaxUnits) {
+  ASSERT_TRUE(units->install(node_app("it-granted", free_port())));
+  ASSERT_TRUE(units->start("it-granted"));
+  const auto pid = units->status("it-granted")->main_pid;
+
+  // Install the project's rule for the test user, as the deploy script will.
+  std::ifstream in(std::string(SIAX_SOURCE_DIR) + "/packaging/polkit/50-siax-agent.rules");
+  std::stringstream rule;
+  rule << in.rdbuf();
+  std::string text = rule.str();
+  for (auto at = text.find("@SIAX_USER@"); at != std::string::npos; at = text.find("@SIAX_USER@")) {
+    text.replace(at, 11, kUser);
+  }
+  const char* path = "/etc/polkit-1/rules.d/50-siax-agent.rules";
+  std::ofstream(path) << text;
+  ::chmod(path, 0644);
+  // polkitd reloads its rules on change; restarting it makes that immediate.
+  ASSERT_TRUE(systemd->restart("polkit.service"));
+
+  // polkitd compiles the rules in the background after a restart: wait until they apply.
+  std::string perms;
+  EXPECT_TRUE(eventually(
+      [&] {
+        perms = run_as(kUser, "permissions").second;
+        return perms.find("\"manage_units\": true") != std::string::npos;
+      },
+      15s))
+      << perms;
+
+  auto [code, out] = run_as(kUser, "unit restart it-granted");
+  EXPECT_EQ(code, 0) << out;
+  const auto pid2 = units->status("it-granted")->main_pid;
+  EXPECT_NE(pid2, pid);
+  EXPECT_TRUE(pid_alive(pid2));
+  auto [scode, sout] = run_as(kUser, "unit stop it-granted");
+  EXPECT_EQ(scode, 0) << sout;
+  EXPECT_EQ(units->status("it-granted")->phase(), core::UnitPhase::Inactive);
+
+  // Still not allowed: other units, and unit files (enable/disable, writing units).
+  auto other = ::system("runuser -u siaxapp -- systemctl stop systemd-journald.service >/dev/null 2>&1");
+  EXPECT_NE(WEXITSTATUS(other), 0);
+  EXPECT_EQ(units->status("it-granted")->load_state, "loaded");
+  auto [dcode, dout] = run_as(kUser, "unit disable it-granted");
+  EXPECT_EQ(dcode, 4) << dout;
+
+  std::remove(path);
+  ASSERT_TRUE(systemd->restart("polkit.service"));
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ trap 'exit 130' INT TERM HUP
 start_sleeper() {
   sleep 1000 &
   SLEEPER=$!
+  disown # no "Killed" job notice when the test kills it
   SLEEPERS+=("$SLEEPER")
 }
 
@@ -116,7 +117,8 @@ check "up rejects an invalid name (exit 2)" test $? -eq 2
 # --- boot ---------------------------------------------------------------------------------
 
 start=$EPOCHREALTIME
-sbx up "$A" --timeout "$BOOT_TIMEOUT"
+# --owner $$: should this test be killed, the watchdog removes the sandbox
+sbx up "$A" --owner $$ --timeout "$BOOT_TIMEOUT"
 rc=$?
 took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 reported=$(sed -n 's/.*boot took \([0-9.]*\) s.*/\1/p' "$WORK/err")
@@ -131,6 +133,10 @@ A_INIT=$("$SANDBOX" pid "$A" 2>/dev/null)
 INIT_PIDS+=("$A_INIT")
 check "pid $A prints the container's init (PID 1 of its own PID namespace)" \
   grep -Eq '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/${A_INIT:-0}/status"
+
+A_NSPAWN=$(ps -o ppid= -p "${A_INIT:-0}" | tr -d ' ')
+check "nspawn ($A_NSPAWN) runs in the sandbox's own cgroup, not in the host's root cgroup" \
+  grep -q ":/siax-sandbox-$A/" "/proc/${A_NSPAWN:-0}/cgroup"
 
 answer=$(sbx exec "$A" -- systemctl is-system-running)
 check "systemctl is-system-running inside answers running ($answer)" \
@@ -192,7 +198,7 @@ check "... and is not on the host" test ! -e /etc/siax-selftest-etc
 
 # --- a second sandbox at the same time --------------------------------------------------
 
-if sbx up "$B" --journal-unlimited --timeout "$BOOT_TIMEOUT"; then
+if sbx up "$B" --owner $$ --journal-unlimited --timeout "$BOOT_TIMEOUT"; then
   ok "up $B --journal-unlimited while $A is up"
 else
   not_ok "up $B --journal-unlimited while $A is up"
@@ -283,7 +289,7 @@ else
   not_ok "find $S's nspawn (${nspawn:-none}) and watchdog (${watchdog:-none})"
 fi
 check "status $S says stopped" not_running "$S"
-if sbx up "$S" --timeout "$BOOT_TIMEOUT"; then
+if sbx up "$S" --owner $$ --timeout "$BOOT_TIMEOUT"; then
   ok "up $S again over the stale one succeeds"
 else
   not_ok "up $S again over the stale one succeeds"

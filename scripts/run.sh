@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the agent on this machine, doing all set-up first (packages, release build).
+#   - On a host booted with systemd: runs `siax-agent serve` directly.
+#   - Elsewhere (PID 1 is not systemd, as on the project's VMs): boots a throwaway
+#     systemd sandbox (tools/sandbox/siax-sandbox, name "siax-run") and runs the agent
+#     inside it; it shares the host's network, so the agent is reachable from the host on
+#     127.0.0.1:${SIAX_PORT:-8080}.
+# Stop it with Ctrl-C (or SIGTERM to this script): the agent stops and the sandbox, with
+# everything registered in it, is torn down.
+# Extra arguments are passed to `siax-agent serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SANDBOX=siax-run
+[ "$(id -u)" = 0 ] || { echo "run.sh: run as root (it installs packages and boots systemd)" >&2; exit 2; }
+
+bash scripts/setup.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+AGENT="$ROOT/build/release/src/siax-agent"
+
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+  exec "$AGENT" serve "$@"
+fi
+
+echo "run.sh: PID 1 is not systemd here: booting the sandbox '$SANDBOX'"
+cleanup() { tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$
+echo "run.sh: agent on 127.0.0.1:${SIAX_PORT:-8080}; Ctrl-C stops it and tears the sandbox down"
+tools/sandbox/siax-sandbox exec "$SANDBOX" --cwd / \
+  ${SIAX_PORT:+--env SIAX_PORT="$SIAX_PORT"} -- "$AGENT" serve "$@"
