@@ -85,8 +85,7 @@ Result<std::string> render_unit(const AppDefinition& def, const Interpreters& in
 
   std::string out;
   out.reserve(1024);
-  out += kManagedMarker;
-  out += "\n# Rendered from the app's definition; edits here are overwritten (use the agent's API or CLI).\n";
+  out += "# Rendered from the app's definition; edits here are overwritten (use the agent's API or CLI).\n";
   out += "[Unit]\n";
   out += fmt::format("Description={}\n", escape_specifiers(description));
   out += "After=network.target\n";
@@ -118,7 +117,42 @@ Result<std::string> render_unit(const AppDefinition& def, const Interpreters& in
   out += "NoNewPrivileges=yes\n";
   out += "\n[Install]\n";
   out += "WantedBy=multi-user.target\n";
-  return out;
+  return fmt::format("{}\n# siax-checksum: fnv1a64:{:016x}\n{}", kManagedMarker, fnv1a64(out), out);
+}
+
+std::uint64_t fnv1a64(std::string_view data) noexcept {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+UnitFileState classify_unit_file(std::string_view on_disk, std::string_view rendered) {
+  if (on_disk == rendered) return UnitFileState::Current;
+  if (!on_disk.starts_with(kManagedMarker)) return UnitFileState::Foreign;
+  // line 2: "# siax-checksum: fnv1a64:<hex>", then the body it covers
+  auto first_nl = on_disk.find('\n');
+  if (first_nl == std::string_view::npos) return UnitFileState::Edited;
+  auto second_nl = on_disk.find('\n', first_nl + 1);
+  if (second_nl == std::string_view::npos) return UnitFileState::Edited;
+  auto line = on_disk.substr(first_nl + 1, second_nl - first_nl - 1);
+  constexpr std::string_view kPrefix = "# siax-checksum: fnv1a64:";
+  if (!line.starts_with(kPrefix)) return UnitFileState::Edited;
+  auto body = on_disk.substr(second_nl + 1);
+  return line.substr(kPrefix.size()) == fmt::format("{:016x}", fnv1a64(body)) ? UnitFileState::Stale
+                                                                                : UnitFileState::Edited;
+}
+
+const char* to_string(UnitFileState state) noexcept {
+  switch (state) {
+    case UnitFileState::Current: return "current";
+    case UnitFileState::Stale: return "stale";
+    case UnitFileState::Edited: return "edited";
+    case UnitFileState::Foreign: return "foreign";
+  }
+  return "foreign";
 }
 
 }  // namespace siax::core

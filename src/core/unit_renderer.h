@@ -6,8 +6,10 @@
 /// quotes in ExecStart=/Environment=, '$' doubled in ExecStart= (no variable
 /// substitution). A value that cannot be represented safely is rejected, never
 /// written.
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "core/app_definition.h"
@@ -17,7 +19,22 @@ namespace siax::core {
 /// The first line of every rendered unit; identifies files the agent owns.
 inline constexpr std::string_view kManagedMarker = "# Managed by siax-agent: do not edit.";
 
+/// The unit text. Its second line is a checksum of everything after it
+/// ("# siax-checksum: fnv1a64:<16 hex digits>"), so that a file edited by hand can be
+/// told apart from one the agent wrote from an older definition (see classify_unit_file).
 [[nodiscard]] Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters);
+
+/// How a unit file on disk compares with what the agent would render now.
+enum class UnitFileState {
+  Current,  ///< identical
+  Stale,    ///< written by the agent (checksum intact) from another definition or version: safe to rewrite
+  Edited,   ///< carries the agent's marker but its checksum no longer matches: someone edited it by hand
+  Foreign,  ///< not written by the agent at all
+};
+[[nodiscard]] UnitFileState classify_unit_file(std::string_view on_disk, std::string_view rendered);
+[[nodiscard]] const char* to_string(UnitFileState state) noexcept;
+/// FNV-1a, 64 bits: detects edits, it is not a security measure.
+[[nodiscard]] std::uint64_t fnv1a64(std::string_view data) noexcept;
 
 /// The absolute executable and arguments of the app's main process.
 [[nodiscard]] std::vector<std::string> exec_command(const AppDefinition& def, const Interpreters& interpreters);

@@ -89,8 +89,8 @@ struct Request {
   [[nodiscard]] const std::string* query_param(std::string_view name) const;
 };
 
-/// A response built by a handler. The server adds Content-Length, Date-less framing,
-/// `Server` and `Connection`; it strips the body of responses to HEAD.
+/// A response built by a handler. The server adds Content-Length, `Server` and
+/// `Connection`, and strips the body of responses to HEAD.
 struct Response {
   StatusCode status = StatusCode::ok;
   std::string content_type = "application/json";

@@ -112,14 +112,16 @@ struct AuditEntry {
 };
 
 /// Filters of query_audit(); unset fields do not filter. Results are newest first.
+/// (Every member has a default initializer so that designated initializers such as
+/// `{.target = "api", .limit = 20}` compile cleanly under -Wextra.)
 struct AuditQuery {
-  std::optional<std::string> target;  ///< exact match
-  std::optional<std::string> actor;   ///< exact match
-  std::optional<std::string> action;  ///< exact match
-  std::optional<std::int64_t> since_usec;  ///< at_usec >= since_usec
-  std::optional<std::int64_t> until_usec;  ///< at_usec < until_usec
-  std::optional<std::int64_t> before_id;   ///< id < before_id: pass the last id of a page to get the next one
-  std::size_t limit = 100;                 ///< capped at kMaxAuditPage; 0 gives an empty page
+  std::optional<std::string> target = std::nullopt;       ///< exact match
+  std::optional<std::string> actor = std::nullopt;        ///< exact match
+  std::optional<std::string> action = std::nullopt;       ///< exact match
+  std::optional<std::int64_t> since_usec = std::nullopt;  ///< at_usec >= since_usec
+  std::optional<std::int64_t> until_usec = std::nullopt;  ///< at_usec < until_usec
+  std::optional<std::int64_t> before_id = std::nullopt;   ///< id < before_id: pass a page's last id for the next page
+  std::size_t limit = 100;                                ///< capped at kMaxAuditPage; 0 gives an empty page
 };
 
 inline constexpr std::size_t kMaxAuditPage = 1000;

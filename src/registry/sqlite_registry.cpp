@@ -4,8 +4,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 #include <filesystem>
 #include <limits>
 #include <utility>
@@ -204,16 +205,11 @@ struct Conn {
 
   /// Runs constant SQL without values: pragmas, DDL, transaction control.
   [[nodiscard]] Result<void> exec(const char* sql, std::string_view what) const {
-    char* message = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+    // On failure sqlite3_exec leaves the message on the connection (its own out-parameter
+    // is a copy of sqlite3_errmsg), so sqlite_error() reads it from there.
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return {};
-    Error e = sqlite_error(nullptr, rc, path, what);
-    if (message != nullptr) {
-      e.message = fmt::format("registry {}: {}: {}", path, what, message);
-      e.details[1].second = message;
-      sqlite3_free(message);
-    }
-    return unexpected(std::move(e));
+    return unexpected(sqlite_error(db, rc, path, what));
   }
 
   [[nodiscard]] int changes() const { return sqlite3_changes(db); }
@@ -251,6 +247,7 @@ class Transaction {
   bool open_;
 };
 
+/// `auto var = expr;` and return its error if it failed. Local to this file.
 #define SIAX_TRY(var, expr)                              \
   auto var = (expr);                                     \
   if (!var) return unexpected(std::move(var.error()))
@@ -280,18 +277,29 @@ Result<void> validate_options(const SqliteRegistry::Options& options) {
   return {};
 }
 
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+bool is_missing(const std::error_code& ec) {
+  return ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory;
+}
+
 /// Checks the things SQLite reports badly (it says "unable to open database file" for
 /// all of them) before opening, and creates a missing file with mode 0600.
 Result<void> check_path(const std::string& path) {
   if (path.empty()) {
     return fail(ErrorKind::InvalidInput, "registry_path_invalid", "the registry path is empty: give a file path");
   }
-  std::error_code ec;
-  fs::path file(path);
+  const fs::path file(path);
   fs::path dir = file.parent_path();
   if (dir.empty()) dir = ".";
 
+  std::error_code ec;
   const auto dir_status = fs::status(dir, ec);
+  if (ec && !is_missing(ec)) {
+    return fail(ErrorKind::PermissionDenied, "registry_not_writable",
+                fmt::format("cannot open the registry {}: cannot inspect the directory {}: {}", path, dir.string(),
+                            ec.message()));
+  }
   if (!fs::exists(dir_status)) {
     return fail(ErrorKind::NotFound, "registry_dir_missing",
                 fmt::format("cannot open the registry {}: the directory {} does not exist; create it (the agent "
@@ -307,10 +315,14 @@ Result<void> check_path(const std::string& path) {
     return fail(ErrorKind::PermissionDenied, "registry_not_writable",
                 fmt::format("cannot open the registry {}: the directory {} is not writable by the agent ({}); fix "
                             "its owner or mode",
-                            path, dir.string(), std::strerror(errno)));
+                            path, dir.string(), errno_text(errno)));
   }
 
   const auto file_status = fs::status(file, ec);
+  if (ec && !is_missing(ec)) {
+    return fail(ErrorKind::PermissionDenied, "registry_not_writable",
+                fmt::format("cannot open the registry {}: {}", path, ec.message()));
+  }
   if (fs::exists(file_status)) {
     if (!fs::is_regular_file(file_status)) {
       return fail(ErrorKind::InvalidInput, "registry_path_invalid",
@@ -320,7 +332,7 @@ Result<void> check_path(const std::string& path) {
       return fail(ErrorKind::PermissionDenied, "registry_not_writable",
                   fmt::format("cannot open the registry {}: the file is not readable and writable by the agent ({}); "
                               "fix its owner or mode",
-                              path, std::strerror(errno)));
+                              path, errno_text(errno)));
     }
     return {};
   }
@@ -329,7 +341,7 @@ Result<void> check_path(const std::string& path) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && errno != EEXIST) {
     return fail(ErrorKind::PermissionDenied, "registry_not_writable",
-                fmt::format("cannot create the registry {}: {}", path, std::strerror(errno)));
+                fmt::format("cannot create the registry {}: {}", path, errno_text(errno)));
   }
   if (fd >= 0) ::close(fd);
   return {};
@@ -371,7 +383,7 @@ Result<int> migrate(const Conn& conn, const std::vector<Migration>& migrations,
       // Another process may have migrated between our read and our lock.
       SIAX_TRY(now_version, current_version(conn));
       if (*now_version >= m.version) return *now_version;
-      SIAX_TRY(ran, conn.exec(m.sql.c_str(), fmt::format("migration {}", m.version)));
+      SIAX_TRY(ran, conn.exec(m.sql.c_str(), fmt::format("migration {} failed", m.version)));
       SIAX_TRY(stmt, conn.prepare("INSERT INTO schema_migrations(version, applied_at_usec) VALUES (?1, ?2)",
                                   "record the migration"));
       SIAX_TRY(recorded, stmt->bind(1, std::int64_t{m.version}).bind(2, now_usec()).run());
@@ -383,7 +395,7 @@ Result<int> migrate(const Conn& conn, const std::vector<Migration>& migrations,
       if (e.kind != ErrorKind::Unavailable) {
         e.kind = ErrorKind::Internal;
         e.code = "registry_migration_failed";
-        e.message = fmt::format("{} (the registry {} stays at schema version {})", e.message, conn.path, *version);
+        e.message = fmt::format("{}; the database stays at schema version {}", e.message, *version);
       }
       return unexpected(std::move(e));
     }
@@ -529,15 +541,15 @@ Result<std::unique_ptr<SqliteRegistry>> SqliteRegistry::open(const std::string& 
   const Conn conn{db.get(), path};
   sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
   // The first statement reads the file header: a file that is not a database fails here.
-  if (auto r = conn.exec("PRAGMA journal_mode = WAL", "set the journal mode"); !r) {
-    const auto* code = r.error().detail("sqlite_code");
-    if (code != nullptr && (std::stoi(*code) & 0xff) == SQLITE_NOTADB) {
+  if (const int wal_rc = sqlite3_exec(db.get(), "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+      wal_rc != SQLITE_OK) {
+    if ((wal_rc & 0xff) == SQLITE_NOTADB) {
       return fail(ErrorKind::InvalidInput, "registry_path_invalid",
                   fmt::format("cannot open the registry {}: the file is not a SQLite database; move it away or "
                               "point the agent at another path",
                               path));
     }
-    return unexpected(std::move(r.error()));
+    return unexpected(sqlite_error(db.get(), wal_rc, path, "set the journal mode"));
   }
   SIAX_TRY(sync, conn.exec("PRAGMA synchronous = NORMAL", "set synchronous"));
   SIAX_TRY(fk, conn.exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
@@ -762,7 +774,8 @@ Result<std::int64_t> SqliteRegistry::append_audit(const AuditEntry& entry) {
   // Ids are consecutive (AUTOINCREMENT, only this code deletes), so everything at or
   // below id - bound is older than the newest `bound` entries. A range delete on the
   // primary key: cheap, no counting.
-  const auto bound = static_cast<std::int64_t>(audit_max_entries_);
+  const auto bound = static_cast<std::int64_t>(
+      std::min<std::size_t>(audit_max_entries_, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
   if (id > bound) {
     SIAX_TRY(prune, conn.prepare("DELETE FROM audit_log WHERE id <= ?1", "prune the audit log"));
     SIAX_TRY(pruned, prune->bind(1, id - bound).run());

@@ -66,6 +66,10 @@ Status AppUnits::start(const std::string& app) {
   auto unit = unit_of(app);
   if (!unit) return tl::unexpected(unit.error());
   if (auto s = require_unit_file(app, *unit); !s) return s;
+  // A person asking for a start wants it tried even after a crash loop hit systemd's
+  // start limit: forget the failed state (and the limit's counter) first. If that is
+  // refused, the start itself reports the refusal.
+  (void)systemd_.reset_failed(*unit);
   return systemd_.start(*unit);
 }
 
@@ -80,6 +84,10 @@ Status AppUnits::restart(const std::string& app) {
   auto unit = unit_of(app);
   if (!unit) return tl::unexpected(unit.error());
   if (auto s = require_unit_file(app, *unit); !s) return s;
+  // A person asking for a restart wants it tried even after a crash loop hit systemd's
+  // start limit: forget the failed state (and the limit's counter) first. If that is
+  // refused, the restart itself reports the refusal.
+  (void)systemd_.reset_failed(*unit);
   return systemd_.restart(*unit);
 }
 

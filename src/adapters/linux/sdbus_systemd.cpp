@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -73,71 +74,6 @@ std::string unit_object_path(const std::string& unit) {
   return out;
 }
 
-/// Reads one a{sv} GetAll reply, keeping the properties the status model needs.
-int read_properties(sd_bus_message* m, core::UnitStatus& st) {
-  int r = sd_bus_message_enter_container(m, 'a', "{sv}");
-  if (r < 0) return r;
-  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-    const char* key = nullptr;
-    if ((r = sd_bus_message_read_basic(m, 's', &key)) < 0) return r;
-    char type = 0;
-    const char* contents = nullptr;
-    if ((r = sd_bus_message_peek_type(m, &type, &contents)) < 0) return r;
-    std::string_view k(key);
-    auto read_string = [&](std::string& out) -> int {
-      const char* s = nullptr;
-      int rr = sd_bus_message_read(m, "v", "s", &s);
-      if (rr >= 0 && s != nullptr) out = s;
-      return rr;
-    };
-    auto read_u64 = [&](std::optional<std::uint64_t>& out) -> int {
-      std::uint64_t v = 0;
-      int rr = sd_bus_message_read(m, "v", "t", &v);
-      if (rr >= 0 && v != UINT64_MAX) out = v;
-      return rr;
-    };
-    if (contents != nullptr && std::strcmp(contents, "s") == 0 &&
-        (k == "Id" || k == "Description" || k == "LoadState" || k == "ActiveState" || k == "SubState" ||
-         k == "UnitFileState" || k == "Result" || k == "ControlGroup")) {
-      std::string* target = k == "Id"             ? &st.unit
-                            : k == "Description"  ? &st.description
-                            : k == "LoadState"    ? &st.load_state
-                            : k == "ActiveState"  ? &st.active_state
-                            : k == "SubState"     ? &st.sub_state
-                            : k == "UnitFileState" ? &st.unit_file_state
-                            : k == "Result"       ? &st.result
-                                                  : &st.control_group;
-      r = read_string(*target);
-    } else if (k == "MainPID" && contents != nullptr && std::strcmp(contents, "u") == 0) {
-      r = sd_bus_message_read(m, "v", "u", &st.main_pid);
-    } else if (k == "NRestarts" && contents != nullptr && std::strcmp(contents, "u") == 0) {
-      r = sd_bus_message_read(m, "v", "u", &st.restart_count);
-    } else if (k == "ExecMainCode" && contents != nullptr && std::strcmp(contents, "i") == 0) {
-      int code = 0;
-      r = sd_bus_message_read(m, "v", "i", &code);
-      // waitid(2) si_code: CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
-      st.exec_main_code = code == 1   ? core::ExitCode::Exited
-                          : code == 2 ? core::ExitCode::Killed
-                          : code == 3 ? core::ExitCode::Dumped
-                                      : core::ExitCode::None;
-    } else if (k == "ExecMainStatus" && contents != nullptr && std::strcmp(contents, "i") == 0) {
-      r = sd_bus_message_read(m, "v", "i", &st.exec_main_status);
-    } else if (k == "StateChangeTimestamp" && contents != nullptr && std::strcmp(contents, "t") == 0) {
-      r = sd_bus_message_read(m, "v", "t", &st.state_change_usec);
-    } else if (k == "MemoryCurrent" && contents != nullptr && std::strcmp(contents, "t") == 0) {
-      r = read_u64(st.memory_current_bytes);
-    } else if (k == "CPUUsageNSec" && contents != nullptr && std::strcmp(contents, "t") == 0) {
-      r = read_u64(st.cpu_usage_nsec);
-    } else {
-      r = sd_bus_message_skip(m, "v");
-    }
-    if (r < 0) return r;
-    if ((r = sd_bus_message_exit_container(m)) < 0) return r;
-  }
-  if (r < 0) return r;
-  return sd_bus_message_exit_container(m);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SdbusSystemd>> SdbusSystemd::connect(Options options) {
@@ -172,6 +108,8 @@ Result<std::unique_ptr<SdbusSystemd>> SdbusSystemd::connect(Options options) {
 }
 
 SdbusSystemd::SdbusSystemd(sd_bus* bus, Options options) : bus_(bus), options_(options) {}
+
+bool SdbusSystemd::is_open() const { return sd_bus_is_open(bus_) > 0; }
 
 SdbusSystemd::~SdbusSystemd() {
   sd_bus_slot_unref(job_removed_slot_);
@@ -354,31 +292,142 @@ Status SdbusSystemd::reset_failed(const std::string& unit) {
   return ok();
 }
 
+namespace {
+
+/// One property of a pipelined status read: where it lives and where it goes.
+struct PropertyCall {
+  const char* interface = nullptr;
+  const char* name = nullptr;
+  core::UnitStatus* status = nullptr;
+  int* outstanding = nullptr;
+  int error = 0;              ///< negative errno of a failed reply
+  std::string error_name;     ///< D-Bus error name of a failed reply
+};
+
+constexpr const char* kUnitIface = "org.freedesktop.systemd1.Unit";
+constexpr const char* kServiceIface = "org.freedesktop.systemd1.Service";
+
+int store_property(sd_bus_message* m, const char* name, core::UnitStatus& st) {
+  std::string_view k(name);
+  auto read_string = [&](std::string& out) {
+    const char* v = nullptr;
+    int r = sd_bus_message_read(m, "v", "s", &v);
+    if (r >= 0 && v != nullptr) out = v;
+    return r;
+  };
+  auto read_optional_u64 = [&](std::optional<std::uint64_t>& out) {
+    std::uint64_t v = 0;
+    int r = sd_bus_message_read(m, "v", "t", &v);
+    if (r >= 0 && v != UINT64_MAX) out = v;
+    return r;
+  };
+  if (k == "Id") return read_string(st.unit);
+  if (k == "Description") return read_string(st.description);
+  if (k == "LoadState") return read_string(st.load_state);
+  if (k == "ActiveState") return read_string(st.active_state);
+  if (k == "SubState") return read_string(st.sub_state);
+  if (k == "UnitFileState") return read_string(st.unit_file_state);
+  if (k == "Result") return read_string(st.result);
+  if (k == "ControlGroup") return read_string(st.control_group);
+  if (k == "StateChangeTimestamp") return sd_bus_message_read(m, "v", "t", &st.state_change_usec);
+  if (k == "MainPID") return sd_bus_message_read(m, "v", "u", &st.main_pid);
+  if (k == "NRestarts") return sd_bus_message_read(m, "v", "u", &st.restart_count);
+  if (k == "ExecMainStatus") return sd_bus_message_read(m, "v", "i", &st.exec_main_status);
+  if (k == "MemoryCurrent") return read_optional_u64(st.memory_current_bytes);
+  if (k == "CPUUsageNSec") return read_optional_u64(st.cpu_usage_nsec);
+  if (k == "ExecMainCode") {
+    int code = 0;
+    int r = sd_bus_message_read(m, "v", "i", &code);
+    // waitid(2) si_code: CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
+    st.exec_main_code = code == 1   ? core::ExitCode::Exited
+                        : code == 2 ? core::ExitCode::Killed
+                        : code == 3 ? core::ExitCode::Dumped
+                                    : core::ExitCode::None;
+    return r;
+  }
+  return 0;
+}
+
+int on_property(sd_bus_message* m, void* userdata, sd_bus_error* /*ret_error*/) {
+  auto* call = static_cast<PropertyCall*>(userdata);
+  --*call->outstanding;
+  if (const sd_bus_error* e = sd_bus_message_get_error(m); e != nullptr) {
+    call->error = -sd_bus_message_get_errno(m);
+    call->error_name = e->name != nullptr ? e->name : "";
+    if (call->error == 0) call->error = -EIO;
+    return 0;
+  }
+  int r = store_property(m, call->name, *call->status);
+  if (r < 0) call->error = r;
+  return 0;
+}
+
+}  // namespace
+
 Result<core::UnitStatus> SdbusSystemd::status(const std::string& unit) {
   const std::string path = unit_object_path(unit);
   if (path.empty()) return fail(ErrorKind::InvalidInput, "invalid_unit", fmt::format("'{}' is not a unit name", unit));
   core::UnitStatus st;
   st.unit = unit;
-  for (const char* iface : {"org.freedesktop.systemd1.Unit", "org.freedesktop.systemd1.Service"}) {
+  // Only the properties the model needs, asked all at once: GetAll on a service returns
+  // some 250 properties and costs systemd milliseconds per unit (docs/PERFORMANCE.md).
+  int outstanding = 0;
+  static constexpr std::array<std::pair<const char*, const char*>, 15> kProperties = {{
+      {kUnitIface, "Id"}, {kUnitIface, "Description"}, {kUnitIface, "LoadState"}, {kUnitIface, "ActiveState"},
+      {kUnitIface, "SubState"}, {kUnitIface, "UnitFileState"}, {kUnitIface, "StateChangeTimestamp"},
+      {kServiceIface, "Result"}, {kServiceIface, "ControlGroup"}, {kServiceIface, "MainPID"},
+      {kServiceIface, "NRestarts"}, {kServiceIface, "ExecMainCode"}, {kServiceIface, "ExecMainStatus"},
+      {kServiceIface, "MemoryCurrent"}, {kServiceIface, "CPUUsageNSec"},
+  }};
+  std::array<PropertyCall, kProperties.size()> calls{};
+  // Each pending call holds a slot; dropping the slots on return cancels any reply still
+  // in flight, so no callback can touch `st` after this function returns.
+  struct Slots {
+    std::array<sd_bus_slot*, kProperties.size()> s{};
+    ~Slots() {
+      for (auto* slot : s) sd_bus_slot_unref(slot);
+    }
+  } slots;
+  int r = 0;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    auto& c = calls[i];
+    c.interface = kProperties[i].first;
+    c.name = kProperties[i].second;
+    c.status = &st;
+    c.outstanding = &outstanding;
+    r = sd_bus_call_method_async(bus_, &slots.s[i], kDest, path.c_str(), "org.freedesktop.DBus.Properties", "Get",
+                                 on_property, &c, "ss", c.interface, c.name);
+    if (r < 0) break;
+    ++outstanding;
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(25);
+  while (outstanding > 0 && r >= 0) {
+    r = sd_bus_process(bus_, nullptr);
+    if (r != 0) continue;
+    auto remaining = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+    if (remaining.count() <= 0) {
+      r = -ETIMEDOUT;
+      break;
+    }
+    r = sd_bus_wait(bus_, static_cast<std::uint64_t>(remaining.count()));
+    if (r == -EINTR) r = 0;
+  }
+  if (r < 0) {
+    return fail(ErrorKind::Unavailable, "systemd_unavailable",
+                fmt::format("lost the system bus while reading {}'s status: {}", unit, std::strerror(-r)));
+  }
+  for (const auto& c : calls) {
+    if (c.error == 0) continue;
+    // Not a service (a socket, a target): only the Unit properties exist.
+    if (std::string_view(c.interface) == kServiceIface &&
+        (c.error_name == SD_BUS_ERROR_UNKNOWN_INTERFACE || c.error_name == SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+      continue;
+    }
     BusError err;
-    sd_bus_message* raw = nullptr;
-    int r = sd_bus_call_method(bus_, kDest, path.c_str(), "org.freedesktop.DBus.Properties", "GetAll", &err.e, &raw,
-                               "s", iface);
-    MessagePtr reply(raw);
-    if (r < 0 && std::string_view(iface) == "org.freedesktop.systemd1.Service" &&
-        sd_bus_error_has_name(&err.e, SD_BUS_ERROR_UNKNOWN_INTERFACE)) {
-      break;  // not a service unit: the Unit properties are all there is
-    }
-    if (r < 0) {
-      auto e = bus_failure(err, r, "read the status of", unit);
-      if (e.kind == ErrorKind::PermissionDenied) e.details = {{"missing_right", "read_status"}};
-      return tl::unexpected(e);
-    }
-    if ((r = read_properties(reply.get(), st)) < 0) {
-      return fail(ErrorKind::Internal, "bus_protocol",
-                  fmt::format("cannot read {}'s properties: {}", unit, std::strerror(-r)));
-    }
-    if (st.load_state == "not-found" && std::string_view(iface) == "org.freedesktop.systemd1.Unit") break;
+    sd_bus_error_set(&err.e, c.error_name.empty() ? nullptr : c.error_name.c_str(), std::strerror(-c.error));
+    auto e = bus_failure(err, c.error, "read the status of", unit);
+    if (e.kind == ErrorKind::PermissionDenied) e.details = {{"missing_right", "read_status"}};
+    return tl::unexpected(e);
   }
   return st;
 }

@@ -43,6 +43,8 @@ class SdbusSystemd final : public ports::SystemdManager {
   [[nodiscard]] Result<std::vector<std::string>> list_units(const std::string& pattern) override;
   [[nodiscard]] Result<std::vector<std::uint32_t>> unit_processes(const std::string& unit) override;
   [[nodiscard]] ports::Capabilities probe_capabilities() override;
+  /// Whether the bus connection is still open (false after systemd or D-Bus went away).
+  [[nodiscard]] bool is_open() const;
 
  private:
   SdbusSystemd(sd_bus* bus, Options options);

@@ -141,6 +141,27 @@ TEST(ExecCommand, ResolvesInterpreters) {
   EXPECT_EQ(exec_command(d, in), (std::vector<std::string>{"/opt/node/bin/npm", "start"}));
 }
 
+TEST(ClassifyUnitFile, TellsStaleFromEditedFromForeign) {
+  auto d = base(Runtime::NodeScript);
+  d.script_path = "/srv/app/server.js";
+  auto now = *render_unit(d, Interpreters{});
+  d.environment["X"] = "1";
+  auto older = *render_unit(d, Interpreters{});
+  EXPECT_EQ(classify_unit_file(now, now), UnitFileState::Current);
+  EXPECT_EQ(classify_unit_file(older, now), UnitFileState::Stale);
+  auto edited = older;
+  edited.replace(edited.find("User=app"), 8, "User=root");
+  EXPECT_EQ(classify_unit_file(edited, now), UnitFileState::Edited);
+  EXPECT_EQ(classify_unit_file("[Service]\nExecStart=/bin/true\n", now), UnitFileState::Foreign);
+  EXPECT_EQ(classify_unit_file(std::string(kManagedMarker), now), UnitFileState::Edited);
+  EXPECT_EQ(classify_unit_file("", now), UnitFileState::Foreign);
+}
+
+TEST(Fnv1a64, KnownVectors) {
+  EXPECT_EQ(fnv1a64(""), 0xcbf29ce484222325ULL);
+  EXPECT_EQ(fnv1a64("a"), 0xaf63dc4c8601ec8cULL);
+}
+
 TEST(UnitNames, RoundTrip) {
   EXPECT_EQ(unit_name_for("api"), "siax-app-api.service");
   EXPECT_EQ(app_name_from_unit("siax-app-api.service"), "api");

@@ -1,0 +1,639 @@
+#include "agent/http_api.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "api/app_json.h"
+#include "auth/passwords.h"
+#include "auth/tokens.h"
+#include "core/unit_renderer.h"
+#include "core/validation.h"
+
+namespace siax::agent {
+namespace {
+
+using nlohmann::json;
+using http::Method;
+using http::Request;
+using http::Responder;
+using http::Response;
+using http::StatusCode;
+
+bool is_mutation(Method m) { return m == Method::post || m == Method::put || m == Method::delete_ || m == Method::patch; }
+
+const Identity* identity_of(const Request& req) { return std::any_cast<Identity>(&req.auth); }
+
+auth::Role to_auth_role(registry::Role role) {
+  auto r = auth::role_from_string(registry::to_string(role));
+  return r ? *r : auth::Role::Viewer;
+}
+
+/// Appends to the audit log off the io thread (inline if the pool is full: never lost).
+void audit(ApiContext& ctx, const Request& req, std::string action, std::string target, std::string result,
+           std::string detail = {}) {
+  registry::AuditEntry e;
+  e.at_usec = ctx.now_usec();
+  if (const auto* id = identity_of(req)) {
+    e.actor = id->actor;
+    e.role = std::string(auth::to_string(id->role));
+  } else {
+    e.actor = "anonymous";
+  }
+  e.action = std::move(action);
+  e.target = std::move(target);
+  e.source = req.remote_address;
+  e.result = std::move(result);
+  e.detail = std::move(detail);
+  auto write = [&reg = ctx.registry, e] { (void)reg.append_audit(e); };
+  if (!ctx.workers.try_post(write)) write();
+}
+
+Response forbidden(auth::Role need) {
+  return http::json_failure(StatusCode::forbidden, "forbidden_role",
+                            fmt::format("this needs the {} role; ask an admin for a token with it",
+                                        auth::to_string(need)));
+}
+
+/// Sends 403 (and audits a refused mutation) unless the caller has `need`.
+bool allowed(ApiContext& ctx, const Request& req, Responder& res, auth::Role need, const std::string& action,
+             const std::string& target) {
+  const auto* id = identity_of(req);
+  if (id != nullptr && auth::allows(id->role, need)) return true;
+  if (is_mutation(req.method)) audit(ctx, req, action, target, "forbidden_role");
+  res.send(forbidden(need));
+  return false;
+}
+
+Response busy() {
+  return http::json_failure(StatusCode::service_unavailable, "agent_busy",
+                            "the agent has too many operations in progress; try again in a moment",
+                            std::chrono::seconds(1));
+}
+
+json iso_or_null(std::int64_t usec) { return usec == 0 ? json(nullptr) : json(usec); }
+
+/// The app as the list and the seed's consumers see it.
+json summary_json(const AppView& v) {
+  const auto& d = v.record.definition;
+  json j = {{"name", d.name},
+            {"runtime", core::to_string(d.runtime)},
+            {"description", d.description},
+            {"enabled", v.record.enabled},
+            {"cpu_usage", nullptr},
+            {"last_updated", iso_or_null(v.record.updated_at_usec)}};
+  if (v.status) {
+    auto s = api::status_to_json(*v.status);
+    j["status"] = s["status"];
+    j["pid"] = s["pid"];
+    j["memory_usage"] = s["memory_usage"];
+    j["systemd_status"] = s["systemd_status"];
+    j["restart_count"] = s["restart_count"];
+    j["unit_file_state"] = s["unit_file_state"];
+    if (s.contains("failure")) j["failure"] = s["failure"];
+  } else {
+    j["status"] = "unknown";
+    j["pid"] = nullptr;
+    j["memory_usage"] = nullptr;
+    j["systemd_status"] = nullptr;
+    j["status_error"] = v.status_error;
+  }
+  return j;
+}
+
+json detail_json(const AppView& v) {
+  json j = summary_json(v);
+  j["definition"] = api::definition_to_json(v.record.definition);
+  j["unit"] = core::unit_name_for(v.record.definition.name);
+  j["created_at"] = iso_or_null(v.record.created_at_usec);
+  if (v.status) j["systemd"] = api::status_to_json(*v.status);
+  return j;
+}
+
+Result<json> parse_body(const Request& req) {
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    return fail(ErrorKind::InvalidInput, "invalid_json",
+                "the body is not valid JSON: send a JSON object with Content-Type: application/json");
+  }
+  return j;
+}
+
+/// Takes a boolean flag out of the body (it is not part of the definition).
+Result<bool> take_flag(json& body, const char* key) {
+  if (!body.is_object() || !body.contains(key)) return false;
+  auto v = body[key];
+  body.erase(key);
+  if (!v.is_boolean()) return fail(ErrorKind::InvalidInput, "invalid_field", fmt::format("'{}' must be true or false", key));
+  return v.get<bool>();
+}
+
+std::optional<std::int64_t> query_int(const Request& req, const char* key) {
+  const auto* v = req.query_param(key);
+  if (v == nullptr) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    auto x = std::stoll(*v, &used);
+    if (used != v->size()) return std::nullopt;
+    return x;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+/// Runs `work` on a worker; its Response is sent from there.
+void on_worker(ApiContext& ctx, Responder res, std::function<Response()> work) {
+  auto job = [res, work = std::move(work)]() mutable {
+    Response r;
+    try {
+      r = work();
+    } catch (const std::exception& e) {
+      r = http::json_failure(StatusCode::internal_server_error, "internal", e.what());
+    }
+    res.send(std::move(r));
+  };
+  if (!ctx.workers.try_post(job)) res.send(busy());
+}
+
+void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
+  const std::string verb_name = to_string(verb);
+  const std::string name = req.param("name") != nullptr ? *req.param("name") : "";
+  if (!allowed(ctx, req, res, auth::Role::Operator, verb_name, name)) return;
+  if (auto s = core::validate_app_name(name); !s) {
+    audit(ctx, req, verb_name, name, s.error().code);
+    res.send(http::error_response(s.error()));
+    return;
+  }
+  // A running operation wins over the rate window: a refused request consumes nothing.
+  auto lease = ctx.ops.try_begin(name, verb_name);
+  if (!lease) {
+    auto running = ctx.ops.running(name).value_or("another operation");
+    audit(ctx, req, verb_name, name, "operation_in_progress");
+    res.send(http::json_failure(StatusCode::conflict, "operation_in_progress",
+                                fmt::format("app '{}' is busy: {}; try again when it has finished", name, running)));
+    return;
+  }
+  auto decision = ctx.limiter.try_acquire(name);
+  if (!decision) {
+    ctx.metrics.count_rate_limited(name);
+    audit(ctx, req, verb_name, name, "rate_limited");
+    auto s = orchestrator::to_status(decision, name, ctx.limiter.options().interval);
+    res.send(http::error_response(s.error(), std::chrono::seconds(decision.retry_after_seconds())));
+    return;
+  }
+  auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
+  on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held] {
+    auto s = ctx.apps.run(name, verb);
+    held->release();
+    ctx.metrics.count_operation(name, verb_name, s ? "ok" : s.error().code);
+    audit(ctx, req, verb_name, name, s ? "ok" : s.error().code, s ? "" : s.error().message);
+    if (!s) return http::error_response(s.error());
+    auto v = ctx.apps.get(name);
+    json data = {{"app", name}, {"action", verb_name}};
+    if (v) data["state"] = summary_json(*v);
+    return http::json_success(data);
+  });
+}
+
+void register_app(ApiContext& ctx, Request req, Responder res) {
+  if (!allowed(ctx, req, res, auth::Role::Admin, "register", "")) return;
+  auto body = parse_body(req);
+  if (!body) {
+    audit(ctx, req, "register", "", body.error().code);
+    res.send(http::error_response(body.error()));
+    return;
+  }
+  RegisterOptions opts;
+  auto enable = take_flag(*body, "enable");
+  auto start = take_flag(*body, "start");
+  auto adopt = take_flag(*body, "adopt");
+  for (const auto* flag : {&enable, &start, &adopt}) {
+    if (!*flag) {
+      audit(ctx, req, "register", "", flag->error().code);
+      res.send(http::error_response(flag->error()));
+      return;
+    }
+  }
+  opts.enable = *enable;
+  opts.start = *start;
+  opts.adopt = *adopt;
+  auto def = api::definition_from_json(*body);
+  if (def) {
+    if (auto s = core::validate_definition(*def); !s) def = tl::unexpected(s.error());
+  }
+  if (!def) {
+    std::string target = body->is_object() && body->contains("app_name") && (*body)["app_name"].is_string()
+                             ? (*body)["app_name"].get<std::string>()
+                             : "";
+    audit(ctx, req, "register", core::validate_app_name(target) ? target : "", def.error().code);
+    res.send(http::error_response(def.error()));
+    return;
+  }
+  auto lease = ctx.ops.try_begin(def->name, "register");
+  if (!lease) {
+    res.send(http::json_failure(StatusCode::conflict, "operation_in_progress",
+                                fmt::format("app '{}' is busy: {}", def->name, ctx.ops.running(def->name).value_or(""))));
+    return;
+  }
+  auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
+  on_worker(ctx, res, [&ctx, req, def = *def, opts, held] {
+    auto out = ctx.apps.register_app(def, opts);
+    held->release();
+    ctx.metrics.count_operation(def.name, "register", out ? "ok" : out.error().code);
+    audit(ctx, req, "register", def.name, out ? "ok" : out.error().code, out ? "" : out.error().message);
+    if (!out) return http::error_response(out.error());
+    json data = detail_json(out->app);
+    data["unit_path"] = out->unit_path;
+    if (out->start_error) {
+      data["start_error"] = {{"code", out->start_error->code}, {"message", out->start_error->message}};
+    }
+    return http::json_success(data, StatusCode::created);
+  });
+}
+
+void update_app(ApiContext& ctx, Request req, Responder res) {
+  const std::string name = *req.param("name");
+  if (!allowed(ctx, req, res, auth::Role::Admin, "update", name)) return;
+  auto body = parse_body(req);
+  if (body && body->is_object()) {
+    if (!body->contains("app_name") && !body->contains("name")) (*body)["app_name"] = name;
+  }
+  auto def = body ? api::definition_from_json(*body) : tl::unexpected(body.error());
+  if (def && def->name != name) {
+    def = fail(ErrorKind::InvalidInput, "name_mismatch",
+               fmt::format("the body names app '{}' but the URL names '{}': an app cannot be renamed", def->name, name));
+  }
+  if (def) {
+    if (auto s = core::validate_definition(*def); !s) def = tl::unexpected(s.error());
+  }
+  if (!def) {
+    audit(ctx, req, "update", core::validate_app_name(name) ? name : "", def.error().code);
+    res.send(http::error_response(def.error()));
+    return;
+  }
+  auto lease = ctx.ops.try_begin(name, "update");
+  if (!lease) {
+    res.send(http::json_failure(StatusCode::conflict, "operation_in_progress",
+                                fmt::format("app '{}' is busy: {}", name, ctx.ops.running(name).value_or(""))));
+    return;
+  }
+  auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
+  on_worker(ctx, res, [&ctx, req, def = *def, held] {
+    auto out = ctx.apps.update_app(def);
+    held->release();
+    ctx.metrics.count_operation(def.name, "update", out ? "ok" : out.error().code);
+    audit(ctx, req, "update", def.name, out ? "ok" : out.error().code, out ? "" : out.error().message);
+    if (!out) return http::error_response(out.error());
+    return http::json_success(detail_json(*out));
+  });
+}
+
+void delete_app(ApiContext& ctx, Request req, Responder res) {
+  const std::string name = *req.param("name");
+  if (!allowed(ctx, req, res, auth::Role::Admin, "delete", name)) return;
+  if (auto s = core::validate_app_name(name); !s) {
+    audit(ctx, req, "delete", "", s.error().code);
+    res.send(http::error_response(s.error()));
+    return;
+  }
+  auto lease = ctx.ops.try_begin(name, "delete");
+  if (!lease) {
+    res.send(http::json_failure(StatusCode::conflict, "operation_in_progress",
+                                fmt::format("app '{}' is busy: {}", name, ctx.ops.running(name).value_or(""))));
+    return;
+  }
+  auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
+  on_worker(ctx, res, [&ctx, req, name, held] {
+    auto s = ctx.apps.unregister(name);
+    held->release();
+    ctx.metrics.count_operation(name, "delete", s ? "ok" : s.error().code);
+    audit(ctx, req, "delete", name, s ? "ok" : s.error().code, s ? "" : s.error().message);
+    if (!s) return http::error_response(s.error());
+    return http::json_success({{"app", name}, {"deleted", true}});
+  });
+}
+
+void login(ApiContext& ctx, Request req, Responder res) {
+  auto check = ctx.logins.check(req.remote_address);
+  if (!check) {
+    audit(ctx, req, "login", "", "rate_limited");
+    res.send(http::json_failure(StatusCode::too_many_requests, "too_many_logins",
+                                "too many failed logins from this address; wait and try again",
+                                std::chrono::seconds(check.retry_after_seconds())));
+    return;
+  }
+  auto body = parse_body(req);
+  if (!body || !body->is_object() || !(*body)["username"].is_string() || !(*body)["password"].is_string()) {
+    res.send(http::json_failure(StatusCode::bad_request, "invalid_login",
+                                "send {\"username\": \"...\", \"password\": \"...\"}"));
+    return;
+  }
+  std::string username = (*body)["username"];
+  std::string password = (*body)["password"];
+  // PBKDF2 costs tens of milliseconds of CPU: never on the io thread.
+  on_worker(ctx, res, [&ctx, req, username, password]() mutable {
+    auto user = ctx.registry.get_user(username);
+    bool good = user && *user && auth::verify_password(password, (*user)->password_hash);
+    if (!good) {
+      ctx.logins.record_failure(req.remote_address);
+      audit(ctx, req, "login", "", "invalid_credentials", username);
+      return http::json_failure(StatusCode::unauthorized, "invalid_credentials", "wrong user name or password");
+    }
+    ctx.logins.record_success(req.remote_address);
+    auto session = ctx.sessions.create(username, to_auth_role((*user)->role));
+    if (!session) return http::error_response(session.error());
+    req.auth = Identity{"user:" + username, session->role, true};
+    audit(ctx, req, "login", "", "ok");
+    auto r = http::json_success({{"username", username},
+                                 {"role", auth::to_string(session->role)},
+                                 {"csrf_token", session->csrf_token}});
+    r.headers.add("Set-Cookie", auth::session_cookie(session->id, ctx.sessions.options().absolute_lifetime, ctx.tls));
+    return r;
+  });
+}
+
+}  // namespace
+
+void Metrics::count_operation(const std::string& app, const std::string& verb, const std::string& result) {
+  std::lock_guard lock(mutex_);
+  if (operations_.size() < 100'000) ++operations_[{app, verb, result}];
+}
+
+void Metrics::count_rate_limited(const std::string& app) {
+  std::lock_guard lock(mutex_);
+  if (rate_limited_.size() < 100'000) ++rate_limited_[app];
+}
+
+namespace {
+
+std::string label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0;
+  std::uint64_t resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::uint64_t open_fds() {
+  std::uint64_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    ::closedir(d);
+    if (n > 0) --n;  // the directory stream itself
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string Metrics::render(const http::ServerStats& stats, std::size_t workers_pending,
+                            std::uint64_t workers_rejected) const {
+  std::string out;
+  out += "# HELP siax_operations_total Lifecycle operations by app, verb and result.\n";
+  out += "# TYPE siax_operations_total counter\n";
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, n] : operations_) {
+      const auto& [app, verb, result] = key;
+      out += fmt::format("siax_operations_total{{app=\"{}\",verb=\"{}\",result=\"{}\"}} {}\n", label(app),
+                         label(verb), label(result), n);
+    }
+    out += "# HELP siax_rate_limited_total Operations refused by the per-app rate limit.\n";
+    out += "# TYPE siax_rate_limited_total counter\n";
+    for (const auto& [app, n] : rate_limited_) {
+      out += fmt::format("siax_rate_limited_total{{app=\"{}\"}} {}\n", label(app), n);
+    }
+  }
+  out += "# HELP siax_http_requests_total HTTP responses by route and status.\n";
+  out += "# TYPE siax_http_requests_total counter\n";
+  for (const auto& r : stats.requests) {
+    out += fmt::format("siax_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", label(r.route), r.status,
+                       r.count);
+  }
+  out += "# HELP siax_http_connections Open HTTP connections.\n# TYPE siax_http_connections gauge\n";
+  out += fmt::format("siax_http_connections {}\n", stats.active_connections);
+  out += "# HELP siax_http_rejected_connections_total Connections refused over the limit.\n";
+  out += "# TYPE siax_http_rejected_connections_total counter\n";
+  out += fmt::format("siax_http_rejected_connections_total {}\n", stats.rejected_connections);
+  out += "# HELP siax_workers_pending Blocking operations queued or running.\n# TYPE siax_workers_pending gauge\n";
+  out += fmt::format("siax_workers_pending {}\n", workers_pending);
+  out += "# HELP siax_workers_rejected_total Operations refused because the workers were full.\n";
+  out += "# TYPE siax_workers_rejected_total counter\n";
+  out += fmt::format("siax_workers_rejected_total {}\n", workers_rejected);
+  out += "# HELP siax_resident_memory_bytes The agent's resident memory.\n# TYPE siax_resident_memory_bytes gauge\n";
+  out += fmt::format("siax_resident_memory_bytes {}\n", resident_bytes());
+  out += "# HELP siax_open_fds The agent's open file descriptors.\n# TYPE siax_open_fds gauge\n";
+  out += fmt::format("siax_open_fds {}\n", open_fds());
+  return out;
+}
+
+Status install_api(ApiContext& ctx) {
+  auto& s = ctx.server;
+  // Authentication: a bearer token (programs) or the panel's session cookie, with a CSRF
+  // header on mutations. /api/health and /api/login are open.
+  if (auto used = s.use([&ctx](Request& req) -> std::optional<Response> {
+        if (req.route == "/api/health" || req.route == "/api/login") return std::nullopt;
+        auto unauthorized = [&](std::string code, std::string message) {
+          if (is_mutation(req.method)) audit(ctx, req, req.method_text + " " + req.route, "", code);
+          auto refusal = http::json_failure(StatusCode::unauthorized, code, message);
+          refusal.headers.add("WWW-Authenticate", "Bearer realm=\"siax-agent\"");
+          return refusal;
+        };
+        if (auto header = req.header("Authorization")) {
+          auto token = auth::bearer_from_header(*header);
+          if (!token) return unauthorized("invalid_authorization", "use 'Authorization: Bearer <token>'");
+          auto hash = auth::hash_token(*token);
+          if (!hash) return unauthorized("invalid_token", "the token is not valid");
+          auto rec = ctx.registry.find_token_by_hash(*hash);
+          if (!rec) return http::error_response(rec.error());
+          if (!*rec || (*rec)->revoked_at_usec) {
+            return unauthorized("invalid_token", "the token is unknown or revoked: create one with "
+                                                 "'siax-agent token create'");
+          }
+          req.auth = Identity{"token:" + (*rec)->name, to_auth_role((*rec)->role), false};
+          return std::nullopt;
+        }
+        if (auto cookie = req.header("Cookie")) {
+          auto sid = auth::session_id_from_cookie_header(*cookie);
+          auto session = sid ? ctx.sessions.find(*sid) : std::nullopt;
+          if (!session) return unauthorized("session_expired", "log in again");
+          req.auth = Identity{"user:" + session->username, session->role, true};
+          if (is_mutation(req.method) && req.route != "/api/logout" &&
+              !auth::check_csrf(*session, req.header(auth::kCsrfHeaderName).value_or(""))) {
+            audit(ctx, req, req.method_text + " " + req.route, "", "csrf_failed");
+            return http::json_failure(StatusCode::forbidden, "csrf_failed",
+                                      "missing or wrong X-CSRF-Token header: reload the panel");
+          }
+          return std::nullopt;
+        }
+        return unauthorized("authentication_required",
+                            "send 'Authorization: Bearer <token>' (create one with 'siax-agent token create') or log "
+                            "in to the panel");
+      });
+      !used) {
+    return used;
+  }
+
+  std::vector<Status> results;
+  results.push_back(s.route(Method::get, "/api/health", [&ctx](Request, Responder res) {
+    res.send(http::json_success({{"status", "ok"}, {"version", ctx.version}}));
+  }));
+  results.push_back(s.route(Method::get, "/api/system", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "system", "")) return;
+    on_worker(ctx, res, [&ctx] {
+      auto p = ctx.permissions();
+      return http::json_success({{"version", ctx.version},
+                                 {"hostname", ctx.hostname},
+                                 {"systemd_reachable", p.systemd_reachable},
+                                 {"permissions",
+                                  {{"read_status", p.read_status},
+                                   {"manage_units", p.manage_units},
+                                   {"write_unit_files", p.write_unit_files},
+                                   {"read_journal", p.read_journal}}},
+                                 {"unit_directory", p.unit_directory},
+                                 {"missing", p.missing},
+                                 {"degraded", !p.missing.empty()}});
+    });
+  }));
+  results.push_back(s.route(Method::get, "/api/apps", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "list", "")) return;
+    on_worker(ctx, res, [&ctx] {
+      auto apps = ctx.apps.list();
+      if (!apps) return http::error_response(apps.error());
+      json list = json::array();
+      for (const auto& v : *apps) list.push_back(summary_json(v));
+      return http::json_success(list);
+    });
+  }));
+  results.push_back(s.route(Method::get, "/api/apps/:name", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "get", "")) return;
+    on_worker(ctx, res, [&ctx, name = *req.param("name")] {
+      auto v = ctx.apps.get(name);
+      if (!v) return http::error_response(v.error());
+      json data = detail_json(*v);
+      if (auto files = ctx.apps.unit_files(name)) {
+        data["unit_file"] = {{"content", files->first ? json(*files->first) : json(nullptr)},
+                             {"rendered", files->second},
+                             {"state", files->first ? core::to_string(core::classify_unit_file(*files->first,
+                                                                                                files->second))
+                                                    : "missing"}};
+      }
+      return http::json_success(data);
+    });
+  }));
+  results.push_back(s.route(Method::get, "/api/apps/:name/status", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "status", "")) return;
+    on_worker(ctx, res, [&ctx, name = *req.param("name")] {
+      auto v = ctx.apps.get(name);
+      if (!v) return http::error_response(v.error());
+      if (!v->status) {
+        return http::json_failure(StatusCode::service_unavailable, "systemd_unavailable", v->status_error);
+      }
+      json data = api::status_to_json(*v->status);
+      data["name"] = name;
+      data["cpu_usage"] = nullptr;
+      data["last_updated"] = iso_or_null(v->record.updated_at_usec);
+      return http::json_success(data);
+    });
+  }));
+  results.push_back(s.route(Method::post, "/api/apps/register",
+                            [&ctx](Request req, Responder res) { register_app(ctx, std::move(req), std::move(res)); }));
+  results.push_back(s.route(Method::put, "/api/apps/:name",
+                            [&ctx](Request req, Responder res) { update_app(ctx, std::move(req), std::move(res)); }));
+  results.push_back(s.route(Method::delete_, "/api/apps/:name",
+                            [&ctx](Request req, Responder res) { delete_app(ctx, std::move(req), std::move(res)); }));
+  for (auto verb : {Verb::Start, Verb::Stop, Verb::Restart, Verb::Enable, Verb::Disable}) {
+    results.push_back(s.route(Method::post, fmt::format("/api/apps/:name/{}", to_string(verb)),
+                              [&ctx, verb](Request req, Responder res) {
+                                lifecycle(ctx, verb, std::move(req), std::move(res));
+                              }));
+  }
+  results.push_back(s.route(Method::post, "/api/recover", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Admin, "recover", "")) return;
+    on_worker(ctx, res, [&ctx, req] {
+      auto findings = ctx.apps.recover();
+      json list = json::array();
+      for (const auto& f : findings) list.push_back({{"app", f.app}, {"kind", f.kind}, {"detail", f.detail}});
+      audit(ctx, req, "recover", "", "ok", fmt::format("{} findings", findings.size()));
+      return http::json_success(list);
+    });
+  }));
+  results.push_back(s.route(Method::get, "/api/audit", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Operator, "audit", "")) return;
+    registry::AuditQuery q;
+    if (const auto* v = req.query_param("target")) q.target = *v;
+    if (const auto* v = req.query_param("actor")) q.actor = *v;
+    if (const auto* v = req.query_param("action")) q.action = *v;
+    q.since_usec = query_int(req, "since_usec");
+    q.until_usec = query_int(req, "until_usec");
+    q.before_id = query_int(req, "before_id");
+    if (auto limit = query_int(req, "limit")) q.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(*limit, 0, 1000));
+    on_worker(ctx, res, [&ctx, q] {
+      auto entries = ctx.registry.query_audit(q);
+      if (!entries) return http::error_response(entries.error());
+      json list = json::array();
+      for (const auto& e : *entries) {
+        list.push_back({{"id", e.id}, {"at_usec", e.at_usec}, {"actor", e.actor}, {"role", e.role},
+                        {"action", e.action}, {"target", e.target}, {"source", e.source}, {"result", e.result},
+                        {"detail", e.detail}});
+      }
+      return http::json_success(list);
+    });
+  }));
+  results.push_back(s.route(Method::get, "/metrics", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "metrics", "")) return;
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = ctx.metrics.render(ctx.server.stats(), ctx.workers.pending(), ctx.workers.rejected());
+    res.send(std::move(r));
+  }));
+  results.push_back(s.route(Method::post, "/api/login",
+                            [&ctx](Request req, Responder res) { login(ctx, std::move(req), std::move(res)); }));
+  results.push_back(s.route(Method::post, "/api/logout", [&ctx](Request req, Responder res) {
+    if (auto cookie = req.header("Cookie")) {
+      if (auto sid = auth::session_id_from_cookie_header(*cookie)) ctx.sessions.remove(*sid);
+    }
+    audit(ctx, req, "logout", "", "ok");
+    auto r = http::json_success({{"logged_out", true}});
+    r.headers.add("Set-Cookie", auth::clear_session_cookie(ctx.tls));
+    res.send(std::move(r));
+  }));
+  results.push_back(s.route(Method::get, "/api/session", [&ctx](Request req, Responder res) {
+    const auto* id = identity_of(req);
+    json data = {{"actor", id != nullptr ? id->actor : ""},
+                 {"role", id != nullptr ? std::string(auth::to_string(id->role)) : ""}};
+    if (id != nullptr && id->via_session) {
+      if (auto cookie = req.header("Cookie")) {
+        if (auto sid = auth::session_id_from_cookie_header(*cookie)) {
+          if (auto session = ctx.sessions.find(*sid)) data["csrf_token"] = session->csrf_token;
+        }
+      }
+    }
+    res.send(http::json_success(data));
+  }));
+  for (auto& r : results) {
+    if (!r) return r;
+  }
+  return ok();
+}
+
+}  // namespace siax::agent

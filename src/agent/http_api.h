@@ -1,0 +1,69 @@
+#pragma once
+/// The agent's REST API on top of the HTTP server: authentication and roles, the app
+/// endpoints (the seed's and the ones around them), rate limiting and serialization of
+/// operations, the audit log, /metrics. Every endpoint and message is in docs/API.md.
+///
+/// Thread: handlers and the middleware run on the server's io thread and never block
+/// there beyond an indexed SQLite read (token lookup); everything that waits on systemd
+/// or writes SQLite runs on the WorkerPool and answers through the Responder.
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "agent/app_service.h"
+#include "agent/worker_pool.h"
+#include "auth/login_limiter.h"
+#include "auth/roles.h"
+#include "auth/sessions.h"
+#include "http/server.h"
+#include "orchestrator/op_serializer.h"
+#include "orchestrator/rate_limiter.h"
+#include "registry/registry.h"
+#include "units/app_units.h"
+
+namespace siax::agent {
+
+/// Who made a request, set by the authentication middleware into Request::auth.
+struct Identity {
+  std::string actor;  ///< "token:<name>", "user:<name>"
+  auth::Role role = auth::Role::Viewer;
+  bool via_session = false;
+};
+
+/// Counters for /metrics (thread-safe).
+class Metrics {
+ public:
+  void count_operation(const std::string& app, const std::string& verb, const std::string& result);
+  void count_rate_limited(const std::string& app);
+  [[nodiscard]] std::string render(const http::ServerStats& http, std::size_t workers_pending,
+                                   std::uint64_t workers_rejected) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> operations_;
+  std::map<std::string, std::uint64_t> rate_limited_;
+};
+
+struct ApiContext {
+  AppService& apps;
+  registry::Registry& registry;
+  orchestrator::RateLimiter& limiter;
+  orchestrator::OpSerializer& ops;
+  auth::SessionStore& sessions;
+  auth::LoginLimiter& logins;
+  WorkerPool& workers;
+  Metrics& metrics;
+  http::Server& server;
+  /// What the agent may do on the host (runs on a worker).
+  std::function<units::Permissions()> permissions;
+  std::function<std::int64_t()> now_usec;
+  std::string version;
+  std::string hostname;
+  bool tls = false;
+};
+
+/// Registers the middleware and every route on ctx.server.
+[[nodiscard]] Status install_api(ApiContext& ctx);
+
+}  // namespace siax::agent

@@ -1,0 +1,115 @@
+#pragma once
+/// Panel login sessions, in memory (a restart of the agent logs everyone out, by design:
+/// no session secret ever touches the disk).
+///
+/// A session ends at the earlier of
+///   - its idle timeout after the last use (sliding: every successful find() renews it),
+///   - its absolute lifetime after creation (never renewed).
+/// Expired sessions are removed when found and whenever the store is full.
+///
+/// Bound: at most `max_sessions` sessions. Creating one more first drops expired
+/// sessions, then evicts the least recently used one (so an active user is not logged out
+/// by a burst of new logins while an abandoned session lingers).
+///
+/// Cross-site requests: the cookie is SameSite=Strict, and every state-changing request
+/// must also carry the session's CSRF token in a header (check_csrf).
+///
+/// Threading: SessionStore is safe to use from any thread (one mutex). Time comes from
+/// the injected NowFn (auth/clock.h), never from the system clock directly.
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "auth/clock.h"
+#include "auth/roles.h"
+#include "common/result.h"
+
+namespace siax::auth {
+
+struct Session {
+  std::string id;          ///< 32 random bytes, base64url (43 characters); the cookie value
+  std::string csrf_token;  ///< 32 other random bytes, base64url; sent by the panel in a header
+  std::string username;
+  Role role = Role::Viewer;
+  TimePoint created{};
+  TimePoint last_seen{};
+  TimePoint expires_at{};  ///< min(last_seen + idle_timeout, created + absolute_lifetime)
+};
+
+struct SessionOptions {
+  std::chrono::seconds idle_timeout = std::chrono::hours(8);
+  std::chrono::seconds absolute_lifetime = std::chrono::hours(24);
+  std::size_t max_sessions = 1000;
+};
+
+class SessionStore {
+ public:
+  explicit SessionStore(NowFn now, SessionOptions options = {});
+
+  SessionStore(const SessionStore&) = delete;
+  SessionStore& operator=(const SessionStore&) = delete;
+
+  /// A new session for a user who just proved who they are. Fails only when the CSPRNG
+  /// fails (see random_bytes).
+  [[nodiscard]] Result<Session> create(std::string username, Role role);
+
+  /// The live session with this id, its idle timeout renewed; nullopt when unknown or
+  /// expired (an expired session is removed).
+  [[nodiscard]] std::optional<Session> find(std::string_view id);
+
+  /// Logout. True when the session existed.
+  bool remove(std::string_view id);
+  /// Ends every session of a user (password change, user deleted). Returns how many.
+  std::size_t remove_user(std::string_view username);
+
+  /// Live sessions (expired ones are dropped first).
+  [[nodiscard]] std::size_t size();
+
+  [[nodiscard]] const SessionOptions& options() const noexcept { return options_; }
+
+ private:
+  struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
+  [[nodiscard]] TimePoint expiry_of(const Session& s) const;
+  void purge_expired_locked(TimePoint now);
+
+  NowFn now_;
+  const SessionOptions options_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Session, TransparentHash, std::equal_to<>> sessions_;
+};
+
+/// True when `header_value` is the session's CSRF token (constant-time comparison);
+/// false for an empty or missing value.
+[[nodiscard]] bool check_csrf(const Session& session, std::string_view header_value) noexcept;
+
+inline constexpr std::string_view kSessionCookieName = "siax_session";
+/// The header the panel sends the CSRF token in.
+inline constexpr std::string_view kCsrfHeaderName = "X-CSRF-Token";
+
+/// The Set-Cookie value for a new session:
+/// "siax_session=<id>; Path=/; Max-Age=<s>; HttpOnly; SameSite=Strict[; Secure]".
+/// `secure` must be true whenever the panel is served over TLS. `id` must be a session
+/// id from create() (base64url, safe in a cookie).
+[[nodiscard]] std::string session_cookie(std::string_view id, std::chrono::seconds max_age, bool secure);
+/// The Set-Cookie value that makes the browser drop the cookie (logout): empty value,
+/// Max-Age=0, same attributes.
+[[nodiscard]] std::string clear_session_cookie(bool secure);
+
+/// The name=value pairs of a Cookie request header ("a=1; b=2"), in order, names and
+/// values trimmed of spaces; pairs without '=' are skipped. Views into `header`.
+[[nodiscard]] std::vector<std::pair<std::string_view, std::string_view>> parse_cookie_header(std::string_view header);
+/// The value of the first siax_session cookie, if any and non-empty.
+[[nodiscard]] std::optional<std::string> session_id_from_cookie_header(std::string_view header);
+
+}  // namespace siax::auth

@@ -1,0 +1,28 @@
+#pragma once
+/// A small synchronous HTTP client for the CLI's commands against the local agent.
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace siax::cli {
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::string token;
+};
+
+struct Reply {
+  unsigned status = 0;
+  nlohmann::json body;  ///< the agent's envelope, or null when the body was not JSON
+  std::string raw;
+};
+
+/// Sends one request; Unavailable when the agent cannot be reached.
+[[nodiscard]] Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
+                                 const std::optional<nlohmann::json>& body = std::nullopt);
+
+}  // namespace siax::cli

@@ -1,0 +1,206 @@
+// `siax-agent serve`: builds the agent from the configuration and runs it.
+// Threads: the main thread runs the io_context (HTTP server, timers, middleware); a
+// WorkerPool of 4 threads runs everything that blocks (systemd jobs, SQLite writes,
+// password hashing), each worker with its own D-Bus connection.
+#include "cli/serve.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/linux/fs_unit_store.h"
+#include "adapters/linux/linux_host.h"
+#include "adapters/linux/sdbus_systemd.h"
+#include "agent/app_service.h"
+#include "agent/http_api.h"
+#include "auth/passwords.h"
+#include "auth/tokens.h"
+#include "orchestrator/clock.h"
+#include "registry/sqlite_registry.h"
+#include "units/unavailable_systemd.h"
+
+namespace siax::cli {
+namespace {
+
+std::int64_t now_usec() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+/// The first start creates an admin: a panel user with a generated password (shown once)
+/// and a token for the local CLI in <state_dir>/cli-token (mode 0600, root only).
+Status bootstrap_credentials(registry::Registry& reg, const std::string& state_dir) {
+  auto users = reg.list_users();
+  auto tokens = reg.list_tokens();
+  if (!users) return tl::unexpected(users.error());
+  if (!tokens) return tl::unexpected(tokens.error());
+  if (!users->empty() || !tokens->empty()) return ok();
+
+  auto password = auth::generate_password();
+  if (!password) return tl::unexpected(password.error());
+  auto hash = auth::hash_password(*password);
+  if (!hash) return tl::unexpected(hash.error());
+  if (auto s = reg.put_user({"admin", *hash, registry::Role::Admin, now_usec()}); !s) return s;
+
+  auto token = auth::generate_token();
+  if (!token) return tl::unexpected(token.error());
+  auto token_hash = auth::hash_token(*token);
+  if (!token_hash) return tl::unexpected(token_hash.error());
+  if (auto id = reg.add_token("local-cli", registry::Role::Admin, *token_hash, now_usec()); !id) {
+    return tl::unexpected(id.error());
+  }
+  const std::string token_file = state_dir + "/cli-token";
+  {
+    std::ofstream out(token_file, std::ios::trunc);
+    out << *token << "\n";
+  }
+  ::chmod(token_file.c_str(), 0600);
+  std::printf(
+      "\n"
+      "siax-agent: first start, an admin was created. This is shown once:\n"
+      "  panel login:  user 'admin', password '%s'\n"
+      "  local CLI:    an admin token is in %s (root only); 'siax-agent apps list' uses it\n"
+      "  programs:     create scoped tokens with 'siax-agent token create NAME --role viewer|operator|admin'\n\n",
+      password->c_str(), token_file.c_str());
+  std::fflush(stdout);
+  return ok();
+}
+
+}  // namespace
+
+int serve(const config::Config& cfg) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(static_cast<spdlog::level::level_enum>(static_cast<int>(cfg.log.level)));
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.paths.state_dir, ec);
+  ::chmod(cfg.paths.state_dir.c_str(), 0750);
+  registry::SqliteRegistry::Options reg_opts;
+  auto reg = registry::SqliteRegistry::open(cfg.paths.state_dir + "/registry.db", reg_opts);
+  if (!reg) {
+    spdlog::critical("{}", reg.error().message);
+    return 1;
+  }
+  auto& registry = **reg;
+  if (auto s = bootstrap_credentials(registry, cfg.paths.state_dir); !s) {
+    spdlog::critical("cannot create the first admin: {}", s.error().message);
+    return 1;
+  }
+
+  adapters::FsUnitStore store(cfg.paths.unit_dir);
+  adapters::LinuxHost host;
+  units::PreflightSettings settings;
+  settings.allow_root = cfg.apps.allow_root_apps;
+  settings.interpreters = {cfg.runtimes.node, cfg.runtimes.npm, cfg.runtimes.python};
+  adapters::SdbusSystemd::Options bus_opts;
+  bus_opts.job_timeout = cfg.apps.job_timeout;
+  bus_opts.start_settle = cfg.apps.start_settle;
+
+  // One AppUnits (and D-Bus connection) per worker thread, reconnected when lost.
+  auto units_for_thread = [&]() -> units::AppUnits& {
+    struct PerThread {
+      std::unique_ptr<ports::SystemdManager> systemd;
+      adapters::SdbusSystemd* bus = nullptr;
+      std::unique_ptr<units::AppUnits> units;
+      std::chrono::steady_clock::time_point made;
+    };
+    thread_local PerThread t;
+    const auto now = std::chrono::steady_clock::now();
+    const bool lost = t.units && (t.bus == nullptr ? now - t.made > std::chrono::seconds(5) : !t.bus->is_open());
+    if (!t.units || lost) {
+      t.units.reset();
+      auto bus = adapters::SdbusSystemd::connect(bus_opts);
+      if (bus) {
+        t.bus = bus->get();
+        t.systemd = std::move(*bus);
+      } else {
+        spdlog::warn("systemd is not reachable: {}", bus.error().message);
+        t.bus = nullptr;
+        t.systemd = std::make_unique<units::UnavailableSystemd>(bus.error());
+      }
+      t.units = std::make_unique<units::AppUnits>(*t.systemd, store, host, settings);
+      t.made = now;
+    }
+    return *t.units;
+  };
+
+  agent::AppService apps(registry, store, units_for_thread, now_usec);
+  orchestrator::SystemClock clock;
+  orchestrator::RateLimiterOptions rl_opts;
+  rl_opts.interval = cfg.apps.rate_limit_interval;
+  orchestrator::RateLimiter limiter(clock, rl_opts);
+  orchestrator::OpSerializer ops(clock);
+  auth::SessionStore sessions(auth::steady_now());
+  auth::LoginLimiter logins(auth::steady_now());
+  agent::Metrics metrics;
+
+  boost::asio::io_context ioc(1);
+  http::ServerOptions http_opts;
+  http_opts.address = cfg.server.listen_address;
+  http_opts.port = cfg.server.port;
+  http_opts.max_body_bytes = cfg.limits.max_body_bytes;
+  http_opts.max_connections = cfg.limits.max_connections;
+  http_opts.read_timeout = cfg.limits.request_timeout;
+  http_opts.log_warning = [](std::string_view m) { spdlog::warn("http: {}", m); };
+  if (cfg.server.tls_enabled()) http_opts.tls = http::TlsOptions{*cfg.server.tls_cert_file, *cfg.server.tls_key_file};
+  http::Server server(ioc, http_opts);
+
+  {
+    agent::WorkerPool workers(4, 64);
+    agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,
+                          [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
+                          cfg.server.tls_enabled()};
+    if (auto s = agent::install_api(ctx); !s) {
+      spdlog::critical("cannot set up the API: {}", s.error().message);
+      return 1;
+    }
+    if (auto s = server.start(); !s) {
+      spdlog::critical("{}", s.error().message);
+      return 1;
+    }
+    spdlog::info("siax-agent {} listening on {}://{}:{}", SIAX_VERSION, cfg.server.tls_enabled() ? "https" : "http",
+                 cfg.server.listen_address, server.bound_port());
+    if (!cfg.cloud.enabled()) spdlog::info("cloud reporting is off: no cloud.api_key configured");
+
+    // Recovery at start-up and every minute: never starts, stops or restarts an app.
+    boost::asio::steady_timer recovery_timer(ioc);
+    std::function<void()> schedule_recovery = [&] {
+      (void)workers.try_post([&] {
+        for (const auto& f : apps.recover()) {
+          spdlog::warn("recovery: {}: {}: {}", f.app, f.kind, f.detail);
+        }
+      });
+      recovery_timer.expires_after(std::chrono::minutes(1));
+      recovery_timer.async_wait([&](boost::system::error_code e) {
+        if (!e) schedule_recovery();
+      });
+    };
+    schedule_recovery();
+
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int sig) {
+      spdlog::info("stopping on signal {}", sig);
+      recovery_timer.cancel();
+      server.stop(std::chrono::seconds(5));
+    });
+    ioc.run();
+    workers.stop();
+  }
+  spdlog::info("siax-agent stopped");
+  return 0;
+}
+
+}  // namespace siax::cli

@@ -1,0 +1,805 @@
+#include "config/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <system_error>
+#include <variant>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace siax::config {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------
+// The schema: one entry per key. Each entry parses, checks and stores its value, and
+// renders the value for render_default_config(). Keeping all of that in one table keeps
+// the file format, the environment table, the validation and the example file in step.
+
+enum class Type { String, Integer, Boolean };
+using Value = std::variant<std::string, std::int64_t, bool>;
+/// Stores the value, or returns what is wrong with it (without location or key).
+using ApplyFn = std::optional<std::string> (*)(Config&, const Value&);
+/// The value as a TOML literal.
+using RenderFn = std::string (*)(const Config&);
+
+struct KeyDef {
+  std::string_view section;
+  std::string_view name;
+  std::string_view env;
+  Type type;
+  std::string_view doc;
+  ApplyFn apply;
+  RenderFn render;
+  /// Rendered as a commented-out example instead of a setting (optional keys).
+  std::string_view example = {};
+};
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+/// Quoted for messages: at most 80 bytes, control characters escaped.
+std::string shown(std::string_view s) {
+  constexpr std::size_t kMax = 80;
+  std::string q = quote(s.substr(0, kMax));
+  if (s.size() > kMax) q.insert(q.size() - 1, "...");
+  return q;
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::optional<std::string> check_range(std::int64_t v, std::int64_t lo, std::int64_t hi, std::string_view unit = {}) {
+  if (v < lo || v > hi) {
+    return fmt::format("must be between {} and {}{}, got {}", lo, hi, unit, v);
+  }
+  return std::nullopt;
+}
+
+/// Absolute and normalized: starts with '/', no "." or ".." segment, no control characters.
+std::optional<std::string> check_absolute_path(std::string_view p) {
+  if (p.empty()) return "must be an absolute path, got an empty string";
+  if (p.size() > 4096) return "must be at most 4096 bytes long";
+  if (has_control(p)) return fmt::format("must not contain control characters, got {}", shown(p));
+  if (p.front() != '/') return fmt::format("must be an absolute path (starting with '/'), got {}", shown(p));
+  std::size_t start = 1;
+  while (start <= p.size()) {
+    auto end = p.find('/', start);
+    if (end == std::string_view::npos) end = p.size();
+    const auto seg = p.substr(start, end - start);
+    if (seg == "." || seg == "..") {
+      return fmt::format("must not contain '.' or '..' segments, got {}", shown(p));
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+bool is_ip_literal(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+const std::string& str(const Value& v) { return std::get<std::string>(v); }
+std::int64_t num(const Value& v) { return std::get<std::int64_t>(v); }
+
+std::optional<std::string> set_path(std::string& field, const Value& v) {
+  if (auto p = check_absolute_path(str(v))) return p;
+  field = str(v);
+  return std::nullopt;
+}
+
+std::optional<std::string> set_optional_path(std::optional<std::string>& field, const Value& v) {
+  if (str(v).empty()) {
+    field.reset();
+    return std::nullopt;
+  }
+  if (auto p = check_absolute_path(str(v))) return p;
+  field = str(v);
+  return std::nullopt;
+}
+
+template <class Duration>
+std::optional<std::string> set_duration(Duration& field, const Value& v, std::int64_t lo, std::int64_t hi,
+                                        std::string_view unit) {
+  if (auto p = check_range(num(v), lo, hi, unit)) return p;
+  field = Duration(num(v));
+  return std::nullopt;
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view s) {
+  for (auto level : {LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error,
+                     LogLevel::Critical, LogLevel::Off}) {
+    if (s == to_string(level)) return level;
+  }
+  return std::nullopt;
+}
+
+/// https://host[:port][/path], or http:// for a loopback host only (a local test server):
+/// the API key must never cross the network in clear text.
+std::optional<std::string> check_base_url(std::string_view url) {
+  if (url.size() > 2048) return "must be at most 2048 bytes long";
+  if (has_control(url) || url.find(' ') != std::string_view::npos) {
+    return fmt::format("must not contain spaces or control characters, got {}", shown(url));
+  }
+  std::string_view rest;
+  bool plain = false;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+    plain = true;
+  } else {
+    return fmt::format("must start with https://, got {}", shown(url));
+  }
+  const auto host_port = rest.substr(0, rest.find_first_of("/?#"));
+  std::string_view host = host_port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return fmt::format("has an unterminated IPv6 address: {}", shown(url));
+    host = host.substr(0, close + 1);
+  } else if (auto colon = host.find(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  if (host.empty()) return fmt::format("must name a host, got {}", shown(url));
+  if (host_port.find('@') != std::string_view::npos) {
+    return fmt::format("must not contain credentials (user@host): put the key in cloud.api_key");
+  }
+  if (plain && host != "localhost" && host != "127.0.0.1" && host != "[::1]") {
+    return fmt::format("must use https:// (http:// is allowed only for localhost, 127.0.0.1 and [::1]), got {}",
+                       shown(url));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_server_id(std::string_view id) {
+  if (id.size() > 253) return "must be at most 253 characters long";
+  const bool ok = std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+           c == '_';
+  });
+  if (!ok) return fmt::format("may contain only letters, digits, '.', '-' and '_', got {}", shown(id));
+  return std::nullopt;
+}
+
+std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
+std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
+
+const std::array<KeyDef, 22> kKeys = {{
+    // [server]
+    {"server", "listen", "SIAX_LISTEN", Type::String,
+     "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (!is_ip_literal(str(v))) {
+         return fmt::format(
+             "must be an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (no brackets, no "
+             "host names), got {}",
+             shown(str(v)));
+       }
+       c.server.listen_address = str(v);
+       return std::nullopt;
+     },
+     [](const Config& c) { return quote(c.server.listen_address); }},
+    {"server", "port", "SIAX_PORT", Type::Integer, "TCP port (1-65535; 0 lets the system pick a free port).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 0, 65535)) return p;
+       c.server.port = static_cast<std::uint16_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.server.port); }},
+    {"server", "tls_cert", "SIAX_TLS_CERT", Type::String,
+     "TLS certificate chain (PEM). Set together with tls_key to serve HTTPS; leave both unset for plain HTTP.",
+     [](Config& c, const Value& v) { return set_optional_path(c.server.tls_cert_file, v); },
+     [](const Config& c) { return quote(c.server.tls_cert_file.value_or("")); }, "\"/etc/siax-agent/tls/cert.pem\""},
+    {"server", "tls_key", "SIAX_TLS_KEY", Type::String, "TLS private key (PEM), readable only by the agent.",
+     [](Config& c, const Value& v) { return set_optional_path(c.server.tls_key_file, v); },
+     [](const Config& c) { return quote(c.server.tls_key_file.value_or("")); }, "\"/etc/siax-agent/tls/key.pem\""},
+    // [limits]
+    {"limits", "max_body_bytes", "SIAX_MAX_BODY_BYTES", Type::Integer,
+     "Largest accepted request body, in bytes (1024 to 1073741824).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 1024, 1024LL * 1024 * 1024, " bytes")) return p;
+       c.limits.max_body_bytes = static_cast<std::size_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.limits.max_body_bytes); }},
+    {"limits", "max_connections", "SIAX_MAX_CONNECTIONS", Type::Integer,
+     "Simultaneous client connections (HTTP and WebSocket); more are refused (1 to 100000).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 1, 100'000)) return p;
+       c.limits.max_connections = static_cast<std::size_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.limits.max_connections); }},
+    {"limits", "request_timeout_s", "SIAX_REQUEST_TIMEOUT_S", Type::Integer,
+     "Seconds a client may take to send a request (1 to 3600).",
+     [](Config& c, const Value& v) { return set_duration(c.limits.request_timeout, v, 1, 3600, " s"); },
+     [](const Config& c) { return render_seconds(c.limits.request_timeout); }},
+    // [paths]
+    {"paths", "state_dir", "SIAX_STATE_DIR", Type::String,
+     "Directory for the agent's state (the SQLite registry). Absolute path.",
+     [](Config& c, const Value& v) { return set_path(c.paths.state_dir, v); },
+     [](const Config& c) { return quote(c.paths.state_dir); }},
+    {"paths", "unit_dir", "SIAX_UNIT_DIR", Type::String,
+     "Directory where siax-app-*.service units are written. Absolute path.",
+     [](Config& c, const Value& v) { return set_path(c.paths.unit_dir, v); },
+     [](const Config& c) { return quote(c.paths.unit_dir); }},
+    // [apps]
+    {"apps", "allow_root_apps", "SIAX_ALLOW_ROOT_APPS", Type::Boolean,
+     "Allow apps to run as root. Off: an app must name an unprivileged user.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       c.apps.allow_root_apps = std::get<bool>(v);
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::string(c.apps.allow_root_apps ? "true" : "false"); }},
+    {"apps", "rate_limit_interval_ms", "SIAX_RATE_LIMIT_INTERVAL_MS", Type::Integer,
+     "At most one operation per app per this many milliseconds (0 disables the limit; at most 3600000).",
+     [](Config& c, const Value& v) { return set_duration(c.apps.rate_limit_interval, v, 0, 3'600'000, " ms"); },
+     [](const Config& c) { return render_ms(c.apps.rate_limit_interval); }},
+    {"apps", "job_timeout_ms", "SIAX_JOB_TIMEOUT_MS", Type::Integer,
+     "How long to wait for a systemd job (start, stop, restart), in milliseconds (1000 to 3600000).",
+     [](Config& c, const Value& v) { return set_duration(c.apps.job_timeout, v, 1000, 3'600'000, " ms"); },
+     [](const Config& c) { return render_ms(c.apps.job_timeout); }},
+    {"apps", "start_settle_ms", "SIAX_START_SETTLE_MS", Type::Integer,
+     "After a start, watch the app this long for an immediate crash, in milliseconds (0 to 60000).",
+     [](Config& c, const Value& v) { return set_duration(c.apps.start_settle, v, 0, 60'000, " ms"); },
+     [](const Config& c) { return render_ms(c.apps.start_settle); }},
+    {"apps", "scan_interval_ms", "SIAX_SCAN_INTERVAL_MS", Type::Integer,
+     "How often app status and resource usage are refreshed, in milliseconds (100 to 3600000).",
+     [](Config& c, const Value& v) { return set_duration(c.apps.scan_interval, v, 100, 3'600'000, " ms"); },
+     [](const Config& c) { return render_ms(c.apps.scan_interval); }},
+    // [runtimes]
+    {"runtimes", "node", "SIAX_NODE", Type::String, "Node.js interpreter for node apps. Absolute path.",
+     [](Config& c, const Value& v) { return set_path(c.runtimes.node, v); },
+     [](const Config& c) { return quote(c.runtimes.node); }},
+    {"runtimes", "npm", "SIAX_NPM", Type::String, "npm, for apps started with an npm script. Absolute path.",
+     [](Config& c, const Value& v) { return set_path(c.runtimes.npm, v); },
+     [](const Config& c) { return quote(c.runtimes.npm); }},
+    {"runtimes", "python", "SIAX_PYTHON", Type::String,
+     "Python interpreter for Python and uvicorn apps. Absolute path.",
+     [](Config& c, const Value& v) { return set_path(c.runtimes.python, v); },
+     [](const Config& c) { return quote(c.runtimes.python); }},
+    // [log]
+    {"log", "level", "SIAX_LOG_LEVEL", Type::String, "Log level: trace, debug, info, warn, error, critical or off.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       auto level = parse_log_level(str(v));
+       if (!level) {
+         return fmt::format("must be one of trace, debug, info, warn, error, critical, off; got {}", shown(str(v)));
+       }
+       c.log.level = *level;
+       return std::nullopt;
+     },
+     [](const Config& c) { return quote(to_string(c.log.level)); }},
+    // [cloud]
+    {"cloud", "base_url", "SIAX_CLOUD_URL", Type::String, "The SIAX cloud API (https://).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_base_url(str(v))) return p;
+       std::string url = str(v);
+       while (url.ends_with('/')) url.pop_back();
+       c.cloud.base_url = std::move(url);
+       return std::nullopt;
+     },
+     [](const Config& c) { return quote(c.cloud.base_url); }},
+    {"cloud", "api_key", "SIAX_CLOUD_API_KEY", Type::String,
+     "API key for the cloud link; empty turns the link off. Prefer the environment variable to the file.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       const auto& key = str(v);
+       if (key.size() > 1024) return "must be at most 1024 characters long";
+       if (has_control(key) || key.find(' ') != std::string::npos) {
+         return "must not contain spaces or control characters (check for a stray newline)";
+       }
+       c.cloud.api_key = key;
+       return std::nullopt;
+     },
+     [](const Config& c) { return quote(c.cloud.api_key); }},
+    {"cloud", "server_id", "SIAX_SERVER_ID", Type::String,
+     "How this server is named in the cloud; empty uses the host name.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_server_id(str(v))) return p;
+       c.cloud.server_id = str(v);
+       return std::nullopt;
+     },
+     [](const Config& c) { return quote(c.cloud.server_id); }},
+    {"cloud", "heartbeat_interval_s", "SIAX_HEARTBEAT_INTERVAL_S", Type::Integer,
+     "Seconds between heartbeats to the cloud (5 to 86400).",
+     [](Config& c, const Value& v) { return set_duration(c.cloud.heartbeat_interval, v, 5, 86'400, " s"); },
+     [](const Config& c) { return render_seconds(c.cloud.heartbeat_interval); }},
+}};
+
+constexpr std::array<std::string_view, 7> kSections = {"server", "limits", "paths", "apps", "runtimes", "log", "cloud"};
+
+std::string dotted(const KeyDef& k) { return fmt::format("{}.{}", k.section, k.name); }
+
+const KeyDef* find_key(std::string_view section, std::string_view name) {
+  for (const auto& k : kKeys) {
+    if (k.section == section && k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+const KeyDef* find_dotted(std::string_view key) {
+  const auto dot = key.find('.');
+  if (dot == std::string_view::npos) return nullptr;
+  return find_key(key.substr(0, dot), key.substr(dot + 1));
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::size_t typo_budget(std::string_view word) { return word.size() >= 8 ? 3 : 2; }
+
+/// " (did you mean 'server.port'?)" for a key that is close to a known one, else "".
+std::string suggest_key(std::string_view section, std::string_view name) {
+  const KeyDef* best = nullptr;
+  std::size_t best_score = std::numeric_limits<std::size_t>::max();
+  for (const auto& k : kKeys) {
+    std::size_t score = edit_distance(name, k.name);
+    // A shortened or extended name ("allow_root" for "allow_root_apps") is a near miss too.
+    if (name.size() >= 4 && (k.name.starts_with(name) || name.starts_with(k.name)))
+      score = std::min<std::size_t>(score, 1);
+    score += k.section == section ? 0 : 1;  // a key in the wrong section costs one edit
+    if (score < best_score) {
+      best_score = score;
+      best = &k;
+    }
+  }
+  if (best && best_score <= typo_budget(name)) return fmt::format(" (did you mean '{}'?)", dotted(*best));
+  return {};
+}
+
+std::string suggest_section(std::string_view section) {
+  for (auto s : kSections) {
+    if (edit_distance(section, s) <= 2) return fmt::format(" (did you mean [{}]?)", s);
+  }
+  return {};
+}
+
+std::string_view type_name(Type t) {
+  switch (t) {
+    case Type::String: return "a string";
+    case Type::Integer: return "an integer";
+    case Type::Boolean: return "a boolean (true or false)";
+  }
+  return "a value";
+}
+
+std::string_view toml_type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+std::string location(std::string_view source, const toml::source_region& region) {
+  return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+/// A value from the environment or the command line, by the key's type.
+std::variant<Value, std::string> value_from_text(Type type, std::string_view text) {
+  switch (type) {
+    case Type::String: return Value{std::string(text)};
+    case Type::Integer: {
+      std::int64_t v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+        return fmt::format("must be an integer, got {}", shown(text));
+      }
+      return Value{v};
+    }
+    case Type::Boolean:
+      for (auto t : {"true", "1", "yes", "on"}) {
+        if (iequals(text, t)) return Value{true};
+      }
+      for (auto f : {"false", "0", "no", "off"}) {
+        if (iequals(text, f)) return Value{false};
+      }
+      return fmt::format("must be a boolean (true/false, 1/0, yes/no, on/off), got {}", shown(text));
+  }
+  return std::string("unsupported type");
+}
+
+// ---------------------------------------------------------------------------------------
+
+constexpr std::size_t kMaxProblems = 50;
+
+class Loader {
+ public:
+  void apply_toml(std::string_view text, std::string_view source) {
+    toml::table root;
+    try {
+      root = toml::parse(text, std::string(source));
+    } catch (const toml::parse_error& e) {
+      problem(fmt::format("{}: invalid TOML: {}", location(source, e.source()), e.description()));
+      return;
+    }
+    // toml++ iterates keys in sorted order; problems are reported in file order.
+    const std::size_t first_problem = problems_.size();
+    for (auto&& [section_key, section_node] : root) {
+      const std::string_view section = section_key.str();
+      position_ = pack(section_key.source());
+      const auto where = location(source, section_key.source());
+      if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
+        if (!section_node.is_table()) {
+          problem(fmt::format("{}: unknown key '{}': settings belong in sections{}", where, section,
+                              suggest_key("", section)));
+        } else {
+          problem(fmt::format("{}: unknown section [{}]{}", where, section, suggest_section(section)));
+        }
+        continue;
+      }
+      const auto* table = section_node.as_table();
+      if (!table) {
+        problem(fmt::format("{}: '{}' must be a table ([{}]), got {}", where, section, section,
+                            toml_type_name(section_node.type())));
+        continue;
+      }
+      for (auto&& [key, node] : *table) {
+        position_ = pack(key.source());
+        apply_node(section, key.str(), node, location(source, key.source()), location(source, node.source()));
+      }
+    }
+    position_ = 0;
+    std::vector<std::size_t> order(problems_.size() - first_problem);
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = first_problem + i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return positions_[a] < positions_[b]; });
+    std::vector<std::string> sorted;
+    sorted.reserve(order.size());
+    for (auto i : order) sorted.push_back(std::move(problems_[i]));
+    std::move(sorted.begin(), sorted.end(), problems_.begin() + static_cast<std::ptrdiff_t>(first_problem));
+  }
+
+  void apply_env(const Environment& env) {
+    for (const auto& k : kKeys) {
+      auto it = env.find(std::string(k.env));
+      if (it == env.end()) continue;
+      apply_text(k, it->second, fmt::format("environment variable {}", k.env));
+    }
+  }
+
+  void apply_overrides(const Overrides& overrides) {
+    for (const auto& [key, raw] : overrides) {
+      const auto where = fmt::format("override '{}={}'", key, raw);
+      const KeyDef* k = find_dotted(key);
+      if (!k) {
+        const auto dot = key.find('.');
+        const std::string suggestion = dot == std::string::npos ? suggest_key("", key)
+                                                                : suggest_key(std::string_view(key).substr(0, dot),
+                                                                              std::string_view(key).substr(dot + 1));
+        problem(fmt::format("{}: unknown setting '{}'{}; settings are named section.key, e.g. server.port", where, key,
+                            suggestion));
+        continue;
+      }
+      std::string_view value = raw;
+      if (k->type == Type::String && value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      apply_text(*k, value, where);
+    }
+  }
+
+  void validate() {
+    const auto& s = config_.server;
+    // A key that already has a problem is not judged again against the others.
+    const bool tls_reported = rejected_.count("server.tls_cert") + rejected_.count("server.tls_key") > 0;
+    if (!tls_reported && s.tls_cert_file.has_value() != s.tls_key_file.has_value()) {
+      const bool has_cert = s.tls_cert_file.has_value();
+      const std::string set_key = has_cert ? "server.tls_cert" : "server.tls_key";
+      const std::string missing_key = has_cert ? "server.tls_key" : "server.tls_cert";
+      problem(fmt::format("{} is set ({}) but {} is not: set both to serve HTTPS, or neither for plain HTTP", set_key,
+                          origin(set_key), missing_key));
+    }
+  }
+
+  Result<Config> finish() {
+    if (problems_.empty()) return config_;
+    std::string message;
+    if (problems_.size() == 1) {
+      message = problems_.front();
+    } else {
+      message = fmt::format("{} problems in the configuration:", problems_.size());
+      for (const auto& p : problems_) message += "\n  - " + p;
+    }
+    if (truncated_) message += "\n  (further problems not shown)";
+    std::vector<std::pair<std::string, std::string>> details;
+    details.reserve(problems_.size());
+    for (auto& p : problems_) details.emplace_back("problem", std::move(p));
+    return fail(ErrorKind::InvalidInput, "invalid_config", std::move(message), std::move(details));
+  }
+
+ private:
+  void problem(std::string text) {
+    if (problems_.size() >= kMaxProblems) {
+      truncated_ = true;
+      return;
+    }
+    problems_.push_back(std::move(text));
+    positions_.push_back(position_);
+  }
+
+  static std::uint64_t pack(const toml::source_region& region) {
+    return (std::uint64_t{region.begin.line} << 32) | region.begin.column;
+  }
+
+  std::string origin(const std::string& key) const {
+    auto it = origins_.find(key);
+    return it == origins_.end() ? std::string("default") : it->second;
+  }
+
+  void apply_node(std::string_view section, std::string_view name, const toml::node& node, const std::string& key_where,
+                  const std::string& value_where) {
+    const KeyDef* k = find_key(section, name);
+    if (!k) {
+      problem(fmt::format("{}: unknown key '{}.{}'{}", key_where, section, name, suggest_key(section, name)));
+      return;
+    }
+    Value v;
+    bool type_ok = false;
+    switch (k->type) {
+      case Type::String:
+        if (auto s = node.value_exact<std::string>()) {
+          v = std::move(*s);
+          type_ok = true;
+        }
+        break;
+      case Type::Integer:
+        if (auto i = node.value_exact<std::int64_t>()) {
+          v = *i;
+          type_ok = true;
+        }
+        break;
+      case Type::Boolean:
+        if (auto b = node.value_exact<bool>()) {
+          v = *b;
+          type_ok = true;
+        }
+        break;
+    }
+    if (!type_ok) {
+      reject(*k, value_where, fmt::format("must be {}, got {}", type_name(k->type), toml_type_name(node.type())));
+      return;
+    }
+    set(*k, v, value_where);
+  }
+
+  void apply_text(const KeyDef& k, std::string_view text, const std::string& where) {
+    auto parsed = value_from_text(k.type, text);
+    if (auto* err = std::get_if<std::string>(&parsed)) {
+      reject(k, where, *err);
+      return;
+    }
+    set(k, std::get<Value>(parsed), where);
+  }
+
+  void set(const KeyDef& k, const Value& v, const std::string& where) {
+    if (auto err = k.apply(config_, v)) {
+      reject(k, where, *err);
+      return;
+    }
+    origins_[dotted(k)] = where;
+  }
+
+  void reject(const KeyDef& k, const std::string& where, const std::string& what) {
+    problem(fmt::format("{}: {}: {}", where, dotted(k), what));
+    rejected_.insert(dotted(k));
+  }
+
+  Config config_;
+  std::vector<std::string> problems_;
+  std::vector<std::uint64_t> positions_;  ///< where in the file each problem is (0 outside a file)
+  std::uint64_t position_ = 0;            ///< the file position being applied now
+  bool truncated_ = false;
+  std::map<std::string, std::string> origins_;
+  std::set<std::string> rejected_;  ///< keys with a value that was refused
+};
+
+Result<std::string> read_file(const std::string& path, bool explicit_path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+      const auto kind = ec == std::errc::permission_denied ? ErrorKind::PermissionDenied : ErrorKind::Unavailable;
+      return fail(kind, "config_unreadable", fmt::format("cannot read the config file {}: {}", path, ec.message()),
+                  {{"path", path}});
+    }
+    return fail(ErrorKind::NotFound, "config_not_found",
+                fmt::format("the config file {} does not exist{}", path,
+                            explicit_path ? "" : "; create it or do not name one to use the defaults"),
+                {{"path", path}});
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    return fail(ErrorKind::InvalidInput, "config_not_a_file",
+                fmt::format("the config file {} is not a regular file", path), {{"path", path}});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    const auto kind = err == EACCES ? ErrorKind::PermissionDenied : ErrorKind::Unavailable;
+    return fail(kind, "config_unreadable", fmt::format("cannot read the config file {}: {}", path, std::strerror(err)),
+                {{"path", path}});
+  }
+  std::string text;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigFileBytes) {
+      return fail(
+          ErrorKind::InvalidInput, "config_too_large",
+          fmt::format("the config file {} is larger than {} bytes; is it the right file?", path, kMaxConfigFileBytes),
+          {{"path", path}});
+    }
+  }
+  if (in.bad()) {
+    return fail(ErrorKind::Unavailable, "config_unreadable", fmt::format("cannot read the config file {}", path),
+                {{"path", path}});
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string_view to_string(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::Trace: return "trace";
+    case LogLevel::Debug: return "debug";
+    case LogLevel::Info: return "info";
+    case LogLevel::Warn: return "warn";
+    case LogLevel::Error: return "error";
+    case LogLevel::Critical: return "critical";
+    case LogLevel::Off: return "off";
+  }
+  return "info";
+}
+
+std::span<const KeyInfo> config_keys() noexcept {
+  // Built once from the schema; the strings are owned by this static.
+  static const auto infos = [] {
+    struct Owned {
+      std::vector<std::string> names;
+      std::vector<KeyInfo> infos;
+    } owned;
+    owned.names.reserve(kKeys.size());
+    for (const auto& k : kKeys) owned.names.push_back(dotted(k));
+    for (std::size_t i = 0; i < kKeys.size(); ++i) owned.infos.push_back({owned.names[i], kKeys[i].env, kKeys[i].doc});
+    return owned;
+  }();
+  return infos.infos;
+}
+
+Result<Config> parse_config_text(std::string_view text, std::string_view source_name) {
+  Loader loader;
+  loader.apply_toml(text, source_name);
+  loader.validate();
+  return loader.finish();
+}
+
+Result<Config> resolve_config(const std::optional<ConfigText>& file, const Environment& env,
+                              const Overrides& overrides) {
+  Loader loader;
+  if (file) loader.apply_toml(file->text, file->source_name);
+  loader.apply_env(env);
+  loader.apply_overrides(overrides);
+  loader.validate();
+  return loader.finish();
+}
+
+Result<Config> load_config(std::optional<std::string> path, const Environment& env, const Overrides& overrides) {
+  bool must_exist = true;
+  if (!path) {
+    if (auto it = env.find(std::string(kConfigPathEnv)); it != env.end() && !it->second.empty()) {
+      path = it->second;
+    } else {
+      std::error_code ec;
+      if (!std::filesystem::exists(std::string(kDefaultConfigPath), ec))
+        return resolve_config(std::nullopt, env, overrides);
+      path = std::string(kDefaultConfigPath);
+      must_exist = false;
+    }
+  }
+  auto text = read_file(*path, must_exist);
+  if (!text) return tl::unexpected(text.error());
+  return resolve_config(ConfigText{std::move(*text), *path}, env, overrides);
+}
+
+Result<std::pair<std::string, std::string>> parse_override(std::string_view assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return fail(ErrorKind::InvalidInput, "invalid_override",
+                fmt::format("override {} must look like section.key=value, e.g. server.port=9090", shown(assignment)));
+  }
+  return std::pair{std::string(assignment.substr(0, eq)), std::string(assignment.substr(eq + 1))};
+}
+
+Environment environment_from(const char* const* envp) {
+  Environment env;
+  if (!envp) return env;
+  for (; *envp; ++envp) {
+    std::string_view entry(*envp);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::string render_default_config() {
+  const Config defaults;
+  std::string out =
+      "# siax-agent configuration (TOML).\n"
+      "#\n"
+      "# Every key is optional: a missing key keeps the default shown here. Environment\n"
+      "# variables (named after each key) override this file, and command-line overrides\n"
+      "# such as `server.port=9090` override both. Unknown keys are errors.\n";
+  std::string_view section;
+  for (const auto& k : kKeys) {
+    if (k.section != section) {
+      section = k.section;
+      out += fmt::format("\n[{}]\n", section);
+    }
+    out += fmt::format("\n# {}\n# Environment: {}\n", k.doc, k.env);
+    if (!k.example.empty()) {
+      out += fmt::format("# {} = {}\n", k.name, k.example);
+    } else {
+      out += fmt::format("{} = {}\n", k.name, k.render(defaults));
+    }
+  }
+  return out;
+}
+
+}  // namespace siax::config

@@ -1,0 +1,181 @@
+#pragma once
+/// The agent's configuration.
+///
+/// Sources, each overriding the previous one:
+///   1. built-in defaults (`Config{}`): the agent runs without any file;
+///   2. a TOML file: the path given (it must exist), else $SIAX_CONFIG (it must exist),
+///      else /etc/siax-agent/agent.toml if it exists;
+///   3. environment variables (the table below; other SIAX_* variables are ignored);
+///   4. command-line overrides "section.key=value", with the same dotted names as the
+///      file (e.g. "server.port=9090").
+///
+/// Every mistake is reported, not just the first: unknown sections and keys (with a
+/// "did you mean" for typos), wrong types, values out of range, relative paths, a TLS
+/// certificate without its key, an unknown log level... Each message names where the
+/// value came from: "agent.toml:3:8: server.port: must be between 0 and 65535, got
+/// 70000", "environment variable SIAX_PORT: ...", "override 'server.port=x': ...".
+/// Only syntax and ranges are checked here; whether the files exist is checked by the
+/// components that open them.
+///
+/// | key                          | env                          | default                      |
+/// |------------------------------|------------------------------|------------------------------|
+/// | server.listen                | SIAX_LISTEN                  | "127.0.0.1" (IP literal)     |
+/// | server.port                  | SIAX_PORT                    | 8080 (0: any free port)      |
+/// | server.tls_cert              | SIAX_TLS_CERT                | unset ("" = unset)           |
+/// | server.tls_key               | SIAX_TLS_KEY                 | unset (both or neither)      |
+/// | limits.max_body_bytes        | SIAX_MAX_BODY_BYTES          | 1048576                      |
+/// | limits.max_connections       | SIAX_MAX_CONNECTIONS         | 256                          |
+/// | limits.request_timeout_s     | SIAX_REQUEST_TIMEOUT_S       | 10                           |
+/// | paths.state_dir              | SIAX_STATE_DIR               | "/var/lib/siax-agent"        |
+/// | paths.unit_dir               | SIAX_UNIT_DIR                | "/etc/systemd/system"        |
+/// | apps.allow_root_apps         | SIAX_ALLOW_ROOT_APPS         | false                        |
+/// | apps.rate_limit_interval_ms  | SIAX_RATE_LIMIT_INTERVAL_MS  | 1000 (0: no limit)           |
+/// | apps.job_timeout_ms          | SIAX_JOB_TIMEOUT_MS          | 30000                        |
+/// | apps.start_settle_ms         | SIAX_START_SETTLE_MS         | 500                          |
+/// | apps.scan_interval_ms        | SIAX_SCAN_INTERVAL_MS        | 5000                         |
+/// | runtimes.node                | SIAX_NODE                    | "/usr/bin/node"              |
+/// | runtimes.npm                 | SIAX_NPM                     | "/usr/bin/npm"               |
+/// | runtimes.python              | SIAX_PYTHON                  | "/usr/bin/python3"           |
+/// | log.level                    | SIAX_LOG_LEVEL               | "info"                       |
+/// | cloud.base_url               | SIAX_CLOUD_URL               | "https://api.siax-system.net"|
+/// | cloud.api_key                | SIAX_CLOUD_API_KEY           | "" (cloud link off)          |
+/// | cloud.server_id              | SIAX_SERVER_ID               | "" (the host name)           |
+/// | cloud.heartbeat_interval_s   | SIAX_HEARTBEAT_INTERVAL_S    | 60                           |
+///
+/// Environment and override values are parsed by the key's type: integers in decimal,
+/// booleans as true/false, 1/0, yes/no, on/off (any case), strings as-is (an override
+/// value in double quotes is unquoted).
+///
+/// Threading: pure functions, except load_config, which reads one file. Call at start-up.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace siax::config {
+
+/// Same order and names as spdlog's levels (static_cast to spdlog::level::level_enum).
+enum class LogLevel { Trace, Debug, Info, Warn, Error, Critical, Off };
+[[nodiscard]] std::string_view to_string(LogLevel level) noexcept;
+
+struct ServerConfig {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 8080;                 ///< 0: the OS picks a free port (tests)
+  std::optional<std::string> tls_cert_file;  ///< PEM certificate chain; set together with the key
+  std::optional<std::string> tls_key_file;   ///< PEM private key
+  [[nodiscard]] bool tls_enabled() const noexcept { return tls_cert_file.has_value() && tls_key_file.has_value(); }
+  bool operator==(const ServerConfig&) const = default;
+};
+
+struct LimitsConfig {
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_connections = 256;
+  std::chrono::seconds request_timeout{10};
+  bool operator==(const LimitsConfig&) const = default;
+};
+
+struct PathsConfig {
+  std::string state_dir = "/var/lib/siax-agent";  ///< the SQLite registry lives here
+  std::string unit_dir = "/etc/systemd/system";
+  bool operator==(const PathsConfig&) const = default;
+};
+
+struct AppsConfig {
+  bool allow_root_apps = false;
+  std::chrono::milliseconds rate_limit_interval{1000};  ///< per app; 0 disables the limit
+  std::chrono::milliseconds job_timeout{30'000};
+  std::chrono::milliseconds start_settle{500};
+  std::chrono::milliseconds scan_interval{5'000};
+  bool operator==(const AppsConfig&) const = default;
+};
+
+struct RuntimesConfig {
+  std::string node = "/usr/bin/node";
+  std::string npm = "/usr/bin/npm";
+  std::string python = "/usr/bin/python3";
+  bool operator==(const RuntimesConfig&) const = default;
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::Info;
+  bool operator==(const LogConfig&) const = default;
+};
+
+struct CloudConfig {
+  std::string base_url = "https://api.siax-system.net";  ///< no trailing slash
+  std::string api_key;                                   ///< empty: the cloud link is off
+  std::string server_id;                                 ///< empty: use the host name
+  std::chrono::seconds heartbeat_interval{60};
+  [[nodiscard]] bool enabled() const noexcept { return !api_key.empty(); }
+  bool operator==(const CloudConfig&) const = default;
+};
+
+struct Config {
+  ServerConfig server;
+  LimitsConfig limits;
+  PathsConfig paths;
+  AppsConfig apps;
+  RuntimesConfig runtimes;
+  LogConfig log;
+  CloudConfig cloud;
+  bool operator==(const Config&) const = default;
+};
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/siax-agent/agent.toml";
+/// Environment variable naming the config file when no path is given.
+inline constexpr std::string_view kConfigPathEnv = "SIAX_CONFIG";
+/// Files larger than this are refused (a config file is a few KiB).
+inline constexpr std::size_t kMaxConfigFileBytes = 1024 * 1024;
+
+using Environment = std::map<std::string, std::string>;
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+/// One configurable key, for help texts and docs.
+struct KeyInfo {
+  std::string_view key;          ///< dotted name, e.g. "server.port"
+  std::string_view env;          ///< environment variable, e.g. "SIAX_PORT"
+  std::string_view description;  ///< one line
+};
+/// Every key, in file order.
+[[nodiscard]] std::span<const KeyInfo> config_keys() noexcept;
+
+/// The contents of a config file and the name used in messages (usually its path).
+struct ConfigText {
+  std::string text;
+  std::string source_name;
+};
+
+/// Defaults, then the TOML `text`. Errors are InvalidInput, code "invalid_config",
+/// with one {"problem", message} detail per mistake.
+[[nodiscard]] Result<Config> parse_config_text(std::string_view text, std::string_view source_name);
+
+/// Defaults, then `file` (if any), then `env`, then `overrides`; then validation.
+/// Pure: no file system access.
+[[nodiscard]] Result<Config> resolve_config(const std::optional<ConfigText>& file, const Environment& env,
+                                            const Overrides& overrides);
+
+/// resolve_config with the file chosen as described at the top. An explicit path (or
+/// $SIAX_CONFIG) that does not exist is NotFound; an unreadable file is PermissionDenied.
+[[nodiscard]] Result<Config> load_config(std::optional<std::string> path, const Environment& env,
+                                         const Overrides& overrides);
+
+/// Splits a command-line "section.key=value" at the first '='. InvalidInput when there
+/// is no '=' or the key is empty. The key is not checked here (resolve_config does).
+[[nodiscard]] Result<std::pair<std::string, std::string>> parse_override(std::string_view assignment);
+
+/// The process environment as a map (from `environ`-style, null-terminated "K=V" strings).
+[[nodiscard]] Environment environment_from(const char* const* envp);
+
+/// A commented example file with every key at its default value; parsing it yields
+/// `Config{}`.
+[[nodiscard]] std::string render_default_config();
+
+}  // namespace siax::config

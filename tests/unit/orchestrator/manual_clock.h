@@ -1,0 +1,29 @@
+#pragma once
+/// A Clock that only moves when the test says so. Thread-safe (atomic), so tests with
+/// threads can read it while the main thread advances it.
+#include <atomic>
+#include <chrono>
+
+#include "orchestrator/clock.h"
+
+namespace siax::orchestrator {
+
+class ManualClock final : public Clock {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  using duration = std::chrono::steady_clock::duration;
+
+  /// Starts at an arbitrary, non-zero point so that "time zero" is never special.
+  explicit ManualClock(time_point start = time_point(std::chrono::hours(1000)))
+      : now_(start.time_since_epoch().count()) {}
+
+  [[nodiscard]] time_point now() const override { return time_point(duration(now_.load())); }
+
+  void advance(duration d) { now_ += d.count(); }
+  void set(time_point t) { now_ = t.time_since_epoch().count(); }
+
+ private:
+  std::atomic<duration::rep> now_;
+};
+
+}  // namespace siax::orchestrator
