@@ -70,6 +70,18 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited; then
   sb() { tools/sandbox/siax-sandbox exec "$SANDBOX" "$@"; }
   sb -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
   run_counted integration sb --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
+
+  step "API integration tests (pytest, agent in the sandbox, client on the host)"
+  api_log="$LOGDIR/api.log"
+  (cd tests/integration/api && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1) | tee "$api_log"
+  api_rc=${PIPESTATUS[0]}
+  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$api_log" | tail -1)
+  ap=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
+  af=$(echo "$summary" | grep -Eo '[0-9]+ (failed|errors?)' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  PASSED=$((PASSED + ${ap:-0}))
+  FAILED=$((FAILED + ${af:-0}))
+  if [ "$api_rc" -ne 0 ] && [ "${af:-0}" -eq 0 ]; then FAILED=$((FAILED + 1)); fi
   tools/sandbox/siax-sandbox down "$SANDBOX"
 else
   echo "test.sh: the sandbox did not boot"

@@ -17,6 +17,9 @@
 ///
 /// An interval of zero disables limiting: every request is allowed and nothing is stored.
 ///
+/// With OpSerializer: take the lease first, then acquire here. The other order would let
+/// a request refused with 409 (another operation running) use up the app's window.
+///
 /// Threading: every method is safe to call from any thread (one mutex; the HTTP io
 /// thread and the workers share one limiter). The Clock must outlive the limiter.
 #include <chrono>
