@@ -8,6 +8,6 @@ SANDBOX=siax-bench
 cmake --preset release >/dev/null
 cmake --build --preset release --target siax_bench_systemd
 trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true' EXIT
-tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$
+tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$(pwd)"
 tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$(pwd)/build/release/bench/siax_bench_systemd" \
   --benchmark_min_time=2 "$@"

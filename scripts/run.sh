@@ -27,7 +27,7 @@ echo "run.sh: PID 1 is not systemd here: booting the sandbox '$SANDBOX'"
 cleanup() { tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$
+tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$ROOT"
 echo "run.sh: agent on 127.0.0.1:${SIAX_PORT:-8080}; Ctrl-C stops it and tears the sandbox down"
 tools/sandbox/siax-sandbox exec "$SANDBOX" --cwd / \
   ${SIAX_PORT:+--env SIAX_PORT="$SIAX_PORT"} -- "$AGENT" serve "$@"

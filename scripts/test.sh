@@ -66,7 +66,8 @@ fi
 
 step "integration tests in a real systemd (sandbox $SANDBOX)"
 trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1' EXIT
-if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited; then
+# The checkout is bound inside (live), so that it is visible wherever it lives (even /tmp).
+if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bind "$ROOT"; then
   sb() { tools/sandbox/siax-sandbox exec "$SANDBOX" "$@"; }
   sb -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
   run_counted integration sb --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
