@@ -14,6 +14,10 @@ set -uo pipefail # no -e: failing commands are what a test looks at
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SANDBOX=${SIAX_SANDBOX:-$HERE/../../tools/sandbox/siax-sandbox}
+# The tool's directory is bound inside, so the "sees the host's files" check also holds for
+# a checkout under /tmp (which the sandbox does not share with the host otherwise).
+TOOL_DIR=$(cd "$(dirname "$SANDBOX")" && pwd)
+SANDBOX=$TOOL_DIR/$(basename "$SANDBOX")
 BOOT_TIMEOUT=30   # seconds; what `up` is given and what the boot test allows
 WATCHDOG_LIMIT=10 # seconds the owner watchdog may take to remove a sandbox
 
@@ -118,7 +122,7 @@ check "up rejects an invalid name (exit 2)" test $? -eq 2
 
 start=$EPOCHREALTIME
 # --owner $$: should this test be killed, the watchdog removes the sandbox
-sbx up "$A" --owner $$ --timeout "$BOOT_TIMEOUT"
+sbx up "$A" --owner $$ --timeout "$BOOT_TIMEOUT" --bind "$TOOL_DIR"
 rc=$?
 took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 reported=$(sed -n 's/.*boot took \([0-9.]*\) s.*/\1/p' "$WORK/err")
@@ -175,7 +179,8 @@ check "exec --user nobody gets permission errors (touch /etc/... exits $rc)" tes
 sbx exec "$A" -- true-command-that-does-not-exist 2>/dev/null
 check "exec of a missing command exits 127" test $? -eq 127
 
-check "exec sees the host's files (this tool) inside" sbx exec "$A" -- test -x "$SANDBOX"
+check "exec sees the host's files (this tool, bound with --bind) inside" sbx exec "$A" -- test -x "$SANDBOX"
+check "exec sees the host's /usr (systemctl) inside" sbx exec "$A" -- test -x /usr/bin/systemctl
 
 # A process left running by a killed `exec` must not survive it (parent-death signal).
 "$SANDBOX" exec "$A" -- sleep 4242 2>/dev/null &

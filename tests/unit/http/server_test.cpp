@@ -118,13 +118,17 @@ class Harness {
 
   Server& server() { return server_; }
 
-  void start() {
+  /// Starts the server and runs the io_context on `io_threads` threads.
+  void start(int io_threads = 1) {
     auto st = server_.start();
     ASSERT_TRUE(st) << st.error().message;
     auto promise = std::make_shared<std::promise<void>>();
     done_ = promise->get_future();
-    thread_ = std::thread([this, promise] {
+    thread_ = std::thread([this, promise, io_threads] {
+      std::vector<std::thread> extra;
+      for (int i = 1; i < io_threads; ++i) extra.emplace_back([this] { ioc_.run(); });
       ioc_.run();
+      for (auto& t : extra) t.join();
       promise->set_value();
     });
   }
@@ -373,7 +377,7 @@ class HttpServer : public ::testing::Test {
     }));
   }
 
-  void start() { harness_->start(); }
+  void start(int io_threads = 1) { harness_->start(io_threads); }
   std::uint16_t port() const { return harness_->port(); }
   Server& server() { return harness_->server(); }
 
@@ -536,6 +540,20 @@ TEST_F(HttpServer, MalformedRequestIs400AndTheServerKeepsServing) {
   auto res = c.get("/api/health");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result(), bhttp::status::ok);
+}
+
+TEST_F(HttpServer, GarbageAfterAPipelinedRequestIsAnsweredInOrder) {
+  build();
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP AT ALL\r\n\r\n"));
+  auto first = c.read();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->result(), bhttp::status::ok);
+  auto second = c.read();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->result(), bhttp::status::bad_request);
+  EXPECT_TRUE(c.wait_closed());
 }
 
 TEST_F(HttpServer, OnlyHttp10And11AreSpoken) {
@@ -941,6 +959,30 @@ TEST(HttpServerStart, ReportsConfigurationErrors) {
     ASSERT_FALSE(late);
     EXPECT_EQ(late.error().code, "server_started");
   }
+}
+
+// --- several io threads ---------------------------------------------------------------
+
+TEST_F(HttpServer, ServesConcurrentClientsOnSeveralIoThreads) {
+  build();
+  start(4);
+  constexpr int kClients = 8;
+  constexpr int kRequests = 20;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      Client c(port());
+      for (int j = 0; j < kRequests; ++j) {
+        auto body = std::to_string(i) + "/" + std::to_string(j);
+        auto res = c.request(bhttp::verb::post, "/api/echo", body);
+        if (res && res->body() == body) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kClients * kRequests);
+  EXPECT_EQ(server().stats().requests_for("/api/echo", 200), static_cast<std::uint64_t>(kClients * kRequests));
 }
 
 // --- stop ----------------------------------------------------------------------------
