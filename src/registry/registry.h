@@ -126,6 +126,28 @@ struct AuditQuery {
 
 inline constexpr std::size_t kMaxAuditPage = 1000;
 
+/// A discrepancy or state change the monitor noticed (crashed, zombie, failed, ...).
+struct EventRecord {
+  std::int64_t id = 0;  ///< assigned by append_event() (ignored on input), increasing
+  std::int64_t at_usec = 0;
+  std::string app;       ///< app name (or monitored process key)
+  std::string kind;      ///< "crashed", "zombie", "failed", "unhealthy", "recovered", ...
+  std::string severity;  ///< "info", "warning", "error"
+  std::string message;   ///< one line a person understands
+
+  friend bool operator==(const EventRecord&, const EventRecord&) = default;
+};
+
+/// Filters of query_events(); newest first.
+struct EventQuery {
+  std::optional<std::string> app = std::nullopt;          ///< exact match
+  std::optional<std::int64_t> before_id = std::nullopt;   ///< id < before_id (paging)
+  std::optional<std::int64_t> since_usec = std::nullopt;  ///< at_usec >= since_usec
+  std::size_t limit = 100;                                ///< capped at kMaxEventPage
+};
+
+inline constexpr std::size_t kMaxEventPage = 1000;
+
 // ---------------------------------------------------------------------------------------
 // The port
 // ---------------------------------------------------------------------------------------
@@ -195,6 +217,14 @@ class Registry {
   /// The entries matching `query`, newest (highest id) first, at most
   /// min(query.limit, kMaxAuditPage).
   [[nodiscard]] virtual Result<std::vector<AuditEntry>> query_audit(const AuditQuery& query) = 0;
+
+  // --- Events --------------------------------------------------------------------------
+
+  /// Appends the event (its id is ignored) and returns its id. Bounded like the audit
+  /// log: past the implementation's bound the oldest events are deleted.
+  [[nodiscard]] virtual Result<std::int64_t> append_event(const EventRecord& event) = 0;
+  /// The events matching `query`, newest first, at most min(query.limit, kMaxEventPage).
+  [[nodiscard]] virtual Result<std::vector<EventRecord>> query_events(const EventQuery& query) = 0;
 
   // --- Settings ------------------------------------------------------------------------
 

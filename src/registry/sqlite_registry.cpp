@@ -84,6 +84,19 @@ CREATE TABLE settings (
 ) STRICT;
 )sql";
 
+// Version 2: the monitor's events (issue 4).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE events (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_usec  INTEGER NOT NULL,
+  app      TEXT NOT NULL,
+  kind     TEXT NOT NULL,
+  severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error')),
+  message  TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_by_app ON events(app, id);
+)sql";
+
 constexpr const char* kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, applied_at_usec INTEGER NOT NULL)";
@@ -261,6 +274,10 @@ Result<void> validate_options(const SqliteRegistry::Options& options) {
     return fail(ErrorKind::InvalidInput, "invalid_registry_options", std::move(message));
   };
   if (options.audit_max_entries == 0) return invalid("audit_max_entries must be at least 1");
+  if (options.events_max_entries == 0 ||
+      options.events_max_entries > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())) {
+    return invalid("events_max_entries must be at least 1");
+  }
   if (options.busy_timeout.count() < 0 || options.busy_timeout.count() > std::numeric_limits<int>::max()) {
     return invalid("busy_timeout must be between 0 and INT_MAX milliseconds");
   }
@@ -508,16 +525,19 @@ Result<std::vector<T>> collect(Statement& stmt, RowFn row) {
 const std::vector<Migration>& builtin_migrations() {
   static const std::vector<Migration> migrations = {
       {1, kSchemaV1},
+      {2, kSchemaV2},
   };
   return migrations;
 }
 
 void SqliteRegistry::DbCloser::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 
-SqliteRegistry::SqliteRegistry(std::string path, DbHandle db, std::size_t audit_max_entries, int schema_version)
+SqliteRegistry::SqliteRegistry(std::string path, DbHandle db, std::size_t audit_max_entries,
+                               std::size_t events_max_entries, int schema_version)
     : path_(std::move(path)),
       db_(std::move(db)),
       audit_max_entries_(audit_max_entries),
+      events_max_entries_(events_max_entries),
       schema_version_(schema_version) {}
 
 SqliteRegistry::~SqliteRegistry() = default;
@@ -556,7 +576,7 @@ Result<std::unique_ptr<SqliteRegistry>> SqliteRegistry::open(const std::string& 
 
   SIAX_TRY(version, migrate(conn, options.migrations, options.now_usec));
   return std::unique_ptr<SqliteRegistry>(
-      new SqliteRegistry(path, std::move(db), options.audit_max_entries, *version));
+      new SqliteRegistry(path, std::move(db), options.audit_max_entries, options.events_max_entries, *version));
 }
 
 // --- Apps ------------------------------------------------------------------------------
@@ -812,6 +832,48 @@ Result<std::vector<AuditEntry>> SqliteRegistry::query_audit(const AuditQuery& qu
   return collect<AuditEntry>(*stmt, [](const Statement& s) -> Result<AuditEntry> {
     return AuditEntry{s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4),
                       s.text(5),  s.text(6),  s.text(7), s.text(8)};
+  });
+}
+
+// --- Events --------------------------------------------------------------------------
+
+Result<std::int64_t> SqliteRegistry::append_event(const EventRecord& event) {
+  std::lock_guard lock(mutex_);
+  const Conn conn{db_.get(), path_};
+  SIAX_TRY(tx, Transaction::begin(conn));
+  SIAX_TRY(insert, conn.prepare("INSERT INTO events(at_usec, app, kind, severity, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                "append an event"));
+  SIAX_TRY(inserted,
+           insert->bind(1, event.at_usec).bind(2, event.app).bind(3, event.kind).bind(4, event.severity)
+               .bind(5, event.message).run());
+  const auto id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.get()));
+  const auto bound = static_cast<std::int64_t>(events_max_entries_);
+  if (id > bound) {
+    SIAX_TRY(prune, conn.prepare("DELETE FROM events WHERE id <= ?1", "prune the events"));
+    SIAX_TRY(pruned, prune->bind(1, id - bound).run());
+  }
+  SIAX_TRY(committed, tx->commit());
+  return id;
+}
+
+Result<std::vector<EventRecord>> SqliteRegistry::query_events(const EventQuery& query) {
+  const std::size_t limit = std::min(query.limit, kMaxEventPage);
+  if (limit == 0) return std::vector<EventRecord>();
+  std::string sql = "SELECT id, at_usec, app, kind, severity, message FROM events WHERE 1";
+  if (query.app) sql += " AND app = ?";
+  if (query.since_usec) sql += " AND at_usec >= ?";
+  if (query.before_id) sql += " AND id < ?";
+  sql += " ORDER BY id DESC LIMIT ?";
+  std::lock_guard lock(mutex_);
+  const Conn conn{db_.get(), path_};
+  SIAX_TRY(stmt, conn.prepare(sql, "query the events"));
+  int index = 0;
+  if (query.app) stmt->bind(++index, *query.app);
+  if (query.since_usec) stmt->bind(++index, *query.since_usec);
+  if (query.before_id) stmt->bind(++index, *query.before_id);
+  stmt->bind(++index, static_cast<std::int64_t>(limit));
+  return collect<EventRecord>(*stmt, [](const Statement& s) -> Result<EventRecord> {
+    return EventRecord{s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4), s.text(5)};
   });
 }
 

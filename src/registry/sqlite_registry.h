@@ -46,6 +46,8 @@ class SqliteRegistry final : public Registry {
   struct Options {
     /// The audit log keeps at most this many entries (the oldest go first). At least 1.
     std::size_t audit_max_entries = 100'000;
+    /// The event list keeps at most this many events (the oldest go first). At least 1.
+    std::size_t events_max_entries = 10'000;
     /// How long a statement waits for another process's lock before failing with
     /// "registry_busy".
     std::chrono::milliseconds busy_timeout{5000};
@@ -102,6 +104,8 @@ class SqliteRegistry final : public Registry {
 
   [[nodiscard]] Result<std::int64_t> append_audit(const AuditEntry& entry) override;
   [[nodiscard]] Result<std::vector<AuditEntry>> query_audit(const AuditQuery& query) override;
+  [[nodiscard]] Result<std::int64_t> append_event(const EventRecord& event) override;
+  [[nodiscard]] Result<std::vector<EventRecord>> query_events(const EventQuery& query) override;
 
   [[nodiscard]] Result<std::optional<std::string>> get_setting(const std::string& key) override;
   [[nodiscard]] Result<void> put_setting(const std::string& key, const std::string& value) override;
@@ -112,12 +116,14 @@ class SqliteRegistry final : public Registry {
   };
   using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
 
-  SqliteRegistry(std::string path, DbHandle db, std::size_t audit_max_entries, int schema_version);
+  SqliteRegistry(std::string path, DbHandle db, std::size_t audit_max_entries, std::size_t events_max_entries,
+                 int schema_version);
 
   std::mutex mutex_;  ///< serializes every use of db_
   const std::string path_;
   DbHandle db_;
   const std::size_t audit_max_entries_;
+  const std::size_t events_max_entries_;
   const int schema_version_;
 };
 

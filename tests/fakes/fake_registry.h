@@ -16,6 +16,7 @@ class FakeRegistry final : public registry::Registry {
   std::vector<registry::TokenRecord> tokens;
   std::map<std::string, registry::UserRecord> users;
   std::vector<registry::AuditEntry> audit;
+  std::vector<registry::EventRecord> events;
   std::map<std::string, std::string> settings;
   std::optional<Error> fail_puts;
 
@@ -110,6 +111,21 @@ class FakeRegistry final : public registry::Registry {
       if (q.target && it->target != *q.target) continue;
       if (q.actor && it->actor != *q.actor) continue;
       if (q.action && it->action != *q.action) continue;
+      out.push_back(*it);
+    }
+    return out;
+  }
+
+  Result<std::int64_t> append_event(const registry::EventRecord& e) override {
+    events.push_back(e);
+    events.back().id = static_cast<std::int64_t>(events.size());
+    return events.back().id;
+  }
+  Result<std::vector<registry::EventRecord>> query_events(const registry::EventQuery& q) override {
+    std::vector<registry::EventRecord> out;
+    for (auto it = events.rbegin(); it != events.rend() && out.size() < q.limit; ++it) {
+      if (q.app && it->app != *q.app) continue;
+      if (q.before_id && it->id >= *q.before_id) continue;
       out.push_back(*it);
     }
     return out;

@@ -89,6 +89,7 @@ core::AppDefinition node_app(const std::string& name) {
 }
 
 const int kBuiltinVersion = builtin_migrations().back().version;
+const int kNext = kBuiltinVersion + 1;  // the first version a test may add
 
 TEST(SqliteRegistryMigrations, BuiltinListIsVersionOneOnwards) {
   ASSERT_FALSE(builtin_migrations().empty());
@@ -106,7 +107,7 @@ TEST(SqliteRegistryMigrations, AnEmptyDatabaseGetsEveryMigration) {
   RawDb raw(path);
   EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations"), std::to_string(builtin_migrations().size()));
   EXPECT_EQ(raw.scalar("SELECT applied_at_usec FROM schema_migrations WHERE version = 1"), "111");
-  for (const char* table : {"apps", "monitored_processes", "api_tokens", "users", "audit_log", "settings"}) {
+  for (const char* table : {"apps", "monitored_processes", "api_tokens", "users", "audit_log", "settings", "events"}) {
     EXPECT_EQ(raw.scalar(std::string("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '") + table +
                          "'"),
               "1")
@@ -123,8 +124,8 @@ TEST(SqliteRegistryMigrations, InMemoryDatabasesAreMigratedToo) {
 TEST(SqliteRegistryMigrations, ReopeningKeepsDataAndDoesNotRerunMigrations) {
   TempDir dir;
   const auto path = dir.file("registry.db");
-  // Migration 2 cannot run twice (the table would already exist), so a re-run fails.
-  const auto migrations = builtin_plus({{2, "CREATE TABLE extra (x INTEGER) STRICT;"}});
+  // Migration kNext cannot run twice (the table would already exist), so a re-run fails.
+  const auto migrations = builtin_plus({{kNext, "CREATE TABLE extra (x INTEGER) STRICT;"}});
   {
     auto reg = SqliteRegistry::open(path, with(migrations, 111));
     ASSERT_TRUE(reg) << reg.error().message;
@@ -132,12 +133,12 @@ TEST(SqliteRegistryMigrations, ReopeningKeepsDataAndDoesNotRerunMigrations) {
   }
   auto reg = SqliteRegistry::open(path, with(migrations, 222));
   ASSERT_TRUE(reg) << reg.error().message;
-  EXPECT_EQ((*reg)->schema_version(), 2);
+  EXPECT_EQ((*reg)->schema_version(), kNext);
   EXPECT_TRUE(*(*reg)->get_app("api"));
   reg->reset();
 
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations"), std::to_string(kNext));
   EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations WHERE applied_at_usec = 222"), "0");
 }
 
@@ -163,7 +164,7 @@ TEST(SqliteRegistryMigrations, RefusesADatabaseFromANewerAgent) {
 TEST(SqliteRegistryMigrations, DoesNotDowngrade) {
   TempDir dir;
   const auto path = dir.file("registry.db");
-  ASSERT_TRUE(SqliteRegistry::open(path, with(builtin_plus({{2, "CREATE TABLE extra (x INTEGER) STRICT;"}}))));
+  ASSERT_TRUE(SqliteRegistry::open(path, with(builtin_plus({{kNext, "CREATE TABLE extra (x INTEGER) STRICT;"}}))));
   auto older = SqliteRegistry::open(path, with(builtin_migrations()));
   ASSERT_FALSE(older);
   EXPECT_EQ(older.error().code, "registry_schema_too_new");
@@ -187,14 +188,14 @@ TEST(SqliteRegistryMigrations, AHandMadeV1DatabaseUpgradesCleanly) {
              "VALUES (7, 'cli', 'admin', 'register', 'api', '', 'ok', '');");
   }
   const auto migrations = builtin_plus({
-      {2, "ALTER TABLE apps ADD COLUMN notes TEXT NOT NULL DEFAULT '';"
+      {kNext, "ALTER TABLE apps ADD COLUMN notes TEXT NOT NULL DEFAULT '';"
           "CREATE TABLE app_events (id INTEGER PRIMARY KEY, app TEXT NOT NULL REFERENCES apps(name) "
           "ON DELETE CASCADE, at_usec INTEGER NOT NULL) STRICT;"},
-      {3, "CREATE INDEX app_events_by_app ON app_events(app, id);"},
+      {kNext + 1, "CREATE INDEX app_events_by_app ON app_events(app, id);"},
   });
   auto reg = SqliteRegistry::open(path, with(migrations, 333));
   ASSERT_TRUE(reg) << reg.error().message;
-  EXPECT_EQ((*reg)->schema_version(), 3);
+  EXPECT_EQ((*reg)->schema_version(), kNext + 1);
 
   auto api = (*reg)->get_app("api");
   ASSERT_TRUE(api && *api);
@@ -215,7 +216,11 @@ TEST(SqliteRegistryMigrations, AHandMadeV1DatabaseUpgradesCleanly) {
   RawDb raw(path);
   EXPECT_EQ(raw.scalar("SELECT GROUP_CONCAT(version || ':' || applied_at_usec, ',') FROM "
                        "(SELECT * FROM schema_migrations ORDER BY version)"),
-            "1:42,2:333,3:333");
+            [] {
+              std::string expected = "1:42";
+              for (int v = 2; v <= kNext + 1; ++v) expected += "," + std::to_string(v) + ":333";
+              return expected;
+            }());
   EXPECT_EQ(raw.scalar("SELECT notes FROM apps WHERE name = 'api'"), "");
   EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM app_events"), "1");
 }
@@ -224,11 +229,11 @@ TEST(SqliteRegistryMigrations, AFailingMigrationLeavesThePreviousVersion) {
   TempDir dir;
   const auto path = dir.file("registry.db");
   ASSERT_TRUE(SqliteRegistry::open(path));
-  auto reg = SqliteRegistry::open(path, with(builtin_plus({{2, "CREATE TABLE half_done (x INTEGER); NOT SQL AT ALL;"}})));
+  auto reg = SqliteRegistry::open(path, with(builtin_plus({{kNext, "CREATE TABLE half_done (x INTEGER); NOT SQL AT ALL;"}})));
   ASSERT_FALSE(reg);
   EXPECT_EQ(reg.error().kind, ErrorKind::Internal);
   EXPECT_EQ(reg.error().code, "registry_migration_failed");
-  EXPECT_NE(reg.error().message.find("migration 2"), std::string::npos) << reg.error().message;
+  EXPECT_NE(reg.error().message.find("migration " + std::to_string(kNext)), std::string::npos) << reg.error().message;
   EXPECT_NE(reg.error().message.find("syntax error"), std::string::npos) << reg.error().message;
   EXPECT_NE(reg.error().message.find(path), std::string::npos) << reg.error().message;
   {

@@ -410,6 +410,51 @@ TEST(SqliteRegistryAudit, ALowerBoundOnReopenPrunesOnNextAppend) {
   EXPECT_EQ(ids_of(*reg->query_audit({})), (std::vector<std::int64_t>{21, 20, 19}));
 }
 
+// --- Events ----------------------------------------------------------------------------
+
+EventRecord event(std::int64_t at, const std::string& app, const std::string& kind, const std::string& severity = "error") {
+  return EventRecord{0, at, app, kind, severity, app + " " + kind};
+}
+
+TEST_F(SqliteRegistryTest, EventsAreNewestFirstAndFilterByApp) {
+  ASSERT_TRUE(reg->append_event(event(100, "api", "failed")));
+  ASSERT_TRUE(reg->append_event(event(200, "web", "zombie", "warning")));
+  ASSERT_TRUE(reg->append_event(event(300, "api", "recovered", "info")));
+  auto all = reg->query_events({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].kind, "recovered");
+  EXPECT_EQ((*all)[0].message, "api recovered");
+  EXPECT_EQ((*all)[2].at_usec, 100);
+  auto api = reg->query_events({.app = "api"});
+  ASSERT_TRUE(api);
+  ASSERT_EQ(api->size(), 2u);
+  EXPECT_EQ((*api)[1].kind, "failed");
+  auto page = reg->query_events({.before_id = (*all)[0].id, .limit = 1});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].app, "web");
+  EXPECT_EQ(reg->query_events({.since_usec = 150})->size(), 2u);
+}
+
+TEST_F(SqliteRegistryTest, AnEventWithAnUnknownSeverityIsRefusedAndNotStored) {
+  EXPECT_FALSE(reg->append_event(event(1, "api", "failed", "fatal")));
+  EXPECT_TRUE(reg->query_events({})->empty());
+}
+
+TEST(SqliteRegistryEvents, KeepsAtMostTheBoundDeletingTheOldest) {
+  SqliteRegistry::Options options;
+  options.events_max_entries = 4;
+  auto reg = open_or_die(":memory:", std::move(options));
+  ASSERT_TRUE(reg);
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(reg->append_event(event(i, "api", "failed")));
+  auto all = reg->query_events({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ(all->front().at_usec, 10);
+  EXPECT_EQ(all->back().at_usec, 7);
+}
+
 TEST(SqliteRegistryOptions, RefusesAZeroAuditBound) {
   SqliteRegistry::Options options;
   options.audit_max_entries = 0;
