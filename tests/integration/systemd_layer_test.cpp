@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
+#include "adapters/linux/unit_watcher.h"
 #include "units/app_units.h"
 
 namespace siax {
@@ -420,6 +423,41 @@ TEST_F(SystemdLayer, PolkitRuleGrantsExactlyTheSiaxUnits) {
 
   std::remove(path);
   ASSERT_TRUE(systemd->restart("polkit.service"));
+}
+
+}  // namespace
+}  // namespace siax
+
+namespace siax {
+namespace {
+
+TEST_F(SystemdLayer, UnitWatcherHearsOfChangesToOurUnitsOnly) {
+  std::mutex mutex;
+  std::vector<std::string> heard;
+  adapters::UnitWatcher watcher([&](const std::string& app) {
+    std::lock_guard lock(mutex);
+    heard.push_back(app);
+  });
+  watcher.start();
+  ASSERT_TRUE(eventually([&] { return watcher.connected(); }));
+  const auto port = free_port();
+  ASSERT_TRUE(units->install(node_app("it-watch", port)));
+  ASSERT_TRUE(units->start("it-watch"));
+  auto heard_of = [&](const std::string& app) {
+    std::lock_guard lock(mutex);
+    return std::find(heard.begin(), heard.end(), app) != heard.end();
+  };
+  EXPECT_TRUE(eventually([&] { return heard_of("it-watch"); })) << "no signal for siax-app-it-watch.service";
+  // A unit that is not ours is not reported as an app.
+  {
+    std::lock_guard lock(mutex);
+    heard.clear();
+  }
+  ASSERT_EQ(std::system("systemctl start systemd-tmpfiles-clean.service >/dev/null 2>&1 || true"), 0);
+  ASSERT_TRUE(units->stop("it-watch"));
+  EXPECT_TRUE(eventually([&] { return heard_of("it-watch"); }));
+  std::lock_guard lock(mutex);
+  for (const auto& app : heard) EXPECT_TRUE(app.empty() || app == "it-watch") << app;
 }
 
 }  // namespace

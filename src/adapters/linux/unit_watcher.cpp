@@ -1,0 +1,131 @@
+#include "adapters/linux/unit_watcher.h"
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstring>
+
+#include <systemd/sd-bus.h>
+
+#include "core/app_definition.h"
+
+namespace siax::adapters {
+namespace {
+
+constexpr const char* kDest = "org.freedesktop.systemd1";
+constexpr const char* kPath = "/org/freedesktop/systemd1";
+constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
+constexpr const char* kUnitPathPrefix = "/org/freedesktop/systemd1/unit/";
+
+struct Bus {
+  sd_bus* bus = nullptr;
+  ~Bus() {
+    if (bus != nullptr) sd_bus_flush_close_unref(bus);
+  }
+};
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string app_from_unit_object_path(const std::string& path) {
+  const std::string_view prefix = kUnitPathPrefix;
+  if (path.rfind(prefix, 0) != 0) return "";
+  // sd-bus escapes every byte outside [A-Za-z0-9] as _XX.
+  std::string unit;
+  const std::string_view escaped = std::string_view(path).substr(prefix.size());
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] == '_') {
+      if (i + 2 >= escaped.size()) return "";
+      const int hi = hex_value(escaped[i + 1]);
+      const int lo = hex_value(escaped[i + 2]);
+      if (hi < 0 || lo < 0) return "";
+      unit.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      unit.push_back(escaped[i]);
+    }
+  }
+  return core::app_name_from_unit(unit).value_or("");
+}
+
+UnitWatcher::UnitWatcher(OnChange on_change) : on_change_(std::move(on_change)) {}
+
+UnitWatcher::~UnitWatcher() { stop(); }
+
+void UnitWatcher::start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void UnitWatcher::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void UnitWatcher::run() {
+  auto on_unit_signal = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+    auto* self = static_cast<UnitWatcher*>(userdata);
+    const char* path = sd_bus_message_get_path(m);
+    const std::string app = app_from_unit_object_path(path != nullptr ? path : "");
+    if (!app.empty()) {
+      ++self->notifications_;
+      self->on_change_(app);
+    }
+    return 0;
+  };
+  auto on_job_removed = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+    auto* self = static_cast<UnitWatcher*>(userdata);
+    std::uint32_t id = 0;
+    const char* job = nullptr;
+    const char* unit = nullptr;
+    const char* result = nullptr;
+    if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0 || unit == nullptr) return 0;
+    if (auto app = core::app_name_from_unit(unit)) {
+      ++self->notifications_;
+      self->on_change_(*app);
+    }
+    return 0;
+  };
+  auto on_manager_change = [](sd_bus_message*, void* userdata, sd_bus_error*) -> int {
+    auto* self = static_cast<UnitWatcher*>(userdata);
+    self->on_change_("");
+    return 0;
+  };
+
+  while (!stopping_) {
+    Bus b;
+    bool ok = sd_bus_open_system(&b.bus) >= 0;
+    // Unit objects: PropertiesChanged of org.freedesktop.systemd1.Unit/Service.
+    ok = ok && sd_bus_add_match(b.bus, nullptr,
+                                "type='signal',sender='org.freedesktop.systemd1',"
+                                "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                "path_namespace='/org/freedesktop/systemd1/unit'",
+                                on_unit_signal, this) >= 0;
+    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "JobRemoved", on_job_removed, this) >= 0;
+    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitFilesChanged", on_manager_change,
+                                   this) >= 0;
+    // Subscribe makes systemd send unit signals; it may be refused to an unprivileged
+    // caller on old systemd versions: then job signals still arrive (broadcast).
+    ok = ok && sd_bus_call_method(b.bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0;
+    connected_ = ok;
+    while (ok && !stopping_) {
+      int r = sd_bus_process(b.bus, nullptr);
+      if (r < 0) break;  // connection lost
+      if (r > 0) continue;
+      r = sd_bus_wait(b.bus, 200'000);  // µs: wake up to notice stop()
+      if (r < 0 && r != -EINTR) break;
+    }
+    connected_ = false;
+    // Reconnect after a pause, checking stop() often.
+    for (int i = 0; i < 25 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace siax::adapters

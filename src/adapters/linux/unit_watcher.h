@@ -1,0 +1,50 @@
+#pragma once
+/// Event-driven half of the monitor: tells the agent at once when systemd changes a
+/// `siax-app-*` unit (PropertiesChanged on a unit object, JobRemoved for one of our
+/// units, UnitFilesChanged, Reloading), so the panel does not wait for the next scan.
+///
+/// Thread: owns one thread with its own system-bus connection; `on_change` is called
+/// on that thread with the app name ("" when the change is not tied to one app: a
+/// daemon reload, unit files changed) and must not block. When the bus goes away the
+/// watcher reconnects every few seconds; until then the periodic scan covers.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace siax::adapters {
+
+class UnitWatcher {
+ public:
+  using OnChange = std::function<void(const std::string& app)>;
+
+  explicit UnitWatcher(OnChange on_change);
+  ~UnitWatcher();  ///< stops the thread
+  UnitWatcher(const UnitWatcher&) = delete;
+  UnitWatcher& operator=(const UnitWatcher&) = delete;
+
+  /// Starts watching (idempotent).
+  void start();
+  /// Stops and joins the thread (idempotent); returns within ~0.2 s.
+  void stop();
+  /// Whether the watcher is subscribed to systemd right now.
+  [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
+  /// Signals seen for our units so far (for /metrics and tests).
+  [[nodiscard]] std::uint64_t notifications() const noexcept { return notifications_.load(); }
+
+ private:
+  void run();
+
+  OnChange on_change_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> notifications_{0};
+};
+
+/// The app name of a systemd unit object path (".../unit/siax_2dapp_2dapi_2eservice"
+/// -> "api"), or "" when the path is not one of our units. Pure; exposed for tests.
+[[nodiscard]] std::string app_from_unit_object_path(const std::string& path);
+
+}  // namespace siax::adapters
