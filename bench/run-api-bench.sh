@@ -18,7 +18,7 @@ trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true' EXIT
 tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$ROOT" >/dev/null
 sb useradd --system --no-create-home siaxapp
 tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$AGENT" --set server.port=$PORT \
-  --set apps.rate_limit_interval=0 serve >/dev/null 2>&1 &
+  --set apps.rate_limit_interval_ms=0 serve >/dev/null 2>&1 &
 for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
 TOKEN=$(sb cat /var/lib/siax-agent/cli-token)
 rss() { sb sh -c "grep VmRSS /proc/\$(pgrep -f 'server.port=$PORT' | head -1)/status"; }

@@ -14,7 +14,7 @@ DEB_PACKAGES=(
   # a real systemd for tests and the run command (systemd-nspawn)
   systemd systemd-container dbus polkitd util-linux iproute2 procps psmisc sudo
   # the apps the agent manages in tests, and the tools that measure it
-  python3 python3-fastapi uvicorn python3-httpx python3-pytest curl wrk hyperfine time
+  python3 python3-fastapi uvicorn python3-httpx python3-pytest python3-websockets curl wrk hyperfine time
   # the panel's browser tests
   chromium
 )

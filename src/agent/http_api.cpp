@@ -3,12 +3,19 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "api/app_json.h"
+#include "monitor/state_json.h"
+#include "procscan/process_filter.h"
+#include "procscan/process_json.h"
+#include "monitor/reconcile.h"
 #include "auth/passwords.h"
 #include "auth/tokens.h"
 #include "core/unit_renderer.h"
@@ -77,8 +84,23 @@ Response busy() {
 
 json iso_or_null(std::int64_t usec) { return usec == 0 ? json(nullptr) : json(usec); }
 
-/// The app as the list and the seed's consumers see it.
-json summary_json(const AppView& v) {
+/// The status systemd's phase alone gives, before the monitor has seen the app.
+const char* status_from_phase(core::UnitPhase phase) {
+  switch (phase) {
+    case core::UnitPhase::Active: return "running";
+    case core::UnitPhase::Inactive: return "stopped";
+    case core::UnitPhase::Failed: return "failed";
+    case core::UnitPhase::Activating: return "starting";
+    case core::UnitPhase::AutoRestart: return "restarting";
+    case core::UnitPhase::Deactivating: return "stopping";
+    default: return "unknown";
+  }
+}
+
+/// The app as the list and the seed's consumers see it: systemd's fresh view, and the
+/// monitor's reconciled status when the monitor saw the same systemd state (else the
+/// status systemd's phase implies, until the next scan).
+json summary_json(const ApiContext& ctx, const AppView& v) {
   const auto& d = v.record.definition;
   json j = {{"name", d.name},
             {"runtime", core::to_string(d.runtime)},
@@ -86,15 +108,28 @@ json summary_json(const AppView& v) {
             {"enabled", v.record.enabled},
             {"cpu_usage", nullptr},
             {"last_updated", iso_or_null(v.record.updated_at_usec)}};
+  std::optional<monitor::AppState> seen;
+  if (ctx.monitor != nullptr) seen = ctx.monitor->state(d.name);
   if (v.status) {
     auto s = api::status_to_json(*v.status);
-    j["status"] = s["status"];
+    j["status"] = status_from_phase(v.status->phase());
     j["pid"] = s["pid"];
     j["memory_usage"] = s["memory_usage"];
     j["systemd_status"] = s["systemd_status"];
     j["restart_count"] = s["restart_count"];
     j["unit_file_state"] = s["unit_file_state"];
     if (s.contains("failure")) j["failure"] = s["failure"];
+    j["reason"] = s.contains("failure") ? s["failure"] : json("");
+    const bool same = seen && seen->active_state == v.status->active_state && seen->sub_state == v.status->sub_state &&
+                      seen->main_pid == static_cast<int>(v.status->main_pid);
+    if (same) {
+      json m = monitor::to_json(*seen);
+      for (const char* key : {"status", "reason", "cpu_usage", "memory_usage", "memory_source", "uptime_seconds",
+                              "last_exit", "health", "pids", "stray_pids", "ports"}) {
+        if (m.contains(key)) j[key] = m[key];
+      }
+      j["monitored_at"] = seen->updated_usec;
+    }
   } else {
     j["status"] = "unknown";
     j["pid"] = nullptr;
@@ -105,8 +140,8 @@ json summary_json(const AppView& v) {
   return j;
 }
 
-json detail_json(const AppView& v) {
-  json j = summary_json(v);
+json detail_json(const ApiContext& ctx, const AppView& v) {
+  json j = summary_json(ctx, v);
   j["definition"] = api::definition_to_json(v.record.definition);
   j["unit"] = core::unit_name_for(v.record.definition.name);
   j["created_at"] = iso_or_null(v.record.created_at_usec);
@@ -189,12 +224,13 @@ void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
   on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held] {
     auto s = ctx.apps.run(name, verb);
     held->release();
+    if (ctx.monitor != nullptr) ctx.monitor->trigger();
     ctx.metrics.count_operation(name, verb_name, s ? "ok" : s.error().code);
     audit(ctx, req, verb_name, name, s ? "ok" : s.error().code, s ? "" : s.error().message);
     if (!s) return http::error_response(s.error());
     auto v = ctx.apps.get(name);
     json data = {{"app", name}, {"action", verb_name}};
-    if (v) data["state"] = summary_json(*v);
+    if (v) data["state"] = summary_json(ctx, *v);
     return http::json_success(data);
   });
 }
@@ -246,7 +282,7 @@ void register_app(ApiContext& ctx, Request req, Responder res) {
     ctx.metrics.count_operation(def.name, "register", out ? "ok" : out.error().code);
     audit(ctx, req, "register", def.name, out ? "ok" : out.error().code, out ? "" : out.error().message);
     if (!out) return http::error_response(out.error());
-    json data = detail_json(out->app);
+    json data = detail_json(ctx, out->app);
     data["unit_path"] = out->unit_path;
     if (out->start_error) {
       data["start_error"] = {{"code", out->start_error->code}, {"message", out->start_error->message}};
@@ -288,7 +324,7 @@ void update_app(ApiContext& ctx, Request req, Responder res) {
     ctx.metrics.count_operation(def.name, "update", out ? "ok" : out.error().code);
     audit(ctx, req, "update", def.name, out ? "ok" : out.error().code, out ? "" : out.error().message);
     if (!out) return http::error_response(out.error());
-    return http::json_success(detail_json(*out));
+    return http::json_success(detail_json(ctx, *out));
   });
 }
 
@@ -501,17 +537,33 @@ Status install_api(ApiContext& ctx) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "system", "")) return;
     on_worker(ctx, res, [&ctx] {
       auto p = ctx.permissions();
-      return http::json_success({{"version", ctx.version},
-                                 {"hostname", ctx.hostname},
-                                 {"systemd_reachable", p.systemd_reachable},
-                                 {"permissions",
-                                  {{"read_status", p.read_status},
-                                   {"manage_units", p.manage_units},
-                                   {"write_unit_files", p.write_unit_files},
-                                   {"read_journal", p.read_journal}}},
-                                 {"unit_directory", p.unit_directory},
-                                 {"missing", p.missing},
-                                 {"degraded", !p.missing.empty()}});
+      json data = {{"version", ctx.version},
+                   {"hostname", ctx.hostname},
+                   {"systemd_reachable", p.systemd_reachable},
+                   {"permissions",
+                    {{"read_status", p.read_status},
+                     {"manage_units", p.manage_units},
+                     {"write_unit_files", p.write_unit_files},
+                     {"read_journal", p.read_journal}}},
+                   {"unit_directory", p.unit_directory},
+                   {"missing", p.missing},
+                   {"degraded", !p.missing.empty()}};
+      if (ctx.monitor != nullptr) {
+        const auto m = ctx.monitor->stats();
+        data["monitor"] = {{"cycles", m.cycles},
+                           {"triggered_cycles", m.triggered_cycles},
+                           {"events", m.events},
+                           {"processes", m.processes},
+                           {"last_cycle_usec", m.last_cycle_usec},
+                           {"last_cycle_duration_us", m.last_cycle_duration_us},
+                           {"health_probes", m.probes},
+                           {"health_probe_failures", m.probe_failures},
+                           {"last_error", m.last_error}};
+      }
+      if (ctx.system_extra) {
+        for (auto& [k, v] : ctx.system_extra().items()) data[k] = v;
+      }
+      return http::json_success(data);
     });
   }));
   results.push_back(s.route(Method::get, "/api/apps", [&ctx](Request req, Responder res) {
@@ -520,7 +572,7 @@ Status install_api(ApiContext& ctx) {
       auto apps = ctx.apps.list();
       if (!apps) return http::error_response(apps.error());
       json list = json::array();
-      for (const auto& v : *apps) list.push_back(summary_json(v));
+      for (const auto& v : *apps) list.push_back(summary_json(ctx, v));
       return http::json_success(list);
     });
   }));
@@ -529,7 +581,7 @@ Status install_api(ApiContext& ctx) {
     on_worker(ctx, res, [&ctx, name = *req.param("name")] {
       auto v = ctx.apps.get(name);
       if (!v) return http::error_response(v.error());
-      json data = detail_json(*v);
+      json data = detail_json(ctx, *v);
       if (auto files = ctx.apps.unit_files(name)) {
         data["unit_file"] = {{"content", files->first ? json(*files->first) : json(nullptr)},
                              {"rendered", files->second},
@@ -595,6 +647,153 @@ Status install_api(ApiContext& ctx) {
         list.push_back({{"id", e.id}, {"at_usec", e.at_usec}, {"actor", e.actor}, {"role", e.role},
                         {"action", e.action}, {"target", e.target}, {"source", e.source}, {"result", e.result},
                         {"detail", e.detail}});
+      }
+      return http::json_success(list);
+    });
+  }));
+
+  // --- The monitor: /scan, /select (monitored processes) and events ------------------
+  results.push_back(s.route(Method::get, "/api/scan", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "scan", "")) return;
+    auto q = [&req](const char* key) { const auto* v = req.query_param(key); return v != nullptr ? *v : std::string(); };
+    auto filter = procscan::parse_scan_filter(q("kind"), q("user"), q("q").empty() ? q("text") : q("q"));
+    if (!filter) {
+      res.send(http::error_response(filter.error()));
+      return;
+    }
+    if (ctx.monitor == nullptr) {
+      res.send(http::json_failure(StatusCode::service_unavailable, "monitor_off", "the monitor is not running"));
+      return;
+    }
+    on_worker(ctx, res, [&ctx, f = *filter] {
+      auto table = ctx.monitor->scan_processes();
+      if (!table) return http::error_response(table.error());
+      std::set<std::string> monitored;
+      if (auto m = ctx.registry.list_monitored()) {
+        for (const auto& p : *m) monitored.insert(p.key);
+      }
+      json list = json::array();
+      for (const auto& p : procscan::filter_processes(*table, f)) {
+        json j = procscan::to_json(p);
+        const auto app = core::app_name_from_unit(p.unit);
+        j["managed_app"] = app ? json(*app) : json(nullptr);
+        const auto spec = monitor::monitor_spec_for(p);
+        j["monitor_key"] = spec.key;
+        j["monitored"] = monitored.contains(spec.key);
+        list.push_back(std::move(j));
+      }
+      return http::json_success(list);
+    });
+  }));
+  results.push_back(s.route(Method::get, "/api/monitored", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "monitored", "")) return;
+    on_worker(ctx, res, [&ctx] {
+      auto specs = ctx.registry.list_monitored();
+      if (!specs) return http::error_response(specs.error());
+      std::map<std::string, monitor::MonitoredState> states;
+      if (ctx.monitor != nullptr) {
+        for (auto& st : ctx.monitor->monitored()) states.emplace(st.key, std::move(st));
+      }
+      json list = json::array();
+      for (const auto& m : *specs) {
+        json j = {{"key", m.key}, {"name", m.name}, {"user", m.user}, {"command", monitored_argv(m.command)},
+                  {"added_at", m.added_at_usec}, {"status", "unknown"}};
+        if (auto it = states.find(m.key); it != states.end()) {
+          json st = monitor::to_json(it->second);
+          for (auto& [k, v] : st.items()) {
+            if (k != "key" && k != "name") j[k] = v;
+          }
+        }
+        list.push_back(std::move(j));
+      }
+      return http::json_success(list);
+    });
+  }));
+  results.push_back(s.route(Method::post, "/api/monitored", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Operator, "monitor_add", "")) return;
+    auto body = parse_body(req);
+    if (!body || !body->is_object() || !(*body)["pid"].is_number_integer()) {
+      audit(ctx, req, "monitor_add", "", "invalid_body");
+      res.send(http::json_failure(StatusCode::bad_request, "invalid_body",
+                                  "send {\"pid\": <pid from GET /api/scan>, \"name\": \"optional display name\"}"));
+      return;
+    }
+    for (auto& [k, v] : body->items()) {
+      if (k != "pid" && k != "name") {
+        audit(ctx, req, "monitor_add", "", "unknown_field");
+        res.send(http::json_failure(StatusCode::bad_request, "unknown_field",
+                                    fmt::format("unknown field '{}': only 'pid' and 'name' are accepted", k)));
+        return;
+      }
+    }
+    const int pid = (*body)["pid"].get<int>();
+    std::string name = body->value("name", std::string());
+    if (name.size() > 64 || name.find_first_of("\r\n\t") != std::string::npos) {
+      audit(ctx, req, "monitor_add", "", "invalid_name");
+      res.send(http::json_failure(StatusCode::bad_request, "invalid_name",
+                                  "'name' must be at most 64 characters without control characters"));
+      return;
+    }
+    if (ctx.monitor == nullptr) {
+      res.send(http::json_failure(StatusCode::service_unavailable, "monitor_off", "the monitor is not running"));
+      return;
+    }
+    on_worker(ctx, res, [&ctx, req, pid, name] {
+      auto table = ctx.monitor->scan_processes();
+      if (!table) return http::error_response(table.error());
+      auto it = std::find_if(table->begin(), table->end(), [pid](const core::ProcessInfo& p) { return p.pid == pid; });
+      if (it == table->end() || it->cmdline.empty()) {
+        audit(ctx, req, "monitor_add", std::to_string(pid), "process_not_found");
+        return http::json_failure(StatusCode::not_found, "process_not_found",
+                                  fmt::format("no process with pid {} (or it is a kernel thread): list them with "
+                                              "GET /api/scan",
+                                              pid));
+      }
+      auto spec = monitor::monitor_spec_for(*it, name);
+      registry::MonitoredProcess m{spec.key, name.empty() ? it->comm : name, monitored_command(spec.cmdline), spec.user,
+                                   ctx.now_usec()};
+      if (auto put = ctx.registry.put_monitored(m); !put) return http::error_response(put.error());
+      audit(ctx, req, "monitor_add", m.key, "ok");
+      ctx.monitor->trigger();
+      return http::json_success({{"key", m.key}, {"name", m.name}, {"user", m.user}, {"command", spec.cmdline}},
+                                StatusCode::created);
+    });
+  }));
+  results.push_back(s.route(Method::delete_, "/api/monitored", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Operator, "monitor_remove", "")) return;
+    const auto* key = req.query_param("key");
+    if (key == nullptr || key->empty()) {
+      res.send(http::json_failure(StatusCode::bad_request, "missing_key",
+                                  "say which process to stop monitoring: DELETE /api/monitored?key=<key from GET "
+                                  "/api/monitored>"));
+      return;
+    }
+    on_worker(ctx, res, [&ctx, req, key = *key] {
+      auto removed = ctx.registry.remove_monitored(key);
+      if (!removed) return http::error_response(removed.error());
+      audit(ctx, req, "monitor_remove", key, *removed ? "ok" : "not_found");
+      if (!*removed) {
+        return http::json_failure(StatusCode::not_found, "not_monitored",
+                                  "no monitored process has this key: see GET /api/monitored");
+      }
+      if (ctx.monitor != nullptr) ctx.monitor->trigger();
+      return http::json_success({{"key", key}, {"removed", true}});
+    });
+  }));
+  results.push_back(s.route(Method::get, "/api/events", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "events", "")) return;
+    registry::EventQuery q;
+    if (const auto* v = req.query_param("app")) q.app = *v;
+    q.since_usec = query_int(req, "since_usec");
+    q.before_id = query_int(req, "before_id");
+    if (auto limit = query_int(req, "limit")) q.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(*limit, 0, 1000));
+    on_worker(ctx, res, [&ctx, q] {
+      auto events = ctx.registry.query_events(q);
+      if (!events) return http::error_response(events.error());
+      json list = json::array();
+      for (const auto& e : *events) {
+        list.push_back({{"id", e.id}, {"at_usec", e.at_usec}, {"app", e.app}, {"kind", e.kind},
+                        {"severity", e.severity}, {"message", e.message}});
       }
       return http::json_success(list);
     });

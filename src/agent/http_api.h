@@ -11,7 +11,10 @@
 #include <mutex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/app_service.h"
+#include "agent/monitor_service.h"
 #include "agent/worker_pool.h"
 #include "auth/login_limiter.h"
 #include "auth/roles.h"
@@ -61,6 +64,11 @@ struct ApiContext {
   std::string version;
   std::string hostname;
   bool tls = false;
+  /// The monitor (reconciled states, scans, events); nullptr: the API reports systemd's
+  /// view only and the monitor routes answer 503.
+  MonitorService* monitor = nullptr;
+  /// Extra facts for GET /api/system (e.g. the cloud link's state). May be empty.
+  std::function<nlohmann::json()> system_extra;
 };
 
 /// Registers the middleware and every route on ctx.server.

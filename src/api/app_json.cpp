@@ -1,5 +1,7 @@
 #include "api/app_json.h"
 
+#include "monitor/health_json.h"
+
 #include <charconv>
 #include <set>
 
@@ -19,7 +21,7 @@ const std::set<std::string>& known_fields() {
   static const std::set<std::string> fields = {
       "app_name", "name", "script_path", "working_directory", "user", "environment", "restart_policy", "app_type",
       "runtime", "description", "custom_executable", "use_npm_start", "module", "host", "port", "args",
-      "restart_sec", "memory_max", "cpu_quota"};
+      "restart_sec", "memory_max", "cpu_quota", "health_check"};
   return fields;
 }
 
@@ -179,6 +181,15 @@ Result<core::AppDefinition> definition_from_json(const json& body) {
     }
     def.cpu_quota_percent = static_cast<std::uint32_t>(*quota);
   }
+  if (auto it = body.find("health_check"); it != body.end() && !it->is_null()) {
+    auto check = monitor::parse_health_check(*it);
+    if (!check) return tl::unexpected(check.error());
+    if (check->port == 0 && def.port == 0) {
+      return invalid("invalid_health_check",
+                     "'health_check' needs a port: set health_check.port, or the app's 'port'");
+    }
+    def.health_check = *check;
+  }
   return def;
 }
 
@@ -200,6 +211,7 @@ json definition_to_json(const core::AppDefinition& def) {
   if (def.port != 0) j["port"] = def.port;
   if (def.memory_max_bytes) j["memory_max"] = *def.memory_max_bytes;
   if (def.cpu_quota_percent) j["cpu_quota"] = *def.cpu_quota_percent;
+  if (def.health_check) j["health_check"] = monitor::to_json(*def.health_check);
   return j;
 }
 

@@ -20,8 +20,15 @@
 #include "adapters/linux/sdbus_systemd.h"
 #include "agent/app_service.h"
 #include "agent/http_api.h"
+#include "agent/monitor_service.h"
+#include "adapters/linux/unit_watcher.h"
+#include "core/unit_renderer.h"
+#include "monitor/http_prober.h"
+#include "procscan/proc_scanner.h"
 #include "auth/passwords.h"
 #include "auth/tokens.h"
+#include "logs/endpoint.h"  // live logs (issue 5)
+#include "logs/sd_journal_source.h"  // live logs (issue 5)
 #include "orchestrator/clock.h"
 #include "registry/sqlite_registry.h"
 #include "units/unavailable_systemd.h"
@@ -160,13 +167,72 @@ int serve(const config::Config& cfg) {
 
   {
     agent::WorkerPool workers(4, 64);
+
+    // ---- the monitor (issue 4): /proc scans + systemd, reconciled every scan_interval ----
+    procscan::ProcScanner scanner;
+    monitor::HttpProber prober(ioc);
+    agent::MonitorDeps mon_deps{registry, scanner, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                now_usec};
+    mon_deps.unit_status = [&](const std::string& app) { return units_for_thread().status(app); };
+    mon_deps.unit_file_state = [&](const std::string& app) -> std::string {
+      auto files = apps.unit_files(app);
+      if (!files) return "";
+      if (!files->first) return "missing";
+      return core::to_string(core::classify_unit_file(*files->first, files->second));
+    };
+    mon_deps.probe = [&prober](const core::HealthCheck& check, std::uint16_t port,
+                               std::function<void(agent::ProbeOutcome)> done) {
+      prober.probe(check, port, [done = std::move(done)](monitor::ProbeResult r) {
+        done(agent::ProbeOutcome{r.ok, r.latency, r.error});
+      });
+    };
+    // Restarts for failed health checks go through the same rate limit and serializer as
+    // the API's, and are audited as the monitor's.
+    mon_deps.restart_app = [&](const std::string& app) -> std::string {
+      auto lease = ops.try_begin(app, "restart");
+      if (!lease) return "skipped: another operation is running";
+      if (!limiter.try_acquire(app)) return "skipped: rate limited";
+      auto s = apps.run(app, agent::Verb::Restart);
+      metrics.count_operation(app, "restart", s ? "ok" : s.error().code);
+      (void)registry.append_audit({0, now_usec(), "monitor", "operator", "restart", app, "", s ? "ok" : s.error().code,
+                                   s ? "health check failed" : s.error().message});
+      return s ? "ok" : s.error().message;
+    };
+    mon_deps.on_event = [](const monitor::Event& e) {
+      spdlog::log(e.severity == monitor::Severity::Error ? spdlog::level::err : spdlog::level::warn, "event: {}: {}",
+                  e.kind, e.message);
+    };
+    agent::MonitorOptions mon_opts;
+    mon_opts.scan_interval = cfg.apps.scan_interval;
+    agent::MonitorService monitor_service(std::move(mon_deps), mon_opts);
+    adapters::UnitWatcher unit_watcher([&monitor_service](const std::string&) { monitor_service.trigger(); });
+    // ---- end monitor ----
+
     agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,
                           [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
-                          cfg.server.tls_enabled()};
+                          cfg.server.tls_enabled(), &monitor_service, nullptr};
     if (auto s = agent::install_api(ctx); !s) {
       spdlog::critical("cannot set up the API: {}", s.error().message);
       return 1;
     }
+    // ---- live logs (issue 5, module src/logs): WS /logs[/:app_name], GET /api/apps/:name/logs ----
+    logs::SdJournalSource log_journal;
+    logs::LogEndpointDeps log_deps;
+    log_deps.app_exists = [&registry](const std::string& name) {
+      auto app = registry.get_app(name);
+      return app && app->has_value();
+    };
+    log_deps.run_blocking = [&workers](std::function<void()> task) { return workers.try_post(std::move(task)); };
+    logs::LogEndpoint log_endpoint(ioc, log_journal, logs::agent_selector(), std::move(log_deps));
+    if (auto s = log_endpoint.install(server); !s) {
+      spdlog::critical("cannot set up the logs endpoints: {}", s.error().message);
+      return 1;
+    }
+    boost::asio::signal_set log_signals(ioc, SIGINT, SIGTERM);  // viewers are closed on stop
+    log_signals.async_wait([&log_endpoint](boost::system::error_code e, int) {
+      if (!e) log_endpoint.stop();
+    });
+    // ---- end live logs ----
     if (auto s = server.start(); !s) {
       spdlog::critical("{}", s.error().message);
       return 1;
@@ -174,6 +240,8 @@ int serve(const config::Config& cfg) {
     spdlog::info("siax-agent {} listening on {}://{}:{}", SIAX_VERSION, cfg.server.tls_enabled() ? "https" : "http",
                  cfg.server.listen_address, server.bound_port());
     if (!cfg.cloud.enabled()) spdlog::info("cloud reporting is off: no cloud.api_key configured");
+    monitor_service.start();
+    unit_watcher.start();
 
     // Recovery at start-up and every minute: never starts, stops or restarts an app.
     boost::asio::steady_timer recovery_timer(ioc);
@@ -194,6 +262,8 @@ int serve(const config::Config& cfg) {
     signals.async_wait([&](boost::system::error_code, int sig) {
       spdlog::info("stopping on signal {}", sig);
       recovery_timer.cancel();
+      unit_watcher.stop();
+      monitor_service.stop();  // waits for the cycle in progress
       server.stop(std::chrono::seconds(5));
     });
     ioc.run();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/health_check.h"
+
 namespace siax::core {
 
 /// How the app is started.
@@ -43,6 +45,7 @@ struct AppDefinition {
   std::optional<std::uint64_t> memory_max_bytes;  ///< MemoryMax=
   std::optional<std::uint32_t> cpu_quota_percent; ///< CPUQuota= (100 = one core)
   std::string description;
+  std::optional<HealthCheck> health_check;  ///< HTTP check (monitor); not part of the unit file
 
   friend bool operator==(const AppDefinition&, const AppDefinition&) = default;
 };

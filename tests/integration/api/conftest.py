@@ -104,7 +104,7 @@ class Agent:
     def start(self):
         self.proc = subprocess.Popen(
             [SANDBOX_TOOL, "exec", SANDBOX, "--", AGENT, "--set", f"server.port={self.port}",
-             "--set", f"paths.state_dir={self.state_dir}", "serve"],
+             "--set", f"paths.state_dir={self.state_dir}", "--set", "apps.scan_interval_ms=1000", "serve"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         api = Api(self.port)
         assert eventually(lambda: self._healthy(api), timeout=20), "the agent did not come up"

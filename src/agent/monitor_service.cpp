@@ -1,0 +1,319 @@
+#include "agent/monitor_service.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "monitor/reconcile.h"
+
+namespace siax::agent {
+
+namespace {
+
+/// The fields whose change is worth telling the cloud and the panel about (not the
+/// per-scan CPU figure, which changes every time).
+bool differs_for_report(const monitor::AppState& a, const monitor::AppState& b) {
+  return a.status != b.status || a.reason != b.reason || a.main_pid != b.main_pid ||
+         a.restart_count != b.restart_count || a.stray_pids != b.stray_pids || a.health != b.health;
+}
+
+registry::EventRecord to_record(const monitor::Event& e) {
+  return registry::EventRecord{0, e.at_usec, e.app, e.kind, monitor::to_string(e.severity), e.message};
+}
+
+}  // namespace
+
+std::string monitored_command(const std::vector<std::string>& argv) { return nlohmann::json(argv).dump(); }
+
+std::vector<std::string> monitored_argv(const std::string& command) {
+  auto json = nlohmann::json::parse(command, nullptr, false);
+  std::vector<std::string> argv;
+  if (!json.is_array()) return argv;
+  for (const auto& a : json) {
+    if (!a.is_string()) return {};
+    argv.push_back(a.get<std::string>());
+  }
+  return argv;
+}
+
+MonitorService::MonitorService(MonitorDeps deps, MonitorOptions options)
+    : deps_(std::move(deps)), options_(options) {}
+
+MonitorService::~MonitorService() { stop(); }
+
+void MonitorService::start() {
+  std::lock_guard lock(wake_mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void MonitorService::stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MonitorService::trigger() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    triggered_ = true;
+  }
+  wake_.notify_all();
+}
+
+void MonitorService::loop() {
+  bool by_trigger = false;
+  while (true) {
+    run_cycle();
+    if (by_trigger) {
+      std::lock_guard lock(mutex_);
+      ++stats_.triggered_cycles;
+    }
+    std::unique_lock lock(wake_mutex_);
+    const bool woken = wake_.wait_for(lock, options_.scan_interval, [this] { return stopping_ || triggered_; });
+    if (stopping_) return;
+    by_trigger = woken;
+    if (woken) {
+      // Debounce: systemd sends several signals per job; let them land.
+      wake_.wait_for(lock, options_.trigger_debounce, [this] { return stopping_; });
+      if (stopping_) return;
+      triggered_ = false;
+    }
+  }
+}
+
+void MonitorService::run_cycle() {
+  const auto started = std::chrono::steady_clock::now();
+  std::string error;
+
+  auto apps = deps_.registry.list_apps();
+  auto monitored_specs = deps_.registry.list_monitored();
+  if (!apps) error = "registry: " + apps.error().message;
+
+  Result<std::vector<core::ProcessInfo>> processes = std::vector<core::ProcessInfo>();
+  {
+    std::lock_guard scan_lock(scan_mutex_);
+    processes = deps_.processes.scan(std::chrono::steady_clock::now());
+  }
+  if (!processes) {
+    error = "process scan: " + processes.error().message;
+    processes = std::vector<core::ProcessInfo>();
+  }
+  const std::int64_t now = deps_.now_usec();
+
+  std::vector<monitor::AppState> changed;
+  std::vector<monitor::Event> events;
+  std::map<std::string, monitor::AppState> new_states;
+  if (apps) {
+    for (const auto& record : *apps) {
+      const auto& def = record.definition;
+      auto unit = deps_.unit_status(def.name);
+      std::optional<core::UnitStatus> unit_view;
+      if (unit) unit_view = std::move(*unit);
+
+      std::optional<monitor::HealthView> health;
+      {
+        std::lock_guard lock(mutex_);
+        auto& track = tracks_[def.name];
+        if (def.health_check) {
+          if (!track.health || track.health->check() != *def.health_check) {
+            track.health = std::make_unique<monitor::HealthTracker>(*def.health_check);
+          }
+          // A check only means something while the unit runs; otherwise start over.
+          const bool active = unit_view && unit_view->phase() == core::UnitPhase::Active;
+          if (!active) track.health->reset(now);
+          health = track.health->view();
+        } else {
+          track.health.reset();
+        }
+      }
+
+      auto state = monitor::reconcile(def, unit_view, *processes, health, now);
+      if (!unit) state.reason = state.reason.empty() ? unit.error().message : state.reason;
+
+      std::optional<monitor::Event> port_conflict = monitor::check_port(def, state.unit, *processes, now);
+      std::optional<monitor::Event> drift;
+      if (deps_.unit_file_state) drift = monitor::check_unit_drift(def.name, deps_.unit_file_state(def.name), now);
+
+      // An unhealthy app whose check asks for it is restarted (within its rate limit).
+      bool restart = false;
+      {
+        std::lock_guard lock(mutex_);
+        auto& track = tracks_[def.name];
+        restart = track.health && track.health->should_restart() && deps_.restart_app;
+        if (restart) track.health->reset(now);
+      }
+      if (restart) {
+        const std::string outcome = deps_.restart_app(def.name);
+        events.push_back(monitor::Event{now, def.name, "health_restart", monitor::Severity::Warning,
+                                        def.name + " restarted because its health check failed: " + outcome});
+      }
+
+      std::vector<monitor::Event> app_events;
+      bool report = false;
+      {
+        std::lock_guard lock(mutex_);
+        auto& track = tracks_[def.name];
+        app_events = track.events.observe(state, port_conflict, drift, now);
+        report = !track.last || differs_for_report(*track.last, state);
+        track.last = state;
+      }
+      for (auto& e : app_events) {
+        if (e.kind == "failed" || e.kind == "crashed" || e.kind == "restarting") {
+          if (deps_.last_log_lines) e.message = monitor::with_last_lines(e.message, deps_.last_log_lines(def.name));
+        }
+        events.push_back(std::move(e));
+      }
+      if (report) changed.push_back(state);
+      new_states.emplace(def.name, std::move(state));
+    }
+  }
+
+  std::map<std::string, monitor::MonitoredState> new_monitored;
+  if (monitored_specs) {
+    for (const auto& m : *monitored_specs) {
+      monitor::MonitorSpec spec;
+      spec.key = m.key;
+      spec.name = m.name;
+      spec.user = m.user;
+      spec.cmdline = monitored_argv(m.command);
+      if (spec.cmdline.empty()) continue;  // not written by this agent: nothing to match
+      auto st = monitor::reconcile_monitored(spec, *processes, now);
+      std::optional<monitor::MonitoredState> before;
+      {
+        std::lock_guard lock(mutex_);
+        if (auto it = monitored_.find(m.key); it != monitored_.end()) before = it->second;
+      }
+      for (auto& e : monitor::diff_monitored(before, st, now)) events.push_back(std::move(e));
+      new_monitored.emplace(m.key, std::move(st));
+    }
+  }
+
+  {
+    std::lock_guard lock(mutex_);
+    states_ = std::move(new_states);
+    monitored_ = std::move(new_monitored);
+    // Forget the trackers of apps that are gone.
+    for (auto it = tracks_.begin(); it != tracks_.end();) {
+      if (states_.count(it->first) == 0) {
+        it = tracks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    stats_.processes = processes->size();
+    last_processes_ = std::move(*processes);
+  }
+
+  for (const auto& e : events) emit(e);
+  if (deps_.on_state) {
+    for (const auto& s : changed) deps_.on_state(s);
+  }
+  if (apps) run_health_checks(*apps, now);
+
+  std::lock_guard lock(mutex_);
+  ++stats_.cycles;
+  stats_.last_cycle_usec = deps_.now_usec();
+  stats_.last_cycle_duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  stats_.last_error = error;
+}
+
+void MonitorService::emit(const monitor::Event& event) {
+  (void)deps_.registry.append_event(to_record(event));
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.events;
+  }
+  if (deps_.on_event) deps_.on_event(event);
+}
+
+void MonitorService::run_health_checks(const std::vector<registry::AppRecord>& apps, std::int64_t now) {
+  if (!deps_.probe) return;
+  for (const auto& record : apps) {
+    const auto& def = record.definition;
+    if (!def.health_check) continue;
+    std::uint16_t port = 0;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = tracks_.find(def.name);
+      if (it == tracks_.end() || !it->second.health || !it->second.last) continue;
+      const auto& st = *it->second.last;
+      const bool up = st.active_state == "active";
+      if (!up || !it->second.health->due(now)) continue;
+      auto p = monitor::health_port(*def.health_check, def);
+      if (!p) continue;
+      port = *p;
+      it->second.health->mark_started(now);
+      ++stats_.probes;
+    }
+    const std::string app = def.name;
+    const core::HealthCheck check = *def.health_check;
+    deps_.probe(check, port, [this, app, check](ProbeOutcome outcome) { on_probe_result(app, check, outcome); });
+  }
+}
+
+void MonitorService::on_probe_result(const std::string& app, const core::HealthCheck& check,
+                                     const ProbeOutcome& outcome) {
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = tracks_.find(app);
+    if (it == tracks_.end() || !it->second.health || it->second.health->check() != check) return;
+    auto& tracker = *it->second.health;
+    const auto before = tracker.view().state;
+    const std::int64_t now = deps_.now_usec();
+    if (outcome.ok) {
+      tracker.record_pass(now, outcome.latency);
+    } else {
+      tracker.record_failure(now, outcome.error);
+      ++stats_.probe_failures;
+    }
+    changed = tracker.view().state != before || tracker.should_restart();
+  }
+  // The next cycle reconciles with the new health view (and restarts if asked).
+  if (changed) trigger();
+}
+
+std::optional<monitor::AppState> MonitorService::state(const std::string& app) const {
+  std::lock_guard lock(mutex_);
+  auto it = states_.find(app);
+  if (it == states_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<monitor::AppState> MonitorService::states() const {
+  std::lock_guard lock(mutex_);
+  std::vector<monitor::AppState> out;
+  out.reserve(states_.size());
+  for (const auto& [name, s] : states_) out.push_back(s);
+  return out;
+}
+
+std::vector<monitor::MonitoredState> MonitorService::monitored() const {
+  std::lock_guard lock(mutex_);
+  std::vector<monitor::MonitoredState> out;
+  for (const auto& [key, s] : monitored_) out.push_back(s);
+  return out;
+}
+
+MonitorStats MonitorService::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+Result<std::vector<core::ProcessInfo>> MonitorService::scan_processes() {
+  std::lock_guard scan_lock(scan_mutex_);
+  return deps_.processes.scan(std::chrono::steady_clock::now());
+}
+
+std::vector<core::ProcessInfo> MonitorService::last_processes() const {
+  std::lock_guard lock(mutex_);
+  return last_processes_;
+}
+
+}  // namespace siax::agent

@@ -1,0 +1,155 @@
+#pragma once
+/// The monitor loop: what tells the truth about every app. Each cycle it reads the
+/// registry (managed apps and monitored processes), asks systemd for each app's unit,
+/// scans /proc once, reconciles (monitor/reconcile.h), turns transitions into events
+/// (stored in the registry, handed to the cloud), schedules HTTP health checks and keeps
+/// the latest states for the API.
+///
+/// A cycle runs every `scan_interval`, and soon after `trigger()` (the unit watcher calls
+/// it when systemd changes one of our units; the API after a lifecycle operation), so a
+/// change is seen within ~100 ms when systemd signals it, and within one interval at worst.
+///
+/// Threading: one monitor thread runs the cycles (it blocks on D-Bus, /proc and SQLite).
+/// `trigger`, the getters and `scan_processes` may be called from any thread. Health
+/// probes are started through `Deps::probe`, which must not block (the composition root
+/// runs them asynchronously on the io_context); their results may arrive on any thread.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "core/app_definition.h"
+#include "core/process_info.h"
+#include "core/unit_status.h"
+#include "monitor/app_state.h"
+#include "monitor/events.h"
+#include "monitor/health.h"
+#include "procscan/proc_scanner.h"
+#include "registry/registry.h"
+
+namespace siax::agent {
+
+/// The result of one HTTP health probe.
+struct ProbeOutcome {
+  bool ok = false;
+  std::chrono::milliseconds latency{0};
+  std::string error;  ///< "" when ok
+};
+
+struct MonitorDeps {
+  registry::Registry& registry;
+  procscan::ProcessSource& processes;
+  /// systemd's view of one app's unit; an error when systemd cannot be asked. Called on
+  /// the monitor thread.
+  std::function<Result<core::UnitStatus>(const std::string& app)> unit_status;
+  /// The unit file's state for drift events: "current", "stale", "edited", "foreign",
+  /// "missing" ("" = unknown). Called on the monitor thread. May be empty.
+  std::function<std::string(const std::string& app)> unit_file_state;
+  /// Up to a few last log lines of an app (for failure events). May be empty.
+  std::function<std::vector<std::string>(const std::string& app)> last_log_lines;
+  /// Starts a probe and calls `done` once, from any thread. Must not block. May be empty
+  /// (then health checks are not run).
+  std::function<void(const core::HealthCheck& check, std::uint16_t port, std::function<void(ProbeOutcome)> done)>
+      probe;
+  /// Restarts an unhealthy app whose check asks for it, within its rate limit; returns a
+  /// one-line outcome for the event. Called on the monitor thread. May be empty.
+  std::function<std::string(const std::string& app)> restart_app;
+  /// Called on the monitor thread when an app's state changed (status, pid, reason...)
+  /// and for every app at each heartbeat of the caller's choosing. May be empty.
+  std::function<void(const monitor::AppState&)> on_state;
+  /// Called on the monitor thread for every new event (after it is stored). May be empty.
+  std::function<void(const monitor::Event&)> on_event;
+  std::function<std::int64_t()> now_usec;
+};
+
+struct MonitorOptions {
+  std::chrono::milliseconds scan_interval{5'000};
+  /// A trigger waits this long for more triggers before scanning (systemd sends several
+  /// signals per job).
+  std::chrono::milliseconds trigger_debounce{100};
+};
+
+/// Counters for /metrics and /api/system.
+struct MonitorStats {
+  std::uint64_t cycles = 0;
+  std::uint64_t triggered_cycles = 0;
+  std::uint64_t events = 0;
+  std::uint64_t probes = 0;
+  std::uint64_t probe_failures = 0;
+  std::int64_t last_cycle_usec = 0;       ///< wall clock of the last cycle's end
+  std::int64_t last_cycle_duration_us = 0;
+  std::size_t processes = 0;              ///< in the last scan
+  std::string last_error;                 ///< of the last cycle ("" when it went well)
+};
+
+/// How a monitored process's argv is kept in the registry's `command` column: a JSON
+/// array of strings. monitored_argv returns {} for anything else.
+[[nodiscard]] std::string monitored_command(const std::vector<std::string>& argv);
+[[nodiscard]] std::vector<std::string> monitored_argv(const std::string& command);
+
+class MonitorService {
+ public:
+  MonitorService(MonitorDeps deps, MonitorOptions options);
+  ~MonitorService();  ///< stops the thread
+  MonitorService(const MonitorService&) = delete;
+  MonitorService& operator=(const MonitorService&) = delete;
+
+  /// Starts the monitor thread (the first cycle runs at once). Idempotent.
+  void start();
+  /// Stops and joins the thread. Idempotent.
+  void stop();
+  /// Asks for a cycle soon (debounced). Any thread, never blocks.
+  void trigger();
+
+  /// One whole cycle on the caller's thread (what the thread runs; tests call it).
+  void run_cycle();
+
+  /// The latest state of an app (nullopt before its first cycle or when unknown).
+  [[nodiscard]] std::optional<monitor::AppState> state(const std::string& app) const;
+  [[nodiscard]] std::vector<monitor::AppState> states() const;
+  [[nodiscard]] std::vector<monitor::MonitoredState> monitored() const;
+  [[nodiscard]] MonitorStats stats() const;
+  /// A fresh process table (for GET /api/scan). Any thread; serialized with the cycles.
+  [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan_processes();
+  /// The last cycle's process table (cheap).
+  [[nodiscard]] std::vector<core::ProcessInfo> last_processes() const;
+
+ private:
+  struct AppTrack {
+    monitor::EventTracker events;
+    std::unique_ptr<monitor::HealthTracker> health;  ///< when the app declares a check
+    std::optional<monitor::AppState> last;
+  };
+  void loop();
+  void emit(const monitor::Event& event);
+  void run_health_checks(const std::vector<registry::AppRecord>& apps, std::int64_t now);
+  void on_probe_result(const std::string& app, const core::HealthCheck& check, const ProbeOutcome& outcome);
+
+  MonitorDeps deps_;
+  MonitorOptions options_;
+
+  std::mutex scan_mutex_;  ///< the scanner is single-threaded; cycles and scan_processes share it
+
+  mutable std::mutex mutex_;  ///< guards everything below
+  std::map<std::string, monitor::AppState> states_;
+  std::map<std::string, monitor::MonitoredState> monitored_;
+  std::vector<core::ProcessInfo> last_processes_;
+  MonitorStats stats_;
+  std::map<std::string, AppTrack> tracks_;  ///< per app, also touched by probe results
+
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool triggered_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace siax::agent

@@ -1,0 +1,141 @@
+#include "logs/history.h"
+
+#include <algorithm>
+#include <deque>
+
+namespace siax::logs {
+namespace {
+
+constexpr std::size_t kChunk = 1024;
+
+SharedEntry shared(LogEntry e) { return make_shared_entry(std::move(e)); }
+
+Result<History> replay_forward(JournalReader& reader, const StreamQuery& query, const HistoryLimits& limits,
+                               std::optional<CursorKey> end) {
+  History h;
+  LineFolder folder(limits.folder);
+  std::deque<SharedEntry> kept;
+  std::vector<RawLine> lines;
+  std::vector<LogEntry> entries;
+  auto keep = [&](std::vector<LogEntry>& done) {
+    for (auto& e : done) {
+      if (!query.filter.matches(e)) continue;
+      kept.push_back(shared(std::move(e)));
+      if (kept.size() > limits.max_replay_entries) {
+        kept.pop_front();
+        ++h.missed;
+      }
+    }
+    done.clear();
+  };
+  for (;;) {
+    lines.clear();
+    auto n = reader.read_forward(kChunk, lines);
+    if (!n) return tl::unexpected(n.error());
+    if (*n == 0) break;
+    if (auto k = parse_cursor(lines.back().cursor)) end = k;
+    for (auto& l : lines) folder.push(std::move(l), entries);
+    keep(entries);
+  }
+  folder.flush(entries);
+  keep(entries);
+  h.entries.assign(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()));
+  h.end = std::move(end);
+  return h;
+}
+
+Result<History> tail(JournalReader& reader, const StreamQuery& query, const HistoryLimits& limits) {
+  History h;
+  const std::size_t want = query.start.tail;
+  if (auto s = reader.seek_tail(); !s) return tl::unexpected(s.error());
+  std::vector<RawLine> newest_first;
+  bool at_start = false;
+  std::size_t chunk = std::max<std::size_t>(want + want / 4 + 16, 64);
+  std::vector<LogEntry> matching;
+  while (!at_start) {
+    const std::size_t before = newest_first.size();
+    auto n = reader.read_backward(std::min(chunk, limits.max_scan_lines - before), newest_first);
+    if (!n) return tl::unexpected(n.error());
+    at_start = *n == 0 || newest_first.size() >= limits.max_scan_lines;
+    if (h.end == std::nullopt && !newest_first.empty()) h.end = parse_cursor(newest_first.front().cursor);
+    std::vector<RawLine> ordered(newest_first.rbegin(), newest_first.rend());
+    auto all = fold_all(std::move(ordered), limits.folder);
+    matching.clear();
+    for (auto& e : all) {
+      if (query.filter.matches(e)) matching.push_back(std::move(e));
+    }
+    if (matching.size() >= want || want == 0) break;
+    chunk *= 2;
+  }
+  const std::size_t skip = matching.size() > want ? matching.size() - want : 0;
+  for (std::size_t i = skip; i < matching.size(); ++i) h.entries.push_back(shared(std::move(matching[i])));
+  return h;
+}
+
+}  // namespace
+
+Result<History> read_history(JournalSource& source, const Selector& selector, const StreamQuery& query,
+                             const HistoryLimits& limits) {
+  auto reader = source.open(selector);
+  if (!reader) return tl::unexpected(reader.error());
+  auto& r = **reader;
+  if (query.start.after_cursor) {
+    if (auto s = r.seek_after_cursor(*query.start.after_cursor); !s) return tl::unexpected(s.error());
+    return replay_forward(r, query, limits, parse_cursor(*query.start.after_cursor));
+  }
+  if (query.start.since_usec) {
+    if (auto s = r.seek_time(*query.start.since_usec); !s) return tl::unexpected(s.error());
+    return replay_forward(r, query, limits, std::nullopt);
+  }
+  return tail(r, query, limits);
+}
+
+Result<Download> read_download(JournalSource& source, const Selector& selector, const DownloadQuery& query,
+                               const DownloadLimits& limits) {
+  auto reader = source.open(selector);
+  if (!reader) return tl::unexpected(reader.error());
+  auto& r = **reader;
+  if (query.since_usec) {
+    if (auto s = r.seek_time(*query.since_usec); !s) return tl::unexpected(s.error());
+  }
+  Download d;
+  LineFolder folder(limits.folder);
+  std::vector<RawLine> lines;
+  std::vector<LogEntry> entries;
+  const std::size_t max_entries = std::min(query.limit == 0 ? limits.max_entries : query.limit, limits.max_entries);
+  bool done = false;
+  auto emit = [&](std::vector<LogEntry>& batch) {
+    for (auto& e : batch) {
+      if (done) break;
+      if (query.until_usec && e.time_usec > *query.until_usec) {
+        done = true;
+        break;
+      }
+      if (!query.filter.matches(e)) continue;
+      std::string line = query.json_lines ? encode_entry(e) + "\n" : text_line(e);
+      if (d.entries >= max_entries || d.body.size() + line.size() > limits.max_bytes) {
+        d.truncated = true;
+        done = true;
+        break;
+      }
+      d.body += line;
+      ++d.entries;
+    }
+    batch.clear();
+  };
+  while (!done) {
+    lines.clear();
+    auto n = r.read_forward(kChunk, lines);
+    if (!n) return tl::unexpected(n.error());
+    if (*n == 0) break;
+    for (auto& l : lines) folder.push(std::move(l), entries);
+    emit(entries);
+  }
+  if (!done) {
+    folder.flush(entries);
+    emit(entries);
+  }
+  return d;
+}
+
+}  // namespace siax::logs

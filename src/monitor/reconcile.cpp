@@ -1,0 +1,439 @@
+#include "monitor/reconcile.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace siax::monitor {
+namespace {
+
+using core::ProcessInfo;
+using core::ProcessKind;
+using core::Runtime;
+using core::UnitPhase;
+using core::UnitStatus;
+
+constexpr std::size_t kMaxCommandShown = 80;  // a reason is one line
+constexpr std::size_t kMaxPidsShown = 5;
+
+/// Lexically normalized, without a trailing '/' (but "/" stays "/").
+std::string normalize(const std::string& path) {
+  if (path.empty()) return path;
+  std::string n = std::filesystem::path(path).lexically_normal().string();
+  while (n.size() > 1 && n.back() == '/') n.pop_back();
+  return n;
+}
+
+bool same_path(const std::string& a, const std::string& b) {
+  return !a.empty() && !b.empty() && normalize(a) == normalize(b);
+}
+
+/// argv element `arg` designates `target`, literally or relative to `cwd`.
+bool arg_is_path(const std::string& arg, const std::string& target, const std::string& cwd) {
+  if (arg.empty()) return false;
+  if (arg.front() == '/') return same_path(arg, target);
+  if (cwd.empty() || cwd.front() != '/') return false;  // cwd unreadable: cannot resolve
+  return same_path((std::filesystem::path(cwd) / arg).string(), target);
+}
+
+bool argv_has_path(const ProcessInfo& p, const std::string& target) {
+  return std::any_of(p.cmdline.begin(), p.cmdline.end(),
+                     [&](const std::string& a) { return arg_is_path(a, target, p.cwd); });
+}
+
+bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
+
+std::string command_text(const ProcessInfo& p) {
+  std::string s;
+  for (const auto& a : p.cmdline) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  if (s.empty()) s = "[" + p.comm + "]";
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';  // one line, no control characters
+  }
+  if (s.size() > kMaxCommandShown) s = s.substr(0, kMaxCommandShown - 3) + "...";
+  return s;
+}
+
+std::string expected_text(const core::AppDefinition& def) {
+  switch (def.runtime) {
+    case Runtime::NodeScript: return fmt::format("node {}", def.script_path);
+    case Runtime::PythonScript: return fmt::format("python {}", def.script_path);
+    case Runtime::NpmStart: return fmt::format("node/npm in {}", def.working_directory);
+    case Runtime::Uvicorn: return fmt::format("uvicorn {}", def.module);
+    case Runtime::Custom: return def.script_path;
+  }
+  return def.script_path;
+}
+
+std::string pid_list(const std::vector<int>& pids) {
+  std::string s;
+  for (std::size_t i = 0; i < pids.size() && i < kMaxPidsShown; ++i) {
+    if (i) s += ", ";
+    s += std::to_string(pids[i]);
+  }
+  if (pids.size() > kMaxPidsShown) s += fmt::format(" and {} more", pids.size() - kMaxPidsShown);
+  return s;
+}
+
+const ProcessInfo* find_pid(const std::vector<ProcessInfo>& processes, int pid) {
+  for (const auto& p : processes) {
+    if (p.pid == pid) return &p;
+  }
+  return nullptr;
+}
+
+std::string restarts_suffix(std::uint32_t n) {
+  if (n == 0) return "";
+  return fmt::format(" after {} restart{}", n, n == 1 ? "" : "s");
+}
+
+/// systemd's own exit statuses (systemd.exec(5), "Process Exit Codes").
+const char* systemd_exit_meaning(int status) {
+  switch (status) {
+    case 200: return "200/CHDIR: the working directory is missing or not accessible";
+    case 203: return "203/EXEC: the program could not be executed (missing, not executable, or a bad interpreter)";
+    case 209: return "209/STDOUT: standard output could not be set up";
+    case 216: return "216/GROUP: the group does not exist";
+    case 217: return "217/USER: the user does not exist";
+    case 219: return "219/CGROUP: the control group could not be set up";
+    case 226: return "226/NAMESPACE: the sandbox could not be set up (a directory it needs is missing?)";
+    default: return nullptr;
+  }
+}
+
+std::string how_it_ended(const UnitStatus& u) {
+  switch (u.exec_main_code) {
+    case core::ExitCode::Exited: return fmt::format("exited with status {}", u.exec_main_status);
+    case core::ExitCode::Killed:
+      return fmt::format("killed by signal {} ({})", u.exec_main_status, signal_name(u.exec_main_status));
+    case core::ExitCode::Dumped:
+      return fmt::format("dumped core on signal {} ({})", u.exec_main_status, signal_name(u.exec_main_status));
+    case core::ExitCode::None: return "";
+  }
+  return "";
+}
+
+std::string with_exit_meaning(std::string text, const UnitStatus& u) {
+  if (u.exec_main_code == core::ExitCode::Exited) {
+    if (const char* meaning = systemd_exit_meaning(u.exec_main_status)) {
+      text += fmt::format(": systemd could not start the program ({})", meaning);
+    } else if (u.exec_main_status >= 200 && u.exec_main_status <= 243) {
+      text += fmt::format(": systemd could not set up the process (status {}, see systemd.exec(5))", u.exec_main_status);
+    }
+  }
+  return text;
+}
+
+std::uint64_t sum_rss(const std::vector<const ProcessInfo*>& ps) {
+  std::uint64_t total = 0;
+  for (const auto* p : ps) total += p->rss_bytes;
+  return total;
+}
+
+}  // namespace
+
+std::string signal_name(int signal) {
+  static constexpr const char* kNames[] = {
+      nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",   "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",   "SIGPWR",  "SIGSYS"};
+  if (signal > 0 && signal < static_cast<int>(std::size(kNames))) return kNames[signal];
+  return fmt::format("signal {}", signal);
+}
+
+std::string short_exit(core::ExitCode code, int status) {
+  switch (code) {
+    case core::ExitCode::Exited: return fmt::format("exited {}", status);
+    case core::ExitCode::Killed: return fmt::format("killed by {}", signal_name(status));
+    case core::ExitCode::Dumped: return fmt::format("dumped core ({})", signal_name(status));
+    case core::ExitCode::None: return "";
+  }
+  return "";
+}
+
+std::string failure_reason(const UnitStatus& u) {
+  const std::string how = how_it_ended(u);
+  const std::string& r = u.result;
+  if (r == "oom-kill") return how.empty() ? "out of memory (oom-kill)" : "out of memory (oom-kill): " + how;
+  if (r == "start-limit-hit") {
+    return how.empty() ? "start limit hit: restarted too often"
+                       : with_exit_meaning("start limit hit: restarted too often; last run " + how, u);
+  }
+  if (r == "timeout") {
+    return how.empty() ? "timeout: the unit did not start or stop in time"
+                       : "timeout: the unit did not start or stop in time (" + how + ")";
+  }
+  if (r == "watchdog") return how.empty() ? "watchdog timeout" : "watchdog timeout (" + how + ")";
+  if (r == "exit-code") return with_exit_meaning((how.empty() ? "exited with an error" : how) + " (exit-code)", u);
+  if (r == "signal" || r == "core-dump") return how.empty() ? fmt::format("killed ({})", r) : how;
+  if (r.empty() || r == "success") return how.empty() ? "stopped" : with_exit_meaning(how, u);
+  return how.empty() ? r : with_exit_meaning(fmt::format("{} ({})", how, r), u);
+}
+
+bool matches_app(const core::AppDefinition& def, const ProcessInfo& p) {
+  if (!is_live_process(p)) return false;
+  switch (def.runtime) {
+    case Runtime::NodeScript: return p.kind == ProcessKind::Node && argv_has_path(p, def.script_path);
+    case Runtime::PythonScript: return p.kind == ProcessKind::Python && argv_has_path(p, def.script_path);
+    case Runtime::NpmStart: return p.kind == ProcessKind::Node && same_path(p.cwd, def.working_directory);
+    case Runtime::Uvicorn: {
+      if (p.kind != ProcessKind::Python || def.module.empty()) return false;
+      if (std::find(p.cmdline.begin(), p.cmdline.end(), def.module) == p.cmdline.end()) return false;
+      return p.cwd.empty() || same_path(p.cwd, def.working_directory);
+    }
+    case Runtime::Custom: return same_path(p.exe, def.script_path) || argv_has_path(p, def.script_path);
+  }
+  return false;
+}
+
+AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatus>& unit,
+                   const std::vector<ProcessInfo>& processes, const std::optional<HealthView>& health,
+                   std::int64_t now_usec) {
+  AppState s;
+  s.name = def.name;
+  s.unit = core::unit_name_for(def.name);
+  s.health = health;
+  s.updated_usec = now_usec;
+
+  // The unit's processes (its cgroup), whatever they run: children included.
+  std::vector<const ProcessInfo*> in_unit;
+  std::set<int> unit_pids;
+  for (const auto& p : processes) {
+    if (!p.kernel_thread && p.unit == s.unit) {
+      in_unit.push_back(&p);
+      unit_pids.insert(p.pid);
+    }
+  }
+  std::set<std::uint16_t> ports;
+  for (const auto* p : in_unit) {
+    s.pids.push_back(p->pid);
+    s.cpu_percent += p->cpu_percent;
+    ports.insert(p->listen_ports.begin(), p->listen_ports.end());
+  }
+  std::sort(s.pids.begin(), s.pids.end());
+  s.listen_ports.assign(ports.begin(), ports.end());
+  s.memory_bytes = sum_rss(in_unit);
+
+  const int main_pid = unit ? static_cast<int>(unit->main_pid) : 0;
+  // Copies of the app outside the unit. A process whose cgroup could not be read (it
+  // raced with the scan) but whose parent is in the unit is given the benefit of the doubt.
+  std::vector<const ProcessInfo*> strays;
+  for (const auto& p : processes) {
+    if (p.unit == s.unit || p.pid == main_pid || !matches_app(def, p)) continue;
+    if (p.unit.empty() && p.cgroup.empty() && unit_pids.count(p.ppid)) continue;
+    strays.push_back(&p);
+    s.stray_pids.push_back(p.pid);
+  }
+  std::sort(s.stray_pids.begin(), s.stray_pids.end());
+
+  if (!unit) {
+    s.status = AppStatus::Unknown;
+    s.reason = "systemd is unreachable: the unit's state is not known";
+    if (!strays.empty()) s.reason += fmt::format(" (processes of the app outside the unit: {})", pid_list(s.stray_pids));
+    return s;
+  }
+
+  const UnitStatus& u = *unit;
+  s.main_pid = main_pid;
+  s.restart_count = u.restart_count;
+  s.result = u.result;
+  s.load_state = u.load_state;
+  s.active_state = u.active_state;
+  s.sub_state = u.sub_state;
+  s.last_exit = short_exit(u.exec_main_code, u.exec_main_status);
+  if (u.memory_current_bytes) {
+    s.memory_bytes = *u.memory_current_bytes;
+    s.memory_from_systemd = true;
+  }
+  const UnitPhase phase = u.phase();
+  const bool active = phase == UnitPhase::Active || phase == UnitPhase::Reloading;
+  const ProcessInfo* main = main_pid ? find_pid(processes, main_pid) : nullptr;
+  if (active) {
+    std::int64_t since = 0;
+    if (main && main->start_time_usec > 0) {
+      since = main->start_time_usec;
+    } else if (u.state_change_usec > 0) {
+      since = static_cast<std::int64_t>(u.state_change_usec);
+    }
+    if (since > 0) s.uptime_seconds = std::max<std::int64_t>(0, (now_usec - since) / 1'000'000);
+  }
+
+  // What the unit is doing, in words, for the zombie reason.
+  auto unit_words = [&]() -> std::string {
+    switch (phase) {
+      case UnitPhase::Active:
+      case UnitPhase::Reloading:
+        return main_pid ? fmt::format("the unit runs pid {}", main_pid) : "the unit is active";
+      case UnitPhase::Failed: return "the unit failed: " + failure_reason(u);
+      case UnitPhase::Inactive: return "the unit is stopped";
+      case UnitPhase::NotFound: return "the unit is not installed";
+      default: return fmt::format("the unit is {} ({})", u.active_state, u.sub_state);
+    }
+  };
+
+  // 1. Zombie: a copy of the app outside its unit, whatever systemd says.
+  if (!strays.empty()) {
+    s.status = AppStatus::Zombie;
+    const ProcessInfo& first = *strays.front();
+    s.reason = fmt::format("{} outside {}: pid{} {} (first: '{}', user {}); {}",
+                           strays.size() == 1 ? "a copy of the app runs" : fmt::format("{} copies of the app run", strays.size()),
+                           s.unit, strays.size() == 1 ? "" : "s", pid_list(s.stray_pids), command_text(first),
+                           first.user.empty() ? std::to_string(first.uid) : first.user, unit_words());
+    return s;
+  }
+
+  // 2. What systemd says.
+  switch (phase) {
+    case UnitPhase::NotFound:
+      s.status = AppStatus::Unknown;
+      s.reason = fmt::format("{} is not installed (load state not-found): reinstall the app's unit", s.unit);
+      return s;
+    case UnitPhase::Unknown:
+      s.status = AppStatus::Unknown;
+      s.reason = fmt::format("systemd reports a state the agent does not know: {} ({})", u.active_state, u.sub_state);
+      return s;
+    case UnitPhase::Inactive:
+      if (!u.load_state.empty() && u.load_state != "loaded") {
+        s.status = AppStatus::Unknown;
+        s.reason = u.load_state == "masked"
+                       ? fmt::format("{} is masked: systemd refuses to start it (systemctl unmask {})", s.unit, s.unit)
+                       : fmt::format("{} cannot be loaded ({}): check the unit file", s.unit, u.load_state);
+        return s;
+      }
+      s.status = AppStatus::Stopped;
+      s.reason = s.last_exit.empty() ? "stopped" : fmt::format("stopped (last run {})", how_it_ended(u));
+      return s;
+    case UnitPhase::Failed:
+      s.status = AppStatus::Failed;
+      s.reason = failure_reason(u) + restarts_suffix(u.restart_count);
+      return s;
+    case UnitPhase::Activating:
+      s.status = AppStatus::Starting;
+      s.reason = fmt::format("systemd is starting it ({})", u.sub_state);
+      return s;
+    case UnitPhase::AutoRestart: {
+      s.status = AppStatus::Restarting;
+      const std::string how = how_it_ended(u);
+      s.reason = fmt::format("crash loop: systemd will restart it; last run {}; {} restart{} so far",
+                             how.empty() ? "ended" : with_exit_meaning(how, u), u.restart_count,
+                             u.restart_count == 1 ? "" : "s");
+      return s;
+    }
+    case UnitPhase::Deactivating:
+      s.status = AppStatus::Stopping;
+      s.reason = fmt::format("systemd is stopping it ({})", u.sub_state);
+      return s;
+    case UnitPhase::Active:
+    case UnitPhase::Reloading: break;
+  }
+
+  // 3. Active: the main process must be there, in the unit, and be the app.
+  s.status = AppStatus::Crashed;
+  if (main_pid == 0) {
+    s.reason = fmt::format("systemd says {} ({}) but reports no main process", u.active_state, u.sub_state);
+    return s;
+  }
+  if (!main) {
+    s.reason = fmt::format("systemd says {} but its main process {} is gone", u.active_state, main_pid);
+    return s;
+  }
+  if (main->state == 'Z') {
+    s.reason = fmt::format("main process {} has exited and was not reaped (defunct)", main_pid);
+    return s;
+  }
+  if (main->unit != s.unit) {
+    s.reason = fmt::format("main process {} runs outside the unit (cgroup {})", main_pid,
+                           main->cgroup.empty() ? "unknown" : main->cgroup);
+    return s;
+  }
+  if (!matches_app(def, *main)) {
+    s.reason = fmt::format("main process {} is not the app: it runs '{}' (expected {})", main_pid, command_text(*main),
+                           expected_text(def));
+    return s;
+  }
+  if (health && health->state == HealthState::Unhealthy) {
+    s.status = AppStatus::Unhealthy;
+    s.reason = fmt::format("health check failed {} time{} in a row: {}", health->consecutive_failures,
+                           health->consecutive_failures == 1 ? "" : "s",
+                           health->last_error.empty() ? "no detail" : health->last_error);
+    return s;
+  }
+  s.status = AppStatus::Running;
+  s.reason = s.pids.size() == 1 ? fmt::format("running (pid {})", main_pid)
+                                : fmt::format("running (pid {}, {} processes)", main_pid, s.pids.size());
+  return s;
+}
+
+std::string monitored_key(const std::string& user, const std::vector<std::string>& cmdline) {
+  auto safe = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
+  };
+  std::string key = user + ":";
+  for (std::size_t i = 0; i < cmdline.size(); ++i) {
+    if (i) key += ' ';
+    const std::string& a = cmdline[i];
+    if (!a.empty() && std::all_of(a.begin(), a.end(), safe)) {
+      key += a;
+      continue;
+    }
+    key += '\'';
+    for (char c : a) {
+      if (c == '\'') {
+        key += "'\\''";
+      } else {
+        key += c;
+      }
+    }
+    key += '\'';
+  }
+  return key;
+}
+
+MonitorSpec monitor_spec_for(const ProcessInfo& process, std::string name) {
+  MonitorSpec spec;
+  spec.user = process.user;
+  spec.cmdline = process.cmdline;
+  spec.key = monitored_key(spec.user, spec.cmdline);
+  spec.name = std::move(name);
+  return spec;
+}
+
+MonitoredState reconcile_monitored(const MonitorSpec& spec, const std::vector<ProcessInfo>& processes,
+                                   std::int64_t now_usec) {
+  MonitoredState m;
+  m.key = spec.key;
+  m.name = spec.name.empty() ? spec.key : spec.name;
+  m.updated_usec = now_usec;
+  const ProcessInfo* oldest = nullptr;
+  std::set<std::uint16_t> ports;
+  for (const auto& p : processes) {
+    if (spec.cmdline.empty() || !is_live_process(p) || p.cmdline != spec.cmdline) continue;
+    if (!spec.user.empty() && p.user != spec.user) continue;
+    m.pids.push_back(p.pid);
+    m.cpu_percent += p.cpu_percent;
+    m.memory_bytes += p.rss_bytes;
+    ports.insert(p.listen_ports.begin(), p.listen_ports.end());
+    if (!oldest || p.start_time_usec < oldest->start_time_usec ||
+        (p.start_time_usec == oldest->start_time_usec && p.pid < oldest->pid)) {
+      oldest = &p;
+    }
+  }
+  std::sort(m.pids.begin(), m.pids.end());
+  m.listen_ports.assign(ports.begin(), ports.end());
+  if (oldest) {
+    m.status = AppStatus::Running;
+    m.pid = oldest->pid;
+    if (oldest->start_time_usec > 0) m.uptime_seconds = std::max<std::int64_t>(0, (now_usec - oldest->start_time_usec) / 1'000'000);
+  }
+  return m;
+}
+
+}  // namespace siax::monitor

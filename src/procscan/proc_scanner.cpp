@@ -1,0 +1,331 @@
+#include "procscan/proc_scanner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "procscan/proc_parsers.h"
+
+namespace siax::procscan {
+namespace {
+
+/// An owned file descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+  [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const noexcept { ::closedir(d); }
+};
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
+
+/// Outcome of reading one file: the content, or the errno that stopped it.
+struct ReadResult {
+  std::string content;
+  int error = 0;
+};
+
+ReadResult read_at(int dirfd, const char* name, std::size_t max_bytes) {
+  ReadResult r;
+  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    r.error = errno;
+    return r;
+  }
+  std::array<char, 4096> buf{};
+  while (r.content.size() < max_bytes) {
+    std::size_t want = std::min(buf.size(), max_bytes - r.content.size());
+    ssize_t n = ::read(fd.get(), buf.data(), want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r.error = errno;
+      return r;
+    }
+    if (n == 0) break;
+    r.content.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  return r;
+}
+
+/// readlinkat into a string; "" on any error (EACCES for other users' processes, ENOENT
+/// for kernel threads and zombies).
+std::string readlink_at(int dirfd, const char* name) {
+  std::array<char, 4096> buf{};
+  ssize_t n = ::readlinkat(dirfd, name, buf.data(), buf.size());
+  if (n <= 0) return {};
+  return std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+/// Calls `on_line` for each line of a file, reading it in chunks so that a large
+/// /proc/net/tcp (a busy server) never sits whole in memory. Returns 0 or the errno.
+template <class F>
+int for_each_line(int dirfd, const char* name, F&& on_line) {
+  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return errno;
+  constexpr std::size_t kMaxLine = 4096;  // real lines are ~150 bytes; longer ones are dropped
+  std::string pending;
+  std::array<char, 65536> buf{};
+  bool skipping = false;
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    while (!chunk.empty()) {
+      auto nl = chunk.find('\n');
+      auto part = chunk.substr(0, nl);
+      if (!skipping) {
+        if (pending.size() + part.size() > kMaxLine) {
+          skipping = true;
+          pending.clear();
+        } else {
+          pending.append(part);
+        }
+      }
+      if (nl == std::string_view::npos) break;
+      if (!skipping) on_line(std::string_view(pending));
+      pending.clear();
+      skipping = false;
+      chunk.remove_prefix(nl + 1);
+    }
+  }
+  if (!pending.empty() && !skipping) on_line(std::string_view(pending));
+  return 0;
+}
+
+bool is_gone(int err) { return err == ENOENT || err == ESRCH; }
+
+bool is_pid_name(const char* name) {
+  if (*name == '\0') return false;
+  for (const char* p = name; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9') return false;
+  }
+  return true;
+}
+
+std::int64_t ticks_to_usec(std::uint64_t ticks, long clk_tck) {
+  auto clk = static_cast<std::uint64_t>(clk_tck);
+  return static_cast<std::int64_t>((ticks / clk) * 1'000'000ULL + (ticks % clk) * 1'000'000ULL / clk);
+}
+
+auto proc_unreadable(const std::string& what, int err) {
+  return fail(ErrorKind::Unavailable, "proc_unreadable",
+              fmt::format("cannot read {}: {}; check that procfs is mounted there and readable by the agent",
+                          what, std::strerror(err)),
+              {{"path", what}});
+}
+
+enum class Outcome { Ok, Vanished, Unreadable, Malformed };
+
+struct ProcessRead {
+  Outcome outcome = Outcome::Ok;
+  core::ProcessInfo info;
+  std::uint64_t starttime = 0;
+};
+
+}  // namespace
+
+ProcScanner::ProcScanner(ProcScannerOptions options) : options_(std::move(options)) {
+  if (options_.clk_tck <= 0) options_.clk_tck = ::sysconf(_SC_CLK_TCK);
+  if (options_.clk_tck <= 0) options_.clk_tck = 100;
+  if (options_.page_size <= 0) options_.page_size = ::sysconf(_SC_PAGESIZE);
+  if (options_.page_size <= 0) options_.page_size = 4096;
+  if (!options_.user_name) options_.user_name = make_passwd_user_resolver();
+}
+
+Result<std::vector<core::ProcessInfo>> ProcScanner::scan(std::chrono::steady_clock::time_point now) {
+  stats_ = ScanStats{};
+  const std::string& root = options_.proc_root;
+
+  UniqueDir dir(::opendir(root.c_str()));
+  if (!dir) return proc_unreadable(root, errno);
+  const int root_fd = ::dirfd(dir.get());
+
+  auto proc_stat = read_at(root_fd, "stat", 1 << 20);
+  if (proc_stat.error != 0) return proc_unreadable(root + "/stat", proc_stat.error);
+  auto btime = parse_btime(proc_stat.content);
+  if (!btime) {
+    return fail(ErrorKind::Unavailable, "proc_unreadable",
+                fmt::format("{}/stat has no 'btime' line; is a procfs mounted at {}?", root, root),
+                {{"path", root + "/stat"}});
+  }
+
+  // Socket inode -> port of every TCP socket in LISTEN, read once per scan. A missing
+  // file (no IPv6) is not an error: that family just has no listeners.
+  std::unordered_map<std::uint64_t, std::uint16_t> listening;
+  for (const char* name : {"net/tcp", "net/tcp6"}) {
+    (void)for_each_line(root_fd, name, [&](std::string_view line) {
+      if (auto entry = parse_proc_net_tcp_line(line)) listening.insert(*entry);
+    });
+  }
+  stats_.listen_sockets = listening.size();
+
+  std::vector<std::string> pids;
+  while (dirent* entry = ::readdir(dir.get())) {
+    if (!is_pid_name(entry->d_name)) continue;
+    if (pids.size() >= options_.max_processes) {
+      stats_.truncated = true;
+      break;
+    }
+    pids.emplace_back(entry->d_name);
+  }
+  stats_.listed = pids.size();
+
+  auto read_process = [&](const std::string& pid_name) {
+    ProcessRead r;
+    auto fail_with = [&](int err) {
+      r.outcome = is_gone(err) ? Outcome::Vanished : Outcome::Unreadable;
+      return r;
+    };
+    // All reads go through this directory fd: if the pid dies and is reused meanwhile,
+    // reads fail (ESRCH) instead of mixing two processes.
+    UniqueFd pid_fd(::openat(root_fd, pid_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!pid_fd) return fail_with(errno);
+
+    auto stat = read_at(pid_fd.get(), "stat", 4096);
+    if (stat.error != 0) return fail_with(stat.error);
+    auto fields = parse_stat_line(stat.content);
+    if (!fields) {
+      // An exiting process can yield an empty read; anything else is a kernel we do not know.
+      r.outcome = stat.content.empty() ? Outcome::Vanished : Outcome::Malformed;
+      return r;
+    }
+    auto status = read_at(pid_fd.get(), "status", 64 * 1024);
+    if (status.error != 0) return fail_with(status.error);
+    auto status_fields = parse_status(status.content);
+
+    core::ProcessInfo& p = r.info;
+    p.pid = fields->pid;
+    p.ppid = fields->ppid;
+    p.comm = std::move(fields->comm);
+    p.state = fields->state;
+    p.cpu_ticks = fields->utime + fields->stime;
+    p.kernel_thread = (fields->flags & kPfKthread) != 0 || fields->ppid == 2;
+    p.start_time_usec = *btime * 1'000'000 + ticks_to_usec(fields->starttime, options_.clk_tck);
+    r.starttime = fields->starttime;
+
+    if (status_fields.uid) {
+      p.uid = *status_fields.uid;
+    } else {
+      struct stat st {};
+      if (::fstat(pid_fd.get(), &st) == 0) p.uid = st.st_uid;
+    }
+
+    if (status_fields.rss_kb) {
+      p.rss_bytes = *status_fields.rss_kb * 1024;
+    } else if (auto statm = read_at(pid_fd.get(), "statm", 1024); statm.error == 0) {
+      p.rss_bytes = parse_statm_resident(statm.content).value_or(0) * static_cast<std::uint64_t>(options_.page_size);
+    } else if (statm.error == ESRCH) {
+      return fail_with(statm.error);
+    }
+
+    if (!p.kernel_thread) {
+      auto cmdline = read_at(pid_fd.get(), "cmdline", options_.max_cmdline_bytes);
+      if (is_gone(cmdline.error)) return fail_with(cmdline.error);
+      p.cmdline = split_cmdline(cmdline.content);
+      p.exe = readlink_at(pid_fd.get(), "exe");
+      p.cwd = readlink_at(pid_fd.get(), "cwd");
+    }
+
+    auto cgroup = read_at(pid_fd.get(), "cgroup", 64 * 1024);
+    if (cgroup.error == ESRCH) return fail_with(cgroup.error);
+    auto cg = parse_cgroup_unit(cgroup.content);
+    p.cgroup = std::move(cg.cgroup);
+    p.unit = std::move(cg.unit);
+
+    if (!p.kernel_thread && !listening.empty()) {
+      // EACCES for other users' processes unless the agent has CAP_SYS_PTRACE: no ports.
+      UniqueFd fd_dir_fd(::openat(pid_fd.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      UniqueDir fd_dir(fd_dir_fd ? ::fdopendir(fd_dir_fd.get()) : nullptr);
+      if (fd_dir) {
+        (void)fd_dir_fd.release();  // owned by fd_dir now
+        const int fds = ::dirfd(fd_dir.get());
+        std::size_t seen = 0;
+        while (dirent* e = ::readdir(fd_dir.get())) {
+          if (e->d_name[0] == '.') continue;
+          if (++seen > options_.max_fds_per_process) break;
+          std::array<char, 64> target{};
+          ssize_t n = ::readlinkat(fds, e->d_name, target.data(), target.size());
+          if (n <= 0) continue;
+          auto inode = parse_socket_link(std::string_view(target.data(), static_cast<std::size_t>(n)));
+          if (!inode) continue;
+          if (auto it = listening.find(*inode); it != listening.end()) p.listen_ports.push_back(it->second);
+        }
+        std::sort(p.listen_ports.begin(), p.listen_ports.end());
+        p.listen_ports.erase(std::unique(p.listen_ports.begin(), p.listen_ports.end()), p.listen_ports.end());
+      }
+    }
+
+    p.kind = p.kernel_thread ? core::ProcessKind::Other : classify(p.exe, p.cmdline);
+    p.user = options_.user_name(p.uid);
+    return r;
+  };
+
+  std::vector<core::ProcessInfo> processes;
+  processes.reserve(pids.size());
+  std::unordered_map<int, Sample> current;
+  current.reserve(pids.size());
+  const auto elapsed = previous_time_ ? now - *previous_time_ : std::chrono::steady_clock::duration::zero();
+
+  for (const auto& pid_name : pids) {
+    ProcessRead r = read_process(pid_name);
+    switch (r.outcome) {
+      case Outcome::Vanished: ++stats_.vanished; continue;
+      case Outcome::Unreadable: ++stats_.unreadable; continue;
+      case Outcome::Malformed: ++stats_.malformed; continue;
+      case Outcome::Ok: break;
+    }
+    core::ProcessInfo& p = r.info;
+    // Same pid AND same start time: a pid reused by a new process starts from zero.
+    if (auto it = previous_.find(p.pid); it != previous_.end() && it->second.starttime == r.starttime) {
+      p.cpu_percent = cpu_percent(it->second.ticks, p.cpu_ticks,
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), options_.clk_tck);
+    }
+    current[p.pid] = Sample{r.starttime, p.cpu_ticks};
+    processes.push_back(std::move(p));
+  }
+
+  std::sort(processes.begin(), processes.end(),
+            [](const core::ProcessInfo& a, const core::ProcessInfo& b) { return a.pid < b.pid; });
+  previous_ = std::move(current);
+  previous_time_ = now;
+  stats_.reported = processes.size();
+  return processes;
+}
+
+}  // namespace siax::procscan

@@ -1,0 +1,87 @@
+#pragma once
+/// The /proc process scanner: the adapter that turns a proc root (the real "/proc", or a
+/// directory tree a test builds) into `core::ProcessInfo` values.
+///
+/// Threading: a `ProcScanner` is NOT thread-safe. One scanner is used by one thread at a
+/// time (it keeps the previous scan's CPU ticks); scans do blocking file I/O, so run them
+/// on a worker or the monitor's thread, never on the io thread. The default user-name
+/// resolver is thread-safe and may be shared.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "core/process_info.h"
+
+namespace siax::procscan {
+
+/// uid -> user name ("" when the uid has no name). Must not throw.
+using UserNameResolver = std::function<std::string(std::uint32_t)>;
+
+/// getpwuid_r behind a cache of at most `max_entries` uids (emptied when full; unknown
+/// uids are cached as ""). Thread-safe (a mutex).
+[[nodiscard]] UserNameResolver make_passwd_user_resolver(std::size_t max_entries = 1024);
+
+/// The port the monitor depends on: "give me the process table now". Implemented by
+/// ProcScanner; tests of the monitor use a fake.
+class ProcessSource {
+ public:
+  virtual ~ProcessSource() = default;
+  /// A snapshot of the processes, sorted by pid. `now` is the monotonic time of the scan
+  /// (CPU % is computed over the time since the previous call). Errors: Unavailable when
+  /// the proc root cannot be read.
+  [[nodiscard]] virtual Result<std::vector<core::ProcessInfo>> scan(std::chrono::steady_clock::time_point now) = 0;
+};
+
+struct ProcScannerOptions {
+  std::string proc_root = "/proc";
+  std::size_t max_processes = 32768;        ///< per scan; the rest is left out (stats().truncated)
+  std::size_t max_fds_per_process = 16384;  ///< fd links examined per process for listening sockets
+  std::size_t max_cmdline_bytes = 64 * 1024;  ///< longer command lines are cut
+  long clk_tck = 0;                         ///< ticks per second; 0 = sysconf(_SC_CLK_TCK)
+  long page_size = 0;                       ///< bytes; 0 = sysconf(_SC_PAGESIZE)
+  UserNameResolver user_name;               ///< empty = make_passwd_user_resolver()
+};
+
+/// What the last scan met, for metrics and logs.
+struct ScanStats {
+  std::size_t listed = 0;      ///< pid directories read (at most max_processes)
+  std::size_t reported = 0;    ///< processes returned
+  std::size_t vanished = 0;    ///< gone between listing and reading (normal)
+  std::size_t unreadable = 0;  ///< hidden from us (hidepid, EACCES)
+  std::size_t malformed = 0;   ///< a stat line that did not parse
+  std::size_t listen_sockets = 0;  ///< LISTEN entries in net/tcp + net/tcp6
+  bool truncated = false;      ///< more than max_processes pids existed
+};
+
+class ProcScanner final : public ProcessSource {
+ public:
+  explicit ProcScanner(ProcScannerOptions options = {});
+
+  /// Reads every pid directory under the root (at most max_processes), skipping silently
+  /// the ones that vanish while being read. Fills every field of ProcessInfo; exe/cwd are
+  /// "" and listen_ports empty where the agent lacks the right to read them.
+  /// Errors: Unavailable "proc_unreadable" when the root or <root>/stat cannot be read.
+  [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan(std::chrono::steady_clock::time_point now) override;
+
+  [[nodiscard]] const ScanStats& last_stats() const noexcept { return stats_; }
+
+ private:
+  struct Sample {
+    std::uint64_t starttime = 0;  ///< identifies the process together with the pid
+    std::uint64_t ticks = 0;
+  };
+
+  ProcScannerOptions options_;
+  ScanStats stats_;
+  /// The previous scan's ticks, only for the processes it saw (bounded by max_processes).
+  std::unordered_map<int, Sample> previous_;
+  std::optional<std::chrono::steady_clock::time_point> previous_time_;
+};
+
+}  // namespace siax::procscan

@@ -1,0 +1,289 @@
+// MonitorService over fakes: a fake registry, a scripted process table and scripted
+// unit statuses. Cycles are run by hand (run_cycle); one test checks that trigger()
+// wakes the thread.
+#include "agent/monitor_service.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "fakes/fake_registry.h"
+
+namespace siax::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ScriptedProcesses final : public procscan::ProcessSource {
+ public:
+  std::vector<core::ProcessInfo> table;
+  std::optional<Error> fail;
+  int scans = 0;
+  Result<std::vector<core::ProcessInfo>> scan(std::chrono::steady_clock::time_point) override {
+    ++scans;
+    if (fail) return tl::unexpected(*fail);
+    return table;
+  }
+};
+
+core::AppDefinition node_app(const std::string& name) {
+  core::AppDefinition d;
+  d.name = name;
+  d.runtime = core::Runtime::NodeScript;
+  d.script_path = "/srv/" + name + "/server.js";
+  d.working_directory = "/srv/" + name;
+  d.user = "app";
+  d.port = 3000;
+  return d;
+}
+
+core::ProcessInfo node_process(int pid, const std::string& app, const std::string& unit) {
+  core::ProcessInfo p;
+  p.pid = pid;
+  p.ppid = 1;
+  p.user = "app";
+  p.comm = "node";
+  p.cmdline = {"/usr/bin/node", "/srv/" + app + "/server.js"};
+  p.exe = "/usr/bin/node";
+  p.cwd = "/srv/" + app;
+  p.state = 'S';
+  p.kind = core::ProcessKind::Node;
+  p.unit = unit;
+  p.rss_bytes = 10 * 1024 * 1024;
+  p.start_time_usec = 1'000'000;
+  return p;
+}
+
+core::UnitStatus unit(const std::string& app, const std::string& active, const std::string& sub, std::uint32_t pid) {
+  core::UnitStatus u;
+  u.unit = core::unit_name_for(app);
+  u.load_state = "loaded";
+  u.active_state = active;
+  u.sub_state = sub;
+  u.main_pid = pid;
+  u.result = "success";
+  return u;
+}
+
+class MonitorServiceTest : public ::testing::Test {
+ protected:
+  MonitorServiceTest() {
+    MonitorDeps deps{registry, processes, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+    deps.unit_status = [this](const std::string& app) -> Result<core::UnitStatus> {
+      auto it = units.find(app);
+      if (it == units.end()) return fail(ErrorKind::Unavailable, "systemd_unavailable", "systemd is not reachable");
+      return it->second;
+    };
+    deps.last_log_lines = [](const std::string&) { return std::vector<std::string>{"Error: Cannot find module 'x'"}; };
+    deps.probe = [this](const core::HealthCheck&, std::uint16_t port, std::function<void(ProbeOutcome)> done) {
+      probed_ports.push_back(port);
+      done(next_probe);
+    };
+    deps.restart_app = [this](const std::string& app) {
+      restarted.push_back(app);
+      return std::string("restarted");
+    };
+    deps.on_state = [this](const monitor::AppState& s) { reported.push_back(s); };
+    deps.on_event = [this](const monitor::Event& e) { cloud_events.push_back(e); };
+    deps.now_usec = [this] { return now; };
+    service = std::make_unique<MonitorService>(std::move(deps), MonitorOptions{});
+  }
+
+  void add_app(const core::AppDefinition& def) { registry.apps[def.name] = registry::AppRecord{def, false, 1, 1}; }
+  std::vector<std::string> event_kinds() const {
+    std::vector<std::string> kinds;
+    for (const auto& e : registry.events) kinds.push_back(e.app + ":" + e.kind);
+    return kinds;
+  }
+
+  fakes::FakeRegistry registry;
+  ScriptedProcesses processes;
+  std::map<std::string, core::UnitStatus> units;
+  ProbeOutcome next_probe{true, 5ms, ""};
+  std::vector<std::uint16_t> probed_ports;
+  std::vector<std::string> restarted;
+  std::vector<monitor::AppState> reported;
+  std::vector<monitor::Event> cloud_events;
+  std::int64_t now = 10'000'000;
+  std::unique_ptr<MonitorService> service;
+};
+
+TEST_F(MonitorServiceTest, ARunningAppIsRunningAndReportedOnceWhileNothingChanges) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  service->run_cycle();
+  auto st = service->state("api");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, monitor::AppStatus::Running) << st->reason;
+  EXPECT_EQ(st->main_pid, 100);
+  EXPECT_EQ(st->memory_bytes, 10u * 1024 * 1024);
+  ASSERT_EQ(reported.size(), 1u);
+  now += 5'000'000;
+  service->run_cycle();
+  EXPECT_EQ(reported.size(), 1u) << "an unchanged state is not reported again";
+  EXPECT_TRUE(registry.events.empty());
+  EXPECT_EQ(service->stats().cycles, 2u);
+  EXPECT_EQ(service->stats().processes, 1u);
+}
+
+TEST_F(MonitorServiceTest, AFailureBecomesOneEventWithItsReasonAndLastLogLines) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  service->run_cycle();
+  auto failed = unit("api", "failed", "failed", 0);
+  failed.result = "exit-code";
+  failed.exec_main_code = core::ExitCode::Exited;
+  failed.exec_main_status = 1;
+  units["api"] = failed;
+  processes.table.clear();
+  service->run_cycle();
+  service->run_cycle();
+  ASSERT_EQ(event_kinds(), (std::vector<std::string>{"api:failed"}));
+  EXPECT_NE(registry.events[0].message.find("status 1"), std::string::npos) << registry.events[0].message;
+  EXPECT_NE(registry.events[0].message.find("Cannot find module"), std::string::npos) << registry.events[0].message;
+  EXPECT_EQ(registry.events[0].severity, "error");
+  ASSERT_EQ(cloud_events.size(), 1u);
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Failed);
+  EXPECT_EQ(reported.back().status, monitor::AppStatus::Failed);
+}
+
+TEST_F(MonitorServiceTest, ACopyOutsideTheUnitIsAZombie) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "inactive", "dead", 0);
+  processes.table = {node_process(4242, "api", "session-1.scope")};
+  service->run_cycle();
+  auto st = service->state("api");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, monitor::AppStatus::Zombie);
+  EXPECT_EQ(st->stray_pids, std::vector<int>{4242});
+  EXPECT_EQ(event_kinds(), (std::vector<std::string>{"api:zombie"}));
+}
+
+TEST_F(MonitorServiceTest, SystemdUnreachableIsUnknownNotAnError) {
+  add_app(node_app("api"));
+  service->run_cycle();
+  auto st = service->state("api");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, monitor::AppStatus::Unknown);
+  EXPECT_TRUE(registry.events.empty());
+}
+
+TEST_F(MonitorServiceTest, FailingHealthChecksMakeTheAppUnhealthyAndRestartItWhenAsked) {
+  auto def = node_app("api");
+  core::HealthCheck check;
+  check.port = 3100;
+  check.failures_before_unhealthy = 2;
+  check.restart_when_unhealthy = true;
+  check.interval = 1000ms;
+  def.health_check = check;
+  add_app(def);
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  next_probe = ProbeOutcome{false, 0ms, "timed out after 2000 ms"};
+
+  service->run_cycle();  // running; first probe fails (1 of 2)
+  EXPECT_EQ(probed_ports, std::vector<std::uint16_t>{3100});
+  now += 1'500'000;
+  service->run_cycle();  // second probe fails: unhealthy from the next cycle on
+  now += 100'000;
+  service->run_cycle();
+  auto st = service->state("api");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, monitor::AppStatus::Unhealthy) << st->reason;
+  ASSERT_TRUE(st->health);
+  EXPECT_EQ(st->health->last_error, "timed out after 2000 ms");
+  EXPECT_EQ(restarted, std::vector<std::string>{"api"});
+  auto kinds = event_kinds();
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "api:health_restart"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "api:unhealthy"), kinds.end());
+  EXPECT_EQ(service->stats().probe_failures, 2u);
+}
+
+TEST_F(MonitorServiceTest, PassingHealthChecksKeepTheAppRunning) {
+  auto def = node_app("api");
+  def.health_check = core::HealthCheck{};
+  add_app(def);
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  service->run_cycle();
+  service->run_cycle();
+  EXPECT_EQ(probed_ports, std::vector<std::uint16_t>{3000}) << "the app's own port; the interval not yet over";
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Running);
+  EXPECT_TRUE(restarted.empty());
+}
+
+TEST_F(MonitorServiceTest, MonitoredProcessesAreRunningThenGoneWithAnEvent) {
+  const std::vector<std::string> argv = {"/usr/bin/python3", "worker.py"};
+  registry.monitored["k"] = registry::MonitoredProcess{"k", "worker", monitored_command(argv), "app", 1};
+  core::ProcessInfo p;
+  p.pid = 77;
+  p.user = "app";
+  p.cmdline = argv;
+  p.kind = core::ProcessKind::Python;
+  p.state = 'S';
+  p.rss_bytes = 4096;
+  processes.table = {p};
+  service->run_cycle();
+  auto m = service->monitored();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].status, monitor::AppStatus::Running);
+  EXPECT_EQ(m[0].pid, 77);
+  processes.table.clear();
+  service->run_cycle();
+  m = service->monitored();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].status, monitor::AppStatus::Stopped);
+  ASSERT_EQ(registry.events.size(), 1u);
+  EXPECT_EQ(registry.events[0].kind, "monitored_gone");
+}
+
+TEST_F(MonitorServiceTest, AFailedScanIsReportedInTheStatsAndTheCycleGoesOn) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "active", "running", 100);
+  processes.fail = Error{ErrorKind::Unavailable, "proc_unreadable", "cannot read /proc", {}};
+  service->run_cycle();
+  EXPECT_NE(service->stats().last_error.find("cannot read /proc"), std::string::npos);
+  ASSERT_TRUE(service->state("api"));
+}
+
+TEST_F(MonitorServiceTest, RemovedAppsAreForgotten) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "active", "running", 100);
+  service->run_cycle();
+  ASSERT_TRUE(service->state("api"));
+  registry.apps.clear();
+  service->run_cycle();
+  EXPECT_FALSE(service->state("api"));
+  EXPECT_TRUE(service->states().empty());
+}
+
+TEST(MonitoredCommand, RoundTripsAndRefusesWhatItDidNotWrite) {
+  const std::vector<std::string> argv = {"node", "a b.js", "--x=\"y\""};
+  EXPECT_EQ(monitored_argv(monitored_command(argv)), argv);
+  EXPECT_TRUE(monitored_argv("node app.js").empty());
+  EXPECT_TRUE(monitored_argv("[1, 2]").empty());
+}
+
+TEST_F(MonitorServiceTest, TriggerWakesTheThreadBeforeTheInterval) {
+  // A long interval: only trigger() can cause the second cycle within the wait below.
+  MonitorDeps deps{registry, processes, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  deps.unit_status = [](const std::string&) -> Result<core::UnitStatus> { return core::UnitStatus{}; };
+  deps.now_usec = [] { return std::int64_t{1}; };
+  MonitorService slow(std::move(deps), MonitorOptions{std::chrono::hours(1), 1ms});
+  slow.start();
+  auto wait_for_cycles = [&](std::uint64_t n) {
+    for (int i = 0; i < 1000 && slow.stats().cycles < n; ++i) std::this_thread::sleep_for(10ms);
+    return slow.stats().cycles >= n;
+  };
+  ASSERT_TRUE(wait_for_cycles(1));
+  slow.trigger();
+  EXPECT_TRUE(wait_for_cycles(2));
+  slow.stop();
+  EXPECT_EQ(slow.stats().triggered_cycles, 1u);
+}
+
+}  // namespace
+}  // namespace siax::agent
