@@ -72,17 +72,23 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   sb -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
   run_counted integration sb --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
 
-  step "API integration tests (pytest, agent in the sandbox, client on the host)"
-  api_log="$LOGDIR/api.log"
-  (cd tests/integration/api && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1) | tee "$api_log"
-  api_rc=${PIPESTATUS[0]}
-  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$api_log" | tail -1)
-  ap=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
-  af=$(echo "$summary" | grep -Eo '[0-9]+ (failed|errors?)' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
-  PASSED=$((PASSED + ${ap:-0}))
-  FAILED=$((FAILED + ${af:-0}))
-  if [ "$api_rc" -ne 0 ] && [ "${af:-0}" -eq 0 ]; then FAILED=$((FAILED + 1)); fi
+  # One pytest run per suite (each folder has its own conftest.py), counted like the rest.
+  run_pytest() {
+    local suite=$1 log="$LOGDIR/pytest-$1.log"
+    (cd "tests/integration/$suite" && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
+      /usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1) | tee "$log"
+    local rc=${PIPESTATUS[0]} summary p f
+    summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$log" | tail -1)
+    p=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
+    f=$(echo "$summary" | grep -Eo '[0-9]+ (failed|errors?)' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+    PASSED=$((PASSED + ${p:-0}))
+    FAILED=$((FAILED + ${f:-0}))
+    if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then FAILED=$((FAILED + 1)); fi
+  }
+  step "API and monitor integration tests (pytest, agent in the sandbox, client on the host)"
+  run_pytest api
+  step "live logs integration tests (pytest + WebSocket client, real journald in the sandbox)"
+  run_pytest logs
   tools/sandbox/siax-sandbox down "$SANDBOX"
 else
   echo "test.sh: the sandbox did not boot"

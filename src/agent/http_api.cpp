@@ -803,6 +803,30 @@ Status install_api(ApiContext& ctx) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.render(ctx.server.stats(), ctx.workers.pending(), ctx.workers.rejected());
+    if (ctx.monitor != nullptr) {
+      const auto m = ctx.monitor->stats();
+      r.body += fmt::format(
+          "# HELP siax_monitor_cycles_total Monitor cycles (scan + reconcile) run.\n"
+          "# TYPE siax_monitor_cycles_total counter\nsiax_monitor_cycles_total {}\n"
+          "# HELP siax_monitor_events_total Events (discrepancies, recoveries) recorded.\n"
+          "# TYPE siax_monitor_events_total counter\nsiax_monitor_events_total {}\n"
+          "# HELP siax_monitor_health_probes_total HTTP health probes started.\n"
+          "# TYPE siax_monitor_health_probes_total counter\nsiax_monitor_health_probes_total {}\n"
+          "# HELP siax_monitor_health_probe_failures_total Health probes that failed.\n"
+          "# TYPE siax_monitor_health_probe_failures_total counter\nsiax_monitor_health_probe_failures_total {}\n"
+          "# HELP siax_monitor_last_cycle_seconds Duration of the last monitor cycle.\n"
+          "# TYPE siax_monitor_last_cycle_seconds gauge\nsiax_monitor_last_cycle_seconds {:.6f}\n"
+          "# HELP siax_monitor_processes Processes seen by the last scan.\n"
+          "# TYPE siax_monitor_processes gauge\nsiax_monitor_processes {}\n",
+          m.cycles, m.events, m.probes, m.probe_failures, static_cast<double>(m.last_cycle_duration_us) / 1e6,
+          m.processes);
+      r.body += "# HELP siax_app_status The monitor's reconciled status of each app (1 for the current one).\n"
+                "# TYPE siax_app_status gauge\n";
+      for (const auto& st : ctx.monitor->states()) {
+        r.body += fmt::format("siax_app_status{{app=\"{}\",status=\"{}\"}} 1\n", st.name, monitor::to_string(st.status));
+      }
+    }
+    if (ctx.metrics_extra) r.body += ctx.metrics_extra();
     res.send(std::move(r));
   }));
   results.push_back(s.route(Method::post, "/api/login",

@@ -69,6 +69,8 @@ struct ApiContext {
   MonitorService* monitor = nullptr;
   /// Extra facts for GET /api/system (e.g. the cloud link's state). May be empty.
   std::function<nlohmann::json()> system_extra;
+  /// Extra Prometheus lines for /metrics (e.g. the live logs' and the cloud's). May be empty.
+  std::function<std::string()> metrics_extra;
 };
 
 /// Registers the middleware and every route on ctx.server.

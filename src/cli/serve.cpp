@@ -210,7 +210,7 @@ int serve(const config::Config& cfg) {
 
     agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,
                           [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
-                          cfg.server.tls_enabled(), &monitor_service, nullptr};
+                          cfg.server.tls_enabled(), &monitor_service, nullptr, nullptr};
     if (auto s = agent::install_api(ctx); !s) {
       spdlog::critical("cannot set up the API: {}", s.error().message);
       return 1;
@@ -228,6 +228,7 @@ int serve(const config::Config& cfg) {
       spdlog::critical("cannot set up the logs endpoints: {}", s.error().message);
       return 1;
     }
+    ctx.metrics_extra = [&log_endpoint] { return log_endpoint.render_metrics(); };
     boost::asio::signal_set log_signals(ioc, SIGINT, SIGTERM);  // viewers are closed on stop
     log_signals.async_wait([&log_endpoint](boost::system::error_code e, int) {
       if (!e) log_endpoint.stop();

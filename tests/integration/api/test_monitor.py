@@ -191,3 +191,10 @@ def test_system_reports_the_monitor(admin):
     assert code == 200
     mon = body["data"]["monitor"]
     assert mon["cycles"] >= 1 and mon["processes"] > 0, mon
+
+
+def test_metrics_include_the_monitor_and_the_live_logs(admin):
+    code, text, _ = admin.get("/metrics")
+    assert code == 200
+    assert "siax_monitor_cycles_total " in text and "# TYPE siax_app_status gauge" in text, text[-2000:]
+    assert "siax_logs_" in text, text[-2000:]
