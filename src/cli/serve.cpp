@@ -198,6 +198,21 @@ int serve(const config::Config& cfg) {
                                    s ? "health check failed" : s.error().message});
       return s ? "ok" : s.error().message;
     };
+    // The last lines an app wrote (not systemd's own messages about it), for failure events.
+    logs::SdJournalSource event_journal;
+    mon_deps.last_log_lines = [&event_journal](const std::string& app) {
+      std::vector<std::string> lines;
+      auto reader = event_journal.open(logs::app_selector(app));
+      if (!reader || !(*reader)->seek_tail()) return lines;
+      std::vector<logs::RawLine> raw;
+      if (!(*reader)->read_backward(20, raw)) return lines;
+      for (const auto& l : raw) {  // newest first
+        if (l.pid == 1 || l.message.empty()) continue;
+        lines.insert(lines.begin(), l.message);
+        if (lines.size() == 3) break;
+      }
+      return lines;
+    };
     mon_deps.on_event = [](const monitor::Event& e) {
       spdlog::log(e.severity == monitor::Severity::Error ? spdlog::level::err : spdlog::level::warn, "event: {}: {}",
                   e.kind, e.message);

@@ -50,6 +50,7 @@ def test_sigkill_under_restart_no_is_failed_with_its_reason(admin):
         assert eventually(lambda: any(e["kind"] in ("failed", "crashed") for e in events_of(admin, name)), timeout=10)
         ev = [e for e in events_of(admin, name) if e["kind"] in ("failed", "crashed")][0]
         assert "SIGKILL" in ev["message"] and ev["severity"] == "error", ev
+        assert "last log: node-http listening on" in ev["message"], ev  # the app's own last line
     finally:
         delete(admin, name)
 
