@@ -193,8 +193,14 @@ void MonitorService::run_cycle() {
     }
   }
 
+  std::vector<std::string> removed;
   {
     std::lock_guard lock(mutex_);
+    if (apps) {
+      for (const auto& [name, st] : states_) {
+        if (new_states.count(name) == 0) removed.push_back(name);
+      }
+    }
     states_ = std::move(new_states);
     monitored_ = std::move(new_monitored);
     // Forget the trackers of apps that are gone.
@@ -210,6 +216,9 @@ void MonitorService::run_cycle() {
   }
 
   for (const auto& e : events) emit(e);
+  if (deps_.on_removed) {
+    for (const auto& name : removed) deps_.on_removed(name);
+  }
   if (deps_.on_state) {
     for (const auto& s : changed) deps_.on_state(s);
   }

@@ -68,6 +68,9 @@ struct MonitorDeps {
   /// Called on the monitor thread for every new event (after it is stored). May be empty.
   std::function<void(const monitor::Event&)> on_event;
   std::function<std::int64_t()> now_usec;
+  /// Called on the monitor thread when an app it reported is no longer registered.
+  /// May be empty.
+  std::function<void(const std::string& app)> on_removed = nullptr;
 };
 
 struct MonitorOptions {

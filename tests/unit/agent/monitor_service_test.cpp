@@ -86,6 +86,7 @@ class MonitorServiceTest : public ::testing::Test {
     };
     deps.on_state = [this](const monitor::AppState& s) { reported.push_back(s); };
     deps.on_event = [this](const monitor::Event& e) { cloud_events.push_back(e); };
+    deps.on_removed = [this](const std::string& app) { removed.push_back(app); };
     deps.now_usec = [this] { return now; };
     service = std::make_unique<MonitorService>(std::move(deps), MonitorOptions{});
   }
@@ -105,6 +106,7 @@ class MonitorServiceTest : public ::testing::Test {
   std::vector<std::string> restarted;
   std::vector<monitor::AppState> reported;
   std::vector<monitor::Event> cloud_events;
+  std::vector<std::string> removed;
   std::int64_t now = 10'000'000;
   std::unique_ptr<MonitorService> service;
 };
@@ -258,6 +260,9 @@ TEST_F(MonitorServiceTest, RemovedAppsAreForgotten) {
   service->run_cycle();
   EXPECT_FALSE(service->state("api"));
   EXPECT_TRUE(service->states().empty());
+  EXPECT_EQ(removed, std::vector<std::string>{"api"});
+  service->run_cycle();
+  EXPECT_EQ(removed.size(), 1u) << "told once";
 }
 
 TEST(MonitoredCommand, RoundTripsAndRefusesWhatItDidNotWrite) {
