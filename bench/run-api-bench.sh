@@ -31,8 +31,8 @@ seq "$APPS" | xargs -P 4 -I{} curl -sf -o /dev/null -H "Authorization: Bearer $T
   -d '{"app_name":"bench{}","runtime":"custom","script_path":"/usr/bin/sleep","args":["infinity"],"working_directory":"/","user":"siaxapp","start":true}'
 end=$(date +%s.%N)
 echo "registered+started $APPS apps in $(awk "BEGIN {printf \"%.1f\", $end - $start}") s (4 clients)"
-running=$(curl -sf -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/apps" | grep -o '"status":"active"' | wc -l)
-echo "apps active: $running"
+running=$(curl -sf -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/apps" | grep -o '"status":"running"' | wc -l || true)
+echo "apps running: $running"
 sleep 5
 echo "agent RSS idle, $APPS apps: $(rss)"
 for c in 1 4; do

@@ -561,7 +561,8 @@ Status install_api(ApiContext& ctx) {
                            {"last_error", m.last_error}};
       }
       if (ctx.system_extra) {
-        for (auto& [k, v] : ctx.system_extra().items()) data[k] = v;
+        const json extra = ctx.system_extra();  // kept alive: items() only refers to it
+        for (const auto& [k, v] : extra.items()) data[k] = v;
       }
       return http::json_success(data);
     });

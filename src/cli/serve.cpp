@@ -21,6 +21,10 @@
 #include "agent/app_service.h"
 #include "agent/http_api.h"
 #include "agent/monitor_service.h"
+#include "cloud/cloud_config.h"
+#include "cloud/cloud_reporter.h"
+#include "cloud/curl_transport.h"
+#include "monitor/state_json.h"
 #include "adapters/linux/unit_watcher.h"
 #include "core/unit_renderer.h"
 #include "monitor/http_prober.h"
@@ -213,19 +217,72 @@ int serve(const config::Config& cfg) {
       }
       return lines;
     };
-    mon_deps.on_event = [](const monitor::Event& e) {
+    // The cloud link (off without an API key): fed by the monitor's thread, delivered by
+    // the reporter's own thread through a durable outbox; never on the io thread.
+    const std::string cloud_server = cloud::resolve_server_id(cfg.cloud, cloud::local_host_name());
+    std::unique_ptr<cloud::CloudReporter> cloud_reporter;
+    mon_deps.on_state = [&cloud_reporter](const monitor::AppState& st) {
+      if (!cloud_reporter) return;
+      if (auto r = cloud_reporter->report_state(monitor::to_json(st)); !r) spdlog::warn("cloud: {}", r.error().message);
+    };
+    mon_deps.on_event = [&cloud_reporter](const monitor::Event& e) {
       spdlog::log(e.severity == monitor::Severity::Error ? spdlog::level::err : spdlog::level::warn, "event: {}: {}",
                   e.kind, e.message);
+      if (!cloud_reporter) return;
+      if (auto r = cloud_reporter->report_event(monitor::to_json(e)); !r) spdlog::warn("cloud: {}", r.error().message);
+    };
+    mon_deps.on_removed = [&cloud_reporter](const std::string& app) {
+      if (!cloud_reporter) return;
+      if (auto r = cloud_reporter->retire_app({{"name", app}, {"status", "removed"}}); !r) {
+        spdlog::warn("cloud: {}", r.error().message);
+      }
     };
     agent::MonitorOptions mon_opts;
     mon_opts.scan_interval = cfg.apps.scan_interval;
     agent::MonitorService monitor_service(std::move(mon_deps), mon_opts);
+    if (cfg.cloud.enabled()) {
+      auto transport = cloud::CurlTransport::create({.base_url = cfg.cloud.base_url, .api_key = cfg.cloud.api_key});
+      if (!transport) {
+        spdlog::critical("{}", transport.error().message);
+        return 1;
+      }
+      auto outbox = cloud::CloudOutbox::open(cfg.paths.state_dir + "/cloud.db", {});
+      if (!outbox) {
+        spdlog::error("cloud reporting disabled: {}", outbox.error().message);  // the agent keeps serving
+      } else {
+        cloud::CloudReporter::Options o;
+        o.server_id = cloud_server;
+        o.heartbeat_interval = cfg.cloud.heartbeat_interval;
+        o.notify = [](cloud::CloudReporter::NoticeLevel l, const std::string& m) {
+          if (l == cloud::CloudReporter::NoticeLevel::Warn) {
+            spdlog::warn("cloud: {}", m);
+          } else {
+            spdlog::info("cloud: {}", m);
+          }
+        };
+        o.current_states = [&monitor_service] {
+          std::vector<nlohmann::json> all;
+          for (const auto& st : monitor_service.states()) all.push_back(monitor::to_json(st));
+          return all;
+        };
+        auto r = cloud::CloudReporter::create(std::move(*outbox), std::move(*transport), std::move(o));
+        if (!r) {
+          spdlog::critical("{}", r.error().message);
+          return 1;
+        }
+        cloud_reporter = std::move(*r);
+      }
+    }
     adapters::UnitWatcher unit_watcher([&monitor_service](const std::string&) { monitor_service.trigger(); });
     // ---- end monitor ----
 
     agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,
                           [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
                           cfg.server.tls_enabled(), &monitor_service, nullptr, nullptr};
+    ctx.system_extra = [&cloud_reporter] {
+      return nlohmann::json{
+          {"cloud", cloud_reporter ? cloud::stats_to_json(cloud_reporter->stats()) : nlohmann::json(nullptr)}};
+    };
     if (auto s = agent::install_api(ctx); !s) {
       spdlog::critical("cannot set up the API: {}", s.error().message);
       return 1;
@@ -243,7 +300,10 @@ int serve(const config::Config& cfg) {
       spdlog::critical("cannot set up the logs endpoints: {}", s.error().message);
       return 1;
     }
-    ctx.metrics_extra = [&log_endpoint] { return log_endpoint.render_metrics(); };
+    ctx.metrics_extra = [&log_endpoint, &cloud_reporter] {
+      return log_endpoint.render_metrics() +
+             (cloud_reporter ? cloud::stats_to_prometheus(cloud_reporter->stats()) : std::string());
+    };
     boost::asio::signal_set log_signals(ioc, SIGINT, SIGTERM);  // viewers are closed on stop
     log_signals.async_wait([&log_endpoint](boost::system::error_code e, int) {
       if (!e) log_endpoint.stop();
@@ -255,8 +315,9 @@ int serve(const config::Config& cfg) {
     }
     spdlog::info("siax-agent {} listening on {}://{}:{}", SIAX_VERSION, cfg.server.tls_enabled() ? "https" : "http",
                  cfg.server.listen_address, server.bound_port());
-    if (!cfg.cloud.enabled()) spdlog::info("cloud reporting is off: no cloud.api_key configured");
+    spdlog::info("{}", cloud::describe(cfg.cloud, cloud_server));
     monitor_service.start();
+    if (cloud_reporter) cloud_reporter->start();
     unit_watcher.start();
 
     // Recovery at start-up and every minute: never starts, stops or restarts an app.
@@ -280,6 +341,7 @@ int serve(const config::Config& cfg) {
       recovery_timer.cancel();
       unit_watcher.stop();
       monitor_service.stop();  // waits for the cycle in progress
+      if (cloud_reporter) cloud_reporter->stop();  // cancels the request in flight; the outbox keeps the rest
       server.stop(std::chrono::seconds(5));
     });
     ioc.run();

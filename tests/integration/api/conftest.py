@@ -96,15 +96,17 @@ class Api:
 class Agent:
     """The agent inside the sandbox, started with `siax-agent serve`."""
 
-    def __init__(self, port, state_dir):
+    def __init__(self, port, state_dir, extra=()):
         self.port = port
         self.state_dir = state_dir
+        self.extra = list(extra)  # more "--set key=value" pairs, e.g. the cloud's
         self.proc = None
 
     def start(self):
         self.proc = subprocess.Popen(
             [SANDBOX_TOOL, "exec", SANDBOX, "--", AGENT, "--set", f"server.port={self.port}",
-             "--set", f"paths.state_dir={self.state_dir}", "--set", "apps.scan_interval_ms=1000", "serve"],
+             "--set", f"paths.state_dir={self.state_dir}", "--set", "apps.scan_interval_ms=1000",
+             *[a for kv in self.extra for a in ("--set", kv)], "serve"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         api = Api(self.port)
         assert eventually(lambda: self._healthy(api), timeout=20), "the agent did not come up"
