@@ -174,6 +174,31 @@ Result<std::vector<AppView>> AppService::list() {
   return out;
 }
 
+Result<std::vector<AppView>> AppService::list(const StatusCache& cached) {
+  auto states = units_().loaded_states();
+  if (!states) return list();
+  auto recs = registry_.list_apps();
+  if (!recs) return tl::unexpected(recs.error());
+  std::vector<AppView> out;
+  out.reserve(recs->size());
+  for (auto& r : *recs) {
+    auto seen = cached ? cached(r.definition.name) : std::nullopt;
+    if (seen) {
+      const auto it = states->find(r.definition.name);
+      const bool same = it != states->end()
+                            ? it->second.load_state == seen->load_state && it->second.active_state == seen->active_state &&
+                                  it->second.sub_state == seen->sub_state
+                            : seen->active_state == "inactive";
+      if (same) {
+        out.push_back(AppView{std::move(r), std::move(seen), {}});
+        continue;
+      }
+    }
+    out.push_back(view(std::move(r)));
+  }
+  return out;
+}
+
 Result<std::pair<std::optional<std::string>, std::string>> AppService::unit_files(const std::string& name) {
   auto rec = require(name);
   if (!rec) return tl::unexpected(rec.error());

@@ -68,6 +68,13 @@ class AppService {
 
   [[nodiscard]] Result<AppView> get(const std::string& name);
   [[nodiscard]] Result<std::vector<AppView>> list();
+  /// A recent full status of an app's unit (the monitor's last one), or nullopt.
+  using StatusCache = std::function<std::optional<core::UnitStatus>(const std::string& app)>;
+  /// Like list(), with one call to systemd for all the units' states instead of one per
+  /// unit: an app whose cached status has the same load/active/sub states as systemd's
+  /// list now (or, unloaded by systemd, was inactive) is shown with the cached status;
+  /// any other is asked for afresh. Falls back to list() when the one call fails.
+  [[nodiscard]] Result<std::vector<AppView>> list(const StatusCache& cached);
   /// The unit file as it is on disk and as the agent would render it now.
   [[nodiscard]] Result<std::pair<std::optional<std::string>, std::string>> unit_files(const std::string& name);
 

@@ -570,7 +570,11 @@ Status install_api(ApiContext& ctx) {
   results.push_back(s.route(Method::get, "/api/apps", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "list", "")) return;
     on_worker(ctx, res, [&ctx] {
-      auto apps = ctx.apps.list();
+      // One ListUnitsByPatterns call, plus a status read only for the apps whose state
+      // moved since the monitor's last cycle (docs/PERFORMANCE.md, "HTTP API").
+      auto apps = ctx.monitor != nullptr
+                      ? ctx.apps.list([m = ctx.monitor](const std::string& app) { return m->unit_status(app); })
+                      : ctx.apps.list();
       if (!apps) return http::error_response(apps.error());
       json list = json::array();
       for (const auto& v : *apps) list.push_back(summary_json(ctx, v));

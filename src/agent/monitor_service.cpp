@@ -108,12 +108,16 @@ void MonitorService::run_cycle() {
   std::vector<monitor::AppState> changed;
   std::vector<monitor::Event> events;
   std::map<std::string, monitor::AppState> new_states;
+  std::map<std::string, core::UnitStatus> new_units;
   if (apps) {
     for (const auto& record : *apps) {
       const auto& def = record.definition;
       auto unit = deps_.unit_status(def.name);
       std::optional<core::UnitStatus> unit_view;
-      if (unit) unit_view = std::move(*unit);
+      if (unit) {
+        unit_view = std::move(*unit);
+        new_units.emplace(def.name, *unit_view);
+      }
 
       std::optional<monitor::HealthView> health;
       {
@@ -202,6 +206,10 @@ void MonitorService::run_cycle() {
       }
     }
     states_ = std::move(new_states);
+    if (apps) {
+      units_ = std::move(new_units);
+      units_at_usec_ = now;
+    }
     monitored_ = std::move(new_monitored);
     // Forget the trackers of apps that are gone.
     for (auto it = tracks_.begin(); it != tracks_.end();) {
@@ -301,6 +309,17 @@ std::vector<monitor::AppState> MonitorService::states() const {
   out.reserve(states_.size());
   for (const auto& [name, s] : states_) out.push_back(s);
   return out;
+}
+
+std::optional<core::UnitStatus> MonitorService::unit_status(const std::string& app) const {
+  const std::int64_t now = deps_.now_usec();
+  const std::int64_t max_age_us =
+      3 * std::chrono::duration_cast<std::chrono::microseconds>(options_.scan_interval).count();
+  std::lock_guard lock(mutex_);
+  if (now - units_at_usec_ > max_age_us) return std::nullopt;
+  auto it = units_.find(app);
+  if (it == units_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<monitor::MonitoredState> MonitorService::monitored() const {

@@ -118,6 +118,9 @@ class MonitorService {
   /// The latest state of an app (nullopt before its first cycle or when unknown).
   [[nodiscard]] std::optional<monitor::AppState> state(const std::string& app) const;
   [[nodiscard]] std::vector<monitor::AppState> states() const;
+  /// The unit status the last cycle read for an app, if that cycle ran within three scan
+  /// intervals (for GET /api/apps, which checks it against systemd's list of states).
+  [[nodiscard]] std::optional<core::UnitStatus> unit_status(const std::string& app) const;
   [[nodiscard]] std::vector<monitor::MonitoredState> monitored() const;
   [[nodiscard]] MonitorStats stats() const;
   /// A fresh process table (for GET /api/scan). Any thread; serialized with the cycles.
@@ -144,6 +147,8 @@ class MonitorService {
   mutable std::mutex mutex_;  ///< guards everything below
   std::map<std::string, monitor::AppState> states_;
   std::map<std::string, monitor::MonitoredState> monitored_;
+  std::map<std::string, core::UnitStatus> units_;  ///< as read by the last cycle
+  std::int64_t units_at_usec_ = 0;
   std::vector<core::ProcessInfo> last_processes_;
   MonitorStats stats_;
   std::map<std::string, AppTrack> tracks_;  ///< per app, also touched by probe results

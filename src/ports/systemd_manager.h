@@ -26,6 +26,14 @@ struct Capabilities {
   std::string manage_units_reason; ///< how the answer was found, or what is missing
 };
 
+/// One loaded unit as systemd lists it (ListUnitsByPatterns): its states, nothing else.
+struct UnitListEntry {
+  std::string unit;
+  std::string load_state;
+  std::string active_state;
+  std::string sub_state;
+};
+
 class SystemdManager {
  public:
   virtual ~SystemdManager() = default;
@@ -51,6 +59,9 @@ class SystemdManager {
   [[nodiscard]] virtual Result<core::UnitStatus> status(const std::string& unit) = 0;
   /// Names of units loaded in systemd or with a unit file, matching a glob such as "siax-app-*.service".
   [[nodiscard]] virtual Result<std::vector<std::string>> list_units(const std::string& pattern) = 0;
+  /// The states of the units loaded in systemd matching a glob, in one call (a unit
+  /// systemd has unloaded, e.g. an inactive one nothing refers to, is absent).
+  [[nodiscard]] virtual Result<std::vector<UnitListEntry>> list_unit_states(const std::string& pattern) = 0;
   /// PIDs of every process in the unit's control group.
   [[nodiscard]] virtual Result<std::vector<std::uint32_t>> unit_processes(const std::string& unit) = 0;
 

@@ -141,6 +141,16 @@ Result<core::UnitStatus> AppUnits::status(const std::string& app) {
   return systemd_.status(*unit);
 }
 
+Result<std::map<std::string, ports::UnitListEntry>> AppUnits::loaded_states() {
+  auto loaded = systemd_.list_unit_states(fmt::format("{}*{}", core::kUnitPrefix, core::kUnitSuffix));
+  if (!loaded) return tl::unexpected(loaded.error());
+  std::map<std::string, ports::UnitListEntry> out;
+  for (auto& e : *loaded) {
+    if (auto app = core::app_name_from_unit(e.unit)) out.emplace(*app, std::move(e));
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> AppUnits::list_installed() {
   auto files = store_.list();
   if (!files) return tl::unexpected(files.error());

@@ -9,6 +9,7 @@
 /// Nothing is left half-done: a failed install restores the previous unit file;
 /// a permission error is reported before anything is changed where it can be
 /// known in advance.
+#include <map>
 #include <string>
 
 #include "common/result.h"
@@ -62,6 +63,8 @@ class AppUnits {
   [[nodiscard]] Status remove(const std::string& app);
 
   [[nodiscard]] Result<core::UnitStatus> status(const std::string& app);
+  /// The states of every loaded siax-app-* unit, by app name, in one call to systemd.
+  [[nodiscard]] Result<std::map<std::string, ports::UnitListEntry>> loaded_states();
   /// Apps whose siax-app-*.service unit file exists or is loaded.
   [[nodiscard]] Result<std::vector<std::string>> list_installed();
 

@@ -18,6 +18,9 @@ class UnavailableSystemd final : public ports::SystemdManager {
   Status reset_failed(const std::string&) override { return tl::unexpected(why_); }
   Result<core::UnitStatus> status(const std::string&) override { return tl::unexpected(why_); }
   Result<std::vector<std::string>> list_units(const std::string&) override { return tl::unexpected(why_); }
+  Result<std::vector<ports::UnitListEntry>> list_unit_states(const std::string&) override {
+    return tl::unexpected(why_);
+  }
   Result<std::vector<std::uint32_t>> unit_processes(const std::string&) override { return tl::unexpected(why_); }
   ports::Capabilities probe_capabilities() override { return {false, false, false, why_.message}; }
 

@@ -71,6 +71,15 @@ class FakeSystemd final : public ports::SystemdManager {
     for (const auto& [name, st] : units) out.push_back(name);
     return out;
   }
+  Result<std::vector<ports::UnitListEntry>> list_unit_states(const std::string&) override {
+    if (auto s = record("list-states", ""); !s) return tl::unexpected(s.error());
+    std::vector<ports::UnitListEntry> out;
+    for (const auto& [name, st] : units) {
+      if (st.load_state == "not-found") continue;  // systemd lists loaded units only
+      out.push_back({name, st.load_state, st.active_state, st.sub_state});
+    }
+    return out;
+  }
   Result<std::vector<std::uint32_t>> unit_processes(const std::string& u) override {
     auto it = units.find(u);
     if (it == units.end() || it->second.main_pid == 0) return std::vector<std::uint32_t>{};

@@ -156,6 +156,14 @@ TEST_F(SystemdLayer, NodeAppWholeLifecycle) {
   const auto pid2 = st->main_pid;
   EXPECT_NE(pid2, pid);
   EXPECT_TRUE(pid_alive(pid2));
+  // the one-call list of states agrees with the unit's own status
+  auto loaded = units->loaded_states();
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_TRUE(loaded->contains("it-node"));
+  EXPECT_EQ(loaded->at("it-node").unit, "siax-app-it-node.service");
+  EXPECT_EQ(loaded->at("it-node").load_state, "loaded");
+  EXPECT_EQ(loaded->at("it-node").active_state, "active");
+  EXPECT_EQ(loaded->at("it-node").sub_state, "running");
   EXPECT_TRUE(eventually([&] { return !pid_alive(pid); }));
   EXPECT_THAT(http_get(port, "/"), ::testing::HasSubstr("\"pid\":" + std::to_string(pid2)));
 

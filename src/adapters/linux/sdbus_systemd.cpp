@@ -432,29 +432,40 @@ Result<core::UnitStatus> SdbusSystemd::status(const std::string& unit) {
   return st;
 }
 
+Result<std::vector<ports::UnitListEntry>> SdbusSystemd::list_unit_states(const std::string& pattern) {
+  BusError err;
+  sd_bus_message* call_raw = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call_raw, kDest, kPath, kManager, "ListUnitsByPatterns");
+  MessagePtr call(call_raw);
+  if (r >= 0) r = sd_bus_message_append(call.get(), "as", 0);
+  if (r >= 0) r = sd_bus_message_append(call.get(), "as", 1, pattern.c_str());
+  if (r < 0) return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
+  sd_bus_message* raw = nullptr;
+  r = sd_bus_call(bus_, call.get(), 0, &err.e, &raw);
+  MessagePtr reply(raw);
+  if (r < 0) return tl::unexpected(bus_failure(err, r, "list", pattern));
+  if ((r = sd_bus_message_enter_container(reply.get(), 'a', "(ssssssouso)")) < 0) {
+    return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
+  }
+  std::vector<ports::UnitListEntry> out;
+  const char* name = nullptr;
+  const char* load = nullptr;
+  const char* active = nullptr;
+  const char* sub = nullptr;
+  while ((r = sd_bus_message_read(reply.get(), "(ssssssouso)", &name, nullptr, &load, &active, &sub, nullptr, nullptr,
+                                  nullptr, nullptr, nullptr)) > 0) {
+    out.push_back({name, load, active, sub});
+  }
+  if (r < 0) return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
+  return out;
+}
+
 Result<std::vector<std::string>> SdbusSystemd::list_units(const std::string& pattern) {
   std::vector<std::string> names;
   {
-    BusError err;
-    sd_bus_message* call_raw = nullptr;
-    int r = sd_bus_message_new_method_call(bus_, &call_raw, kDest, kPath, kManager, "ListUnitsByPatterns");
-    MessagePtr call(call_raw);
-    if (r >= 0) r = sd_bus_message_append(call.get(), "as", 0);
-    if (r >= 0) r = sd_bus_message_append(call.get(), "as", 1, pattern.c_str());
-    if (r < 0) return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
-    sd_bus_message* raw = nullptr;
-    r = sd_bus_call(bus_, call.get(), 0, &err.e, &raw);
-    MessagePtr reply(raw);
-    if (r < 0) return tl::unexpected(bus_failure(err, r, "list", pattern));
-    if ((r = sd_bus_message_enter_container(reply.get(), 'a', "(ssssssouso)")) < 0) {
-      return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
-    }
-    const char* name = nullptr;
-    while ((r = sd_bus_message_read(reply.get(), "(ssssssouso)", &name, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                    nullptr, nullptr, nullptr, nullptr)) > 0) {
-      names.emplace_back(name);
-    }
-    if (r < 0) return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
+    auto loaded = list_unit_states(pattern);
+    if (!loaded) return tl::unexpected(loaded.error());
+    for (auto& e : *loaded) names.push_back(std::move(e.unit));
   }
   {
     BusError err;

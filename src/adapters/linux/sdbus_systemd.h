@@ -41,6 +41,7 @@ class SdbusSystemd final : public ports::SystemdManager {
   [[nodiscard]] Status reset_failed(const std::string& unit) override;
   [[nodiscard]] Result<core::UnitStatus> status(const std::string& unit) override;
   [[nodiscard]] Result<std::vector<std::string>> list_units(const std::string& pattern) override;
+  [[nodiscard]] Result<std::vector<ports::UnitListEntry>> list_unit_states(const std::string& pattern) override;
   [[nodiscard]] Result<std::vector<std::uint32_t>> unit_processes(const std::string& unit) override;
   [[nodiscard]] ports::Capabilities probe_capabilities() override;
   /// Whether the bus connection is still open (false after systemd or D-Bus went away).

@@ -189,5 +189,52 @@ TEST_F(AppServiceTest, RecoveryWithNothingToDoIsQuiet) {
   EXPECT_TRUE(service.recover().empty());
 }
 
+TEST_F(AppServiceTest, ListWithACacheAsksSystemdOnceWhenNothingMoved) {
+  ASSERT_TRUE(service.register_app(app("api"), {.start = true}));
+  ASSERT_TRUE(service.register_app(app("web"), {}));  // installed, never started: not loaded
+  systemd.units.erase(unit("web"));
+  std::map<std::string, core::UnitStatus> cache;
+  cache["api"] = systemd.units[unit("api")];
+  cache["api"].memory_current_bytes = 4242;  // proves the cached copy is the one shown
+  cache["web"].unit = unit("web");
+  cache["web"].load_state = "loaded";
+  cache["web"].active_state = "inactive";
+  cache["web"].sub_state = "dead";
+  systemd.calls.clear();
+  auto views = service.list([&cache](const std::string& a) -> std::optional<core::UnitStatus> {
+    auto it = cache.find(a);
+    if (it == cache.end()) return std::nullopt;
+    return it->second;
+  });
+  ASSERT_TRUE(views) << views.error().message;
+  ASSERT_EQ(views->size(), 2u);
+  EXPECT_EQ(systemd.calls, std::vector<std::string>{"list-states"});
+  EXPECT_EQ((*views)[0].status->memory_current_bytes, 4242u);
+  EXPECT_EQ((*views)[1].status->active_state, "inactive");
+}
+
+TEST_F(AppServiceTest, ListWithACacheAsksAfreshForAppsThatMoved) {
+  ASSERT_TRUE(service.register_app(app("api"), {.start = true}));
+  ASSERT_TRUE(service.register_app(app("web"), {.start = true}));
+  std::map<std::string, core::UnitStatus> cache{{"api", systemd.units[unit("api")]},
+                                                {"web", systemd.units[unit("web")]}};
+  ASSERT_TRUE(units.stop("web"));  // the monitor has not seen this yet
+  systemd.calls.clear();
+  auto views = service.list([&cache](const std::string& a) -> std::optional<core::UnitStatus> { return cache.at(a); });
+  ASSERT_TRUE(views);
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "status " + unit("web")}));
+  EXPECT_EQ((*views)[1].status->phase(), core::UnitPhase::Inactive);
+}
+
+TEST_F(AppServiceTest, ListWithACacheFallsBackWhenTheListFails) {
+  ASSERT_TRUE(service.register_app(app("api"), {.start = true}));
+  systemd.failures["list-states"] = Error{ErrorKind::Unavailable, "systemd_unavailable", "no bus", {}};
+  systemd.calls.clear();
+  auto views = service.list([](const std::string&) -> std::optional<core::UnitStatus> { return std::nullopt; });
+  ASSERT_TRUE(views);
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "status " + unit("api")}));
+  ASSERT_TRUE((*views)[0].status);
+}
+
 }  // namespace
 }  // namespace siax::agent

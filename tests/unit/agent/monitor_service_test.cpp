@@ -130,6 +130,23 @@ TEST_F(MonitorServiceTest, ARunningAppIsRunningAndReportedOnceWhileNothingChange
   EXPECT_EQ(service->stats().processes, 1u);
 }
 
+TEST_F(MonitorServiceTest, KeepsTheUnitStatusItReadWhileItIsRecent) {
+  add_app(node_app("api"));
+  EXPECT_FALSE(service->unit_status("api")) << "nothing before the first cycle";
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  service->run_cycle();
+  auto u = service->unit_status("api");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->main_pid, 100u);
+  EXPECT_FALSE(service->unit_status("other"));
+  now += 3 * 5'000'000 + 1;  // three scan intervals without a cycle: too old to show
+  EXPECT_FALSE(service->unit_status("api"));
+  units.erase("api");  // systemd unreachable: no status to keep
+  service->run_cycle();
+  EXPECT_FALSE(service->unit_status("api"));
+}
+
 TEST_F(MonitorServiceTest, AFailureBecomesOneEventWithItsReasonAndLastLogLines) {
   add_app(node_app("api"));
   units["api"] = unit("api", "active", "running", 100);
