@@ -295,7 +295,10 @@ int serve(const config::Config& cfg) {
       return app && app->has_value();
     };
     log_deps.run_blocking = [&workers](std::function<void()> task) { return workers.try_post(std::move(task)); };
-    logs::LogEndpoint log_endpoint(ioc, log_journal, logs::agent_selector(), std::move(log_deps));
+    logs::LogEndpointOptions log_opts;
+    log_opts.hub.max_viewers_per_stream = cfg.limits.log_viewers_per_app;
+    log_opts.hub.max_viewers_total = cfg.limits.log_viewers_total;
+    logs::LogEndpoint log_endpoint(ioc, log_journal, logs::agent_selector(), std::move(log_deps), log_opts);
     if (auto s = log_endpoint.install(server); !s) {
       spdlog::critical("cannot set up the logs endpoints: {}", s.error().message);
       return 1;

@@ -194,7 +194,7 @@ std::optional<std::string> check_server_id(std::string_view id) {
 std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
 std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
-const std::array<KeyDef, 22> kKeys = {{
+const std::array<KeyDef, 24> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -244,6 +244,22 @@ const std::array<KeyDef, 22> kKeys = {{
      "Seconds a client may take to send a request (1 to 3600).",
      [](Config& c, const Value& v) { return set_duration(c.limits.request_timeout, v, 1, 3600, " s"); },
      [](const Config& c) { return render_seconds(c.limits.request_timeout); }},
+    {"limits", "log_viewers_per_app", "SIAX_LOG_VIEWERS_PER_APP", Type::Integer,
+     "Simultaneous live-log viewers of one app; more are refused (1 to 10000).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 1, 10'000)) return p;
+       c.limits.log_viewers_per_app = static_cast<std::size_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.limits.log_viewers_per_app); }},
+    {"limits", "log_viewers_total", "SIAX_LOG_VIEWERS_TOTAL", Type::Integer,
+     "Simultaneous live-log viewers overall; more are refused (1 to 100000).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 1, 100'000)) return p;
+       c.limits.log_viewers_total = static_cast<std::size_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.limits.log_viewers_total); }},
     // [paths]
     {"paths", "state_dir", "SIAX_STATE_DIR", Type::String,
      "Directory for the agent's state (the SQLite registry). Absolute path.",

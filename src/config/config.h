@@ -27,6 +27,8 @@
 /// | limits.max_connections       | SIAX_MAX_CONNECTIONS         | 256                          |
 /// | limits.request_timeout_s     | SIAX_REQUEST_TIMEOUT_S       | 10                           |
 /// | paths.state_dir              | SIAX_STATE_DIR               | "/var/lib/siax-agent"        |
+/// | limits.log_viewers_per_app   | SIAX_LOG_VIEWERS_PER_APP     | 10                           |
+/// | limits.log_viewers_total     | SIAX_LOG_VIEWERS_TOTAL       | 100                          |
 /// | paths.unit_dir               | SIAX_UNIT_DIR                | "/etc/systemd/system"        |
 /// | apps.allow_root_apps         | SIAX_ALLOW_ROOT_APPS         | false                        |
 /// | apps.rate_limit_interval_ms  | SIAX_RATE_LIMIT_INTERVAL_MS  | 1000 (0: no limit)           |
@@ -79,6 +81,8 @@ struct LimitsConfig {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_connections = 256;
   std::chrono::seconds request_timeout{10};
+  std::size_t log_viewers_per_app = 10;  ///< live-log viewers of one app (or of the agent's own log)
+  std::size_t log_viewers_total = 100;   ///< live-log viewers overall
   bool operator==(const LimitsConfig&) const = default;
 };
 

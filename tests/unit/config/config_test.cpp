@@ -48,6 +48,8 @@ TEST(ConfigDefaults, WorkWithoutAnyFile) {
   EXPECT_EQ(c->limits.max_body_bytes, 1024u * 1024u);
   EXPECT_EQ(c->limits.max_connections, 256u);
   EXPECT_EQ(c->limits.request_timeout, 10s);
+  EXPECT_EQ(c->limits.log_viewers_per_app, 10u);
+  EXPECT_EQ(c->limits.log_viewers_total, 100u);
   EXPECT_EQ(c->log.level, LogLevel::Info);
   EXPECT_EQ(c->runtimes.node, "/usr/bin/node");
   EXPECT_EQ(c->runtimes.npm, "/usr/bin/npm");
@@ -246,6 +248,8 @@ TEST(ConfigErrors, DurationsAndLimitsOutOfRange) {
   const std::pair<const char*, const char*> cases[] = {
       {"[limits]\nmax_body_bytes = 0\n", "limits.max_body_bytes: must be between 1024 and 1073741824 bytes, got 0"},
       {"[limits]\nmax_connections = 0\n", "limits.max_connections: must be between 1 and 100000, got 0"},
+      {"[limits]\nlog_viewers_per_app = 0\n", "limits.log_viewers_per_app: must be between 1 and 10000, got 0"},
+      {"[limits]\nlog_viewers_total = 100001\n", "limits.log_viewers_total: must be between 1 and 100000, got 100001"},
       {"[limits]\nrequest_timeout_s = 0\n", "limits.request_timeout_s: must be between 1 and 3600 s, got 0"},
       {"[apps]\nrate_limit_interval_ms = -1\n", "apps.rate_limit_interval_ms: must be between 0 and 3600000 ms"},
       {"[apps]\njob_timeout_ms = 10\n", "apps.job_timeout_ms: must be between 1000 and 3600000 ms, got 10"},
@@ -322,6 +326,8 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_MAX_BODY_BYTES", "4096"},
       {"SIAX_MAX_CONNECTIONS", "8"},
       {"SIAX_REQUEST_TIMEOUT_S", "3"},
+      {"SIAX_LOG_VIEWERS_PER_APP", "3"},
+      {"SIAX_LOG_VIEWERS_TOTAL", "30"},
       {"SIAX_STATE_DIR", "/s"},
       {"SIAX_UNIT_DIR", "/u"},
       {"SIAX_ALLOW_ROOT_APPS", "yes"},
@@ -346,6 +352,8 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_TRUE(c->server.tls_enabled());
   EXPECT_EQ(c->limits.max_body_bytes, 4096u);
   EXPECT_EQ(c->limits.max_connections, 8u);
+  EXPECT_EQ(c->limits.log_viewers_per_app, 3u);
+  EXPECT_EQ(c->limits.log_viewers_total, 30u);
   EXPECT_EQ(c->limits.request_timeout, 3s);
   EXPECT_EQ(c->paths.state_dir, "/s");
   EXPECT_EQ(c->paths.unit_dir, "/u");
@@ -515,7 +523,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 22u);
+  EXPECT_EQ(keys.size(), 24u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;
