@@ -224,7 +224,7 @@ void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
   on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held] {
     auto s = ctx.apps.run(name, verb);
     held->release();
-    if (ctx.monitor != nullptr) ctx.monitor->trigger();
+    if (ctx.monitor != nullptr) ctx.monitor->trigger(name);
     ctx.metrics.count_operation(name, verb_name, s ? "ok" : s.error().code);
     audit(ctx, req, verb_name, name, s ? "ok" : s.error().code, s ? "" : s.error().message);
     if (!s) return http::error_response(s.error());
@@ -558,6 +558,8 @@ Status install_api(ApiContext& ctx) {
                            {"last_cycle_duration_us", m.last_cycle_duration_us},
                            {"health_probes", m.probes},
                            {"health_probe_failures", m.probe_failures},
+                           {"unit_reads", m.unit_reads},
+                           {"unit_reads_saved", m.unit_reads_saved},
                            {"last_error", m.last_error}};
       }
       if (ctx.system_extra) {
@@ -822,9 +824,13 @@ Status install_api(ApiContext& ctx) {
           "# HELP siax_monitor_last_cycle_seconds Duration of the last monitor cycle.\n"
           "# TYPE siax_monitor_last_cycle_seconds gauge\nsiax_monitor_last_cycle_seconds {:.6f}\n"
           "# HELP siax_monitor_processes Processes seen by the last scan.\n"
-          "# TYPE siax_monitor_processes gauge\nsiax_monitor_processes {}\n",
+          "# TYPE siax_monitor_processes gauge\nsiax_monitor_processes {}\n"
+          "# HELP siax_monitor_unit_reads_total Full unit statuses read from systemd by the monitor.\n"
+          "# TYPE siax_monitor_unit_reads_total counter\nsiax_monitor_unit_reads_total {}\n"
+          "# HELP siax_monitor_unit_reads_saved_total Unit statuses kept because systemd's states had not moved.\n"
+          "# TYPE siax_monitor_unit_reads_saved_total counter\nsiax_monitor_unit_reads_saved_total {}\n",
           m.cycles, m.events, m.probes, m.probe_failures, static_cast<double>(m.last_cycle_duration_us) / 1e6,
-          m.processes);
+          m.processes, m.unit_reads, m.unit_reads_saved);
       r.body += "# HELP siax_app_status The monitor's reconciled status of each app (1 for the current one).\n"
                 "# TYPE siax_app_status gauge\n";
       for (const auto& st : ctx.monitor->states()) {

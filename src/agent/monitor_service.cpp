@@ -60,10 +60,49 @@ void MonitorService::stop() {
 void MonitorService::trigger() {
   {
     std::lock_guard lock(wake_mutex_);
+    refresh_all_ = true;
+  }
+  wake();
+}
+
+void MonitorService::trigger(const std::string& app) {
+  {
+    std::lock_guard lock(wake_mutex_);
+    if (refresh_.size() < 10'000) {
+      refresh_.insert(app);
+    } else {
+      refresh_all_ = true;  // bounded: past this, read everything
+    }
+  }
+  wake();
+}
+
+void MonitorService::wake() {
+  {
+    std::lock_guard lock(wake_mutex_);
     triggered_ = true;
   }
   wake_.notify_all();
 }
+
+namespace {
+
+/// Whether the status read last cycle still holds: systemd lists the same states (or, no
+/// longer loaded, it was inactive) and its main process is still there.
+bool still_holds(const core::UnitStatus& before, const std::map<std::string, ports::UnitListEntry>& listed,
+                 const std::string& app, const std::vector<core::ProcessInfo>& processes) {
+  const auto it = listed.find(app);
+  const bool same = it != listed.end() ? it->second.load_state == before.load_state &&
+                                             it->second.active_state == before.active_state &&
+                                             it->second.sub_state == before.sub_state
+                                       : before.active_state == "inactive";
+  if (!same) return false;
+  if (before.main_pid == 0) return true;
+  return std::any_of(processes.begin(), processes.end(),
+                     [&](const core::ProcessInfo& p) { return p.pid == static_cast<int>(before.main_pid); });
+}
+
+}  // namespace
 
 void MonitorService::loop() {
   bool by_trigger = false;
@@ -105,6 +144,27 @@ void MonitorService::run_cycle() {
   }
   const std::int64_t now = deps_.now_usec();
 
+  // Which units to read in full: all of them now and then, else those that moved.
+  bool full = true;
+  std::set<std::string> named;
+  {
+    std::lock_guard lock(wake_mutex_);
+    full = refresh_all_ || !deps_.unit_states || ++cycles_since_full_ >= options_.full_refresh_every;
+    refresh_all_ = false;
+    named.swap(refresh_);
+    if (full) cycles_since_full_ = 0;
+  }
+  std::map<std::string, ports::UnitListEntry> listed;
+  if (!full) {
+    if (auto l = deps_.unit_states()) {
+      listed = std::move(*l);
+    } else {
+      full = true;
+    }
+  }
+  std::uint64_t reads = 0;
+  std::uint64_t saved = 0;
+
   std::vector<monitor::AppState> changed;
   std::vector<monitor::Event> events;
   std::map<std::string, monitor::AppState> new_states;
@@ -112,7 +172,14 @@ void MonitorService::run_cycle() {
   if (apps) {
     for (const auto& record : *apps) {
       const auto& def = record.definition;
-      auto unit = deps_.unit_status(def.name);
+      std::optional<core::UnitStatus> before;
+      if (!full && named.count(def.name) == 0) {
+        std::lock_guard lock(mutex_);
+        if (auto it = units_.find(def.name); it != units_.end()) before = it->second;
+      }
+      const bool keep = before && still_holds(*before, listed, def.name, *processes);
+      Result<core::UnitStatus> unit = keep ? Result<core::UnitStatus>(*before) : deps_.unit_status(def.name);
+      ++(keep ? saved : reads);
       std::optional<core::UnitStatus> unit_view;
       if (unit) {
         unit_view = std::move(*unit);
@@ -220,6 +287,8 @@ void MonitorService::run_cycle() {
       }
     }
     stats_.processes = processes->size();
+    stats_.unit_reads += reads;
+    stats_.unit_reads_saved += saved;
     last_processes_ = std::move(*processes);
   }
 
@@ -293,7 +362,7 @@ void MonitorService::on_probe_result(const std::string& app, const core::HealthC
     changed = tracker.view().state != before || tracker.should_restart();
   }
   // The next cycle reconciles with the new health view (and restarts if asked).
-  if (changed) trigger();
+  if (changed) wake();  // a new health view: reconcile again, no unit to re-read
 }
 
 std::optional<monitor::AppState> MonitorService::state(const std::string& app) const {

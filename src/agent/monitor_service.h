@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "core/app_definition.h"
 #include "core/process_info.h"
 #include "core/unit_status.h"
+#include "ports/systemd_manager.h"
 #include "monitor/app_state.h"
 #include "monitor/events.h"
 #include "monitor/health.h"
@@ -71,6 +73,11 @@ struct MonitorDeps {
   /// Called on the monitor thread when an app it reported is no longer registered.
   /// May be empty.
   std::function<void(const std::string& app)> on_removed = nullptr;
+  /// The load/active/sub states of every loaded unit of ours, by app name, in one call to
+  /// systemd. May be empty (then every app's unit is read every cycle). When set, a cycle
+  /// reads an app's full status only when it is due: its states moved, its main process is
+  /// gone, it was named by trigger(app), or a full refresh is due (see MonitorOptions).
+  std::function<Result<std::map<std::string, ports::UnitListEntry>>()> unit_states = nullptr;
 };
 
 struct MonitorOptions {
@@ -78,6 +85,9 @@ struct MonitorOptions {
   /// A trigger waits this long for more triggers before scanning (systemd sends several
   /// signals per job).
   std::chrono::milliseconds trigger_debounce{100};
+  /// With Deps::unit_states: every app's full status is read at least every this many
+  /// cycles (systemd's memory figure is at most this old), and after trigger().
+  int full_refresh_every = 6;
 };
 
 /// Counters for /metrics and /api/system.
@@ -91,6 +101,8 @@ struct MonitorStats {
   std::int64_t last_cycle_duration_us = 0;
   std::size_t processes = 0;              ///< in the last scan
   std::string last_error;                 ///< of the last cycle ("" when it went well)
+  std::uint64_t unit_reads = 0;           ///< full unit statuses read from systemd
+  std::uint64_t unit_reads_saved = 0;     ///< statuses kept from the cycle before (states unmoved)
 };
 
 /// How a monitored process's argv is kept in the registry's `command` column: a JSON
@@ -109,8 +121,10 @@ class MonitorService {
   void start();
   /// Stops and joins the thread. Idempotent.
   void stop();
-  /// Asks for a cycle soon (debounced). Any thread, never blocks.
+  /// Asks for a cycle soon (debounced) that re-reads every app's unit. Any thread, never blocks.
   void trigger();
+  /// Asks for a cycle soon that re-reads `app`'s unit (systemd signalled a change to it).
+  void trigger(const std::string& app);
 
   /// One whole cycle on the caller's thread (what the thread runs; tests call it).
   void run_cycle();
@@ -135,6 +149,7 @@ class MonitorService {
     std::optional<monitor::AppState> last;
   };
   void loop();
+  void wake();
   void emit(const monitor::Event& event);
   void run_health_checks(const std::vector<registry::AppRecord>& apps, std::int64_t now);
   void on_probe_result(const std::string& app, const core::HealthCheck& check, const ProbeOutcome& outcome);
@@ -156,6 +171,9 @@ class MonitorService {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   bool triggered_ = false;
+  bool refresh_all_ = true;           ///< the next cycle reads every unit
+  std::set<std::string> refresh_;     ///< the next cycle reads these units
+  int cycles_since_full_ = 0;
   bool stopping_ = false;
   std::thread thread_;
 };

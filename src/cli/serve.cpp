@@ -178,6 +178,7 @@ int serve(const config::Config& cfg) {
     agent::MonitorDeps mon_deps{registry, scanner, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                                 now_usec};
     mon_deps.unit_status = [&](const std::string& app) { return units_for_thread().status(app); };
+    mon_deps.unit_states = [&] { return units_for_thread().loaded_states(); };
     mon_deps.unit_file_state = [&](const std::string& app) -> std::string {
       auto files = apps.unit_files(app);
       if (!files) return "";
@@ -273,7 +274,13 @@ int serve(const config::Config& cfg) {
         cloud_reporter = std::move(*r);
       }
     }
-    adapters::UnitWatcher unit_watcher([&monitor_service](const std::string&) { monitor_service.trigger(); });
+    adapters::UnitWatcher unit_watcher([&monitor_service](const std::string& app) {
+      if (app.empty()) {
+        monitor_service.trigger();  // a daemon reload, unit files changed: re-read every unit
+      } else {
+        monitor_service.trigger(app);
+      }
+    });
     // ---- end monitor ----
 
     agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/body_stream.h"
+
 namespace siax::http {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -137,5 +139,33 @@ bool Responder::send(Response response) const {
 }
 
 bool Responder::sent() const noexcept { return !state_ || state_->sent.load(); }
+
+/// The producer's token: the last copy of a BodyWriter going away unfinished fails the
+/// stream (the client must not take a cut body for a whole one).
+struct BodyWriter::Producer {
+  explicit Producer(std::shared_ptr<detail::BodyChannel> c) : channel(std::move(c)) {}
+  ~Producer() { channel->fail("the producer went away without finishing the body"); }
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+  std::shared_ptr<detail::BodyChannel> channel;
+};
+
+bool BodyWriter::write(std::string chunk) const { return producer_->channel->write(std::move(chunk)); }
+void BodyWriter::finish(Headers trailers) const { producer_->channel->finish(std::move(trailers)); }
+void BodyWriter::fail(std::string reason) const { producer_->channel->fail(std::move(reason)); }
+bool BodyWriter::heartbeat() const { return producer_->channel->heartbeat(); }
+bool BodyWriter::cancelled() const { return producer_->channel->cancelled(); }
+std::size_t BodyWriter::in_flight() const { return producer_->channel->in_flight(); }
+
+std::optional<BodyWriter> Responder::stream(Response head, std::size_t max_in_flight) const {
+  if (!state_ || state_->sent.exchange(true)) return std::nullopt;
+  auto channel = std::make_shared<detail::BodyChannel>(max_in_flight);
+  head.body.clear();
+  head.stream = std::make_shared<detail::StreamConsumer>(channel);
+  BodyWriter writer(std::make_shared<BodyWriter::Producer>(channel));
+  // A delivery that drops the head (the connection is gone) cancels the stream.
+  if (state_->deliver) state_->deliver(std::move(head));
+  return writer;
+}
 
 }  // namespace siax::http

@@ -1,6 +1,9 @@
 #pragma once
 /// Requests, responses and the asynchronous reply handle of the HTTP server.
 ///
+/// A handler answers with one whole `Response` (`Responder::send`) or with a streamed
+/// body (`Responder::stream`: the head now, then chunks through a `BodyWriter`).
+///
 /// These are plain values: a handler receives a `Request` by value and answers through
 /// a `Responder`, from the io thread or from any other thread. The JSON helpers build the
 /// envelope every local API response uses:
@@ -27,6 +30,20 @@
 #include "common/result.h"
 
 namespace siax::http {
+
+namespace detail {
+class BodyChannel;  // the state shared by a BodyWriter and its connection (body_stream.h)
+/// The connection's end of a streamed body. When the last copy goes (the connection
+/// closed, the response was dropped), the stream is cancelled: the producer's next
+/// `BodyWriter::write` returns false.
+struct StreamConsumer {
+  explicit StreamConsumer(std::shared_ptr<BodyChannel> c) : channel(std::move(c)) {}
+  ~StreamConsumer();
+  StreamConsumer(const StreamConsumer&) = delete;
+  StreamConsumer& operator=(const StreamConsumer&) = delete;
+  std::shared_ptr<BodyChannel> channel;
+};
+}  // namespace detail
 
 using Method = boost::beast::http::verb;
 using StatusCode = boost::beast::http::status;
@@ -99,6 +116,9 @@ struct Response {
   /// Close the connection after this response (the server also closes on its own when
   /// the client asked for it or after protocol errors).
   bool close_connection = false;
+  /// Set by `Responder::stream` (handlers leave it empty): the body is not `body` but
+  /// the chunks of a BodyWriter, sent with `Transfer-Encoding: chunked`.
+  std::shared_ptr<detail::StreamConsumer> stream;
 };
 
 /// Key of `siax::Error::details` that carries a retry delay in whole seconds
@@ -125,6 +145,42 @@ inline constexpr std::string_view kRetryAfterDetail = "retry_after_seconds";
 /// `retry_after` or else from the `kRetryAfterDetail` detail.
 [[nodiscard]] Response error_response(const Error& error, std::optional<std::chrono::seconds> retry_after = std::nullopt);
 
+/// The producer's end of a streamed response body (see `Responder::stream`).
+///
+/// Threading: meant for a worker thread; `write` blocks. Use it from one thread at a
+/// time. Copies share one stream. Flow control: at most `max_in_flight` chunks are
+/// queued or being written to the socket; `write` waits (condition variable) while the
+/// client is slower than the producer, so the memory a stream holds is bounded by
+/// `max_in_flight` times the producer's chunk size, whatever the client does. When the
+/// connection goes away (client disconnect, write timeout, stall timeout, server stop)
+/// the stream is cancelled and every call returns at once. If the last copy is
+/// destroyed before `finish`, the stream fails (the connection is closed, so the client
+/// sees a truncated body rather than a complete-looking one).
+class BodyWriter {
+ public:
+  /// Queues one chunk (empty ones are skipped); blocks while the stream is full.
+  /// False once the stream is cancelled or ended: stop producing.
+  bool write(std::string chunk) const;  // NOLINT(modernize-use-nodiscard)
+  /// Ends the body: the last chunk, with these trailer fields (HTTP/1.1 only; fields
+  /// that could break the framing are dropped). Announce them in a `Trailer` header.
+  void finish(Headers trailers = {}) const;
+  /// Ends the stream abnormally after the head was sent: the server logs `reason`
+  /// (`ServerOptions::log_warning`) and closes the connection without the last chunk.
+  void fail(std::string reason) const;
+  /// Says the producer is still working although it has nothing to send yet (resets the
+  /// server's stall timeout, see `Server`); false if the stream was cancelled.
+  bool heartbeat() const;  // NOLINT(modernize-use-nodiscard)
+  [[nodiscard]] bool cancelled() const;
+  /// Chunks queued or being written now (never above the bound; for tests and metrics).
+  [[nodiscard]] std::size_t in_flight() const;
+
+ private:
+  friend class Responder;
+  struct Producer;
+  explicit BodyWriter(std::shared_ptr<Producer> producer) : producer_(std::move(producer)) {}
+  std::shared_ptr<Producer> producer_;
+};
+
 /// The one-shot, thread-safe reply handle given to every handler.
 ///
 /// Copyable and movable; all copies share one state. The first `send` wins, later calls
@@ -145,6 +201,13 @@ class Responder {
 
   /// Delivers `response` if no response was delivered yet. Returns whether it was.
   bool send(Response response) const;  // NOLINT(modernize-use-nodiscard): callers may ignore it
+  /// Answers with a streamed body: `head` (status, content type, headers; its `body` is
+  /// ignored) is delivered like `send` delivers a response, then the body is whatever
+  /// the returned writer writes, sent with `Transfer-Encoding: chunked` (HTTP/1.0: no
+  /// framing, the connection closes after it). nullopt if a response was already
+  /// delivered. Decide errors before calling this: once the head is out, a failure can
+  /// only cut the connection. `max_in_flight` (at least 1): see BodyWriter.
+  [[nodiscard]] std::optional<BodyWriter> stream(Response head, std::size_t max_in_flight = 4) const;
   /// Whether a response was already delivered (or is being delivered).
   [[nodiscard]] bool sent() const noexcept;
 

@@ -22,6 +22,8 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include "http/body_stream.h"
+
 namespace siax::http {
 
 namespace net = boost::asio;
@@ -243,6 +245,20 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
  private:
   enum class Phase { None, Handshake, Idle, Request };
 
+  /// A streamed response (Responder::stream) on its way out: the head, then the
+  /// producer's chunks one at a time, then the last chunk with the trailers.
+  struct StreamOut {
+    std::shared_ptr<detail::StreamConsumer> body;  // dropping it cancels the producer
+    bhttp::response<bhttp::empty_body> head;
+    std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer;  // refers to `head`
+    bool head_sent = false;
+    bool chunked = true;   // HTTP/1.1; HTTP/1.0: raw bytes, the close ends the body
+    std::string chunk;     // the chunk being written
+    bhttp::fields trailers;  // the last chunk's, while it is written
+    Clock::time_point progress;  // last write completed (for the stall timeout)
+  };
+  enum class StreamStep { Head, Chunk, Last };
+
   /// A request read and accepted, waiting for (or holding) its response. Responses leave
   /// in this order, whatever order handlers reply in.
   struct Pending {
@@ -253,6 +269,8 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
     bool head = false;
     Clock::time_point deadline;  // for handler_timeout
     std::optional<bhttp::response<bhttp::string_body>> response;
+    std::unique_ptr<StreamOut> stream;  // instead of `response` for a streamed body
+    [[nodiscard]] bool answered() const { return response.has_value() || stream != nullptr; }
   };
 
   struct PendingUpgrade {
@@ -339,16 +357,38 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
     }
   }
 
+  /// Before a response: handler_timeout from the request. During a streamed body at the
+  /// front: a stall timeout, handler_timeout since the last sign of progress (a chunk
+  /// written, or the producer's last write/heartbeat), so a long download that moves is
+  /// never cut.
   void update_handler_timer() {
-    if (queue_.empty() || queue_.front().response || (upgrade_ && upgrade_->seq == queue_.front().seq)) {
+    if (queue_.empty() || (upgrade_ && upgrade_->seq == queue_.front().seq)) {
       disarm(handler_timer_, handler_gen_);
       return;
     }
-    arm(handler_timer_, handler_gen_, queue_.front().deadline, &Session::on_handler_timeout);
+    const auto& front = queue_.front();
+    if (front.stream) {
+      arm(handler_timer_, handler_gen_, front.stream->progress + opts().handler_timeout, &Session::on_handler_timeout);
+    } else if (front.response) {
+      disarm(handler_timer_, handler_gen_);
+    } else {
+      arm(handler_timer_, handler_gen_, front.deadline, &Session::on_handler_timeout);
+    }
   }
 
   void on_handler_timeout() {
-    if (queue_.empty() || queue_.front().response) return;
+    if (queue_.empty()) return;
+    if (auto& front = queue_.front(); front.stream) {
+      auto& out = *front.stream;
+      // A write in progress is bounded by write_timeout; the producer may be working.
+      out.progress = writing_ ? Clock::now() : std::max(out.progress, out.body->channel->last_activity());
+      if (Clock::now() < out.progress + opts().handler_timeout) return update_handler_timer();
+      ++core_->stats.handler_timeouts;
+      core_->warn(fmt::format("streamed response for {} made no progress for {} ms: connection closed", front.route,
+                              opts().handler_timeout.count()));
+      return close_now();
+    }
+    if (queue_.front().response) return;
     ++core_->stats.handler_timeouts;
     complete(queue_.front().seq,
              json_failure(StatusCode::gateway_timeout, "handler_timeout",
@@ -619,11 +659,10 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
 
   // --- writing ---------------------------------------------------------------------
 
-  bhttp::response<bhttp::string_body> build(const Pending& entry, Response res) {
-    bhttp::response<bhttp::string_body> out{res.status, entry.version};
+  /// Server, Content-Type and the handler's fields (those that are safe).
+  void fill_head(bhttp::response_header<>& out, const Pending& entry, const Response& res) {
     out.set(bhttp::field::server, opts().server_header);
-    const bool no_body = body_forbidden(res.status);
-    if (!res.content_type.empty() && !no_body && !res.headers.contains("Content-Type")) {
+    if (!res.content_type.empty() && !body_forbidden(res.status) && !res.headers.contains("Content-Type")) {
       out.set(bhttp::field::content_type, res.content_type);
     }
     for (const auto& [name, value] : res.headers.fields()) {
@@ -633,6 +672,12 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
       }
       out.insert(name, value);
     }
+  }
+
+  bhttp::response<bhttp::string_body> build(const Pending& entry, Response res) {
+    bhttp::response<bhttp::string_body> out{res.status, entry.version};
+    fill_head(out, entry, res);
+    const bool no_body = body_forbidden(res.status);
     if (no_body) res.body.clear();
     out.keep_alive(entry.keep_alive && !res.close_connection && !stopping_);
     out.body() = std::move(res.body);
@@ -647,26 +692,39 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
 
   /// Records the response for request `seq` (ignored if it was already answered, e.g.
   /// by the handler timeout, or if the connection is gone) and writes what is ready.
+  /// Dropping `res` (and with it `res.stream`) cancels a streamed body that is not used.
   void complete(std::uint64_t seq, Response res) {
     if (closed_) return;
     auto* entry = find(seq);
-    if (entry == nullptr || entry->response) return;
+    if (entry == nullptr || entry->answered()) return;
+    if (res.stream && body_forbidden(res.status)) res.stream.reset();
     try {
-      entry->response.emplace(build(*entry, std::move(res)));
+      if (res.stream) {
+        entry->stream = build_stream(*entry, std::move(res));
+      } else {
+        entry->response.emplace(build(*entry, std::move(res)));
+      }
     } catch (const std::exception& e) {
       core_->warn(fmt::format("could not build the response for {}: {}", entry->route, e.what()));
+      entry->stream.reset();
       entry->response.emplace(build(*entry, internal_error_response()));
     }
-    core_->stats.count_request(entry->route, entry->response->result_int());
+    core_->stats.count_request(entry->route, entry->stream ? entry->stream->head.result_int()
+                                                           : entry->response->result_int());
     update_handler_timer();
     do_write();
   }
 
-  void do_write() {
-    if (writing_ || closed_ || close_started_) return;
-    if (queue_.empty() || !queue_.front().response) return;
+  void begin_write() {
     writing_ = true;
     arm(write_timer_, write_gen_, Clock::now() + opts().write_timeout, &Session::on_write_timeout);
+  }
+
+  void do_write() {
+    if (writing_ || closed_ || close_started_ || queue_.empty()) return;
+    if (queue_.front().stream) return write_stream();
+    if (!queue_.front().response) return;
+    begin_write();
     // The message lives in the queue's front entry until on_write pops it (deque
     // push_back does not move existing elements).
     bhttp::async_write(stream_, *queue_.front().response,
@@ -678,7 +736,102 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
     disarm(write_timer_, write_gen_);
     if (closed_) return;
     if (ec) return close_now();
-    const bool keep = queue_.front().response->keep_alive();
+    pop_front_response(queue_.front().response->keep_alive());
+  }
+
+  // --- streamed bodies ---------------------------------------------------------------
+  // On the strand like everything else. The producer (any thread) only touches the
+  // BodyChannel; it wakes this connection through `on_stream_wake` (a post) when it
+  // adds to a stream the connection found empty. One write at a time, as for whole
+  // responses: head, chunk, chunk, ..., last chunk. Each write is bounded by
+  // write_timeout; the gaps between them by the stall timeout (update_handler_timer).
+
+  std::unique_ptr<StreamOut> build_stream(const Pending& entry, Response res) {
+    auto out = std::make_unique<StreamOut>();
+    out->chunked = entry.version >= 11;
+    out->head = bhttp::response<bhttp::empty_body>{res.status, entry.version};
+    fill_head(out->head, entry, res);
+    // HTTP/1.0 has no chunked encoding: the end of the connection ends the body.
+    out->head.keep_alive(out->chunked && entry.keep_alive && !res.close_connection && !stopping_);
+    if (out->chunked) out->head.chunked(true);
+    out->serializer.emplace(out->head);
+    out->progress = Clock::now();
+    out->body = std::move(res.stream);
+    out->body->channel->attach([weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) net::post(self->ex_, [self] { self->on_stream_wake(); });
+    });
+    return out;
+  }
+
+  void on_stream_wake() {
+    if (!closed_) do_write();
+  }
+
+  void write_stream() {
+    auto& entry = queue_.front();
+    auto& out = *entry.stream;
+    auto done = [self = shared()](StreamStep step) {
+      return [self, step](beast::error_code ec, std::size_t) { self->on_stream_write(ec, step); };
+    };
+    if (!out.head_sent) {
+      begin_write();
+      bhttp::async_write_header(stream_, *out.serializer, done(StreamStep::Head));
+      return;
+    }
+    auto next = out.body->channel->take();
+    switch (next.kind) {
+      case detail::BodyChannel::Kind::Nothing:
+        return;  // the producer wakes us when it adds something
+      case detail::BodyChannel::Kind::Chunk:
+        out.chunk = std::move(next.data);
+        begin_write();
+        if (out.chunked) {
+          net::async_write(stream_, bhttp::make_chunk(net::buffer(out.chunk)), done(StreamStep::Chunk));
+        } else {
+          net::async_write(stream_, net::buffer(out.chunk), done(StreamStep::Chunk));
+        }
+        return;
+      case detail::BodyChannel::Kind::Finished:
+        if (!out.chunked) return pop_front_response(false);
+        for (const auto& [name, value] : next.trailers.fields()) {
+          if (acceptable_field(name, value)) out.trailers.insert(name, value);
+        }
+        begin_write();
+        net::async_write(stream_, bhttp::make_chunk_last(out.trailers), done(StreamStep::Last));
+        return;
+      case detail::BodyChannel::Kind::Failed:
+        core_->warn(fmt::format("streamed response for {} failed after its head was sent: {}", entry.route,
+                                next.reason));
+        return close_now();
+      case detail::BodyChannel::Kind::Cancelled:
+        return close_now();
+    }
+  }
+
+  void on_stream_write(beast::error_code ec, StreamStep step) {
+    writing_ = false;
+    disarm(write_timer_, write_gen_);
+    if (closed_) return;
+    if (ec) return close_now();  // the client went away: close_now cancels the producer
+    auto& out = *queue_.front().stream;
+    out.progress = Clock::now();
+    switch (step) {
+      case StreamStep::Head:
+        out.head_sent = true;
+        if (queue_.front().head) return pop_front_response(out.head.keep_alive());  // HEAD: no body
+        break;
+      case StreamStep::Chunk:
+        out.chunk.clear();
+        out.body->channel->written();
+        break;
+      case StreamStep::Last:
+        return pop_front_response(out.head.keep_alive());
+    }
+    after_write();
+  }
+
+  /// The front response is completely written (or given up on, for HEAD): next one.
+  void pop_front_response(bool keep) {
     queue_.pop_front();
     if (!keep) {
       // Anything read after this request is dropped with the connection.
@@ -779,6 +932,9 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
     if (closed_) return;
     closed_ = true;
     disarm_all();
+    for (auto& entry : queue_) {
+      if (entry.stream) entry.stream->body->channel->cancel();  // wake blocked producers now
+    }
     beast::error_code ignored;
     socket().close(ignored);  // pending operations complete with operation_aborted
   }

@@ -6,7 +6,9 @@
 /// connection's strand, i.e. on whichever thread runs the io_context. With one io thread
 /// (what the agent does) handlers are never concurrent; with several, handlers of
 /// different connections may run concurrently and must be thread-safe. Handlers must not
-/// block: they reply through `Responder::send`, from any thread. `stop()` and `stats()`
+/// block: they reply through `Responder::send`, from any thread, or stream a body with
+/// `Responder::stream` (the head, then chunks from a producer thread through a
+/// BodyWriter; see "Streamed responses" below). `stop()` and `stats()`
 /// may be called from any thread; routes, WebSocket routes and middleware must be
 /// registered before `start()` and are read-only afterwards.
 ///
@@ -24,9 +26,13 @@
 ///     stalled upload) closes the connection without a response.
 ///   - idle_timeout: a keep-alive connection with no request in progress is closed.
 ///   - write_timeout: a response not written in time (client not reading) closes the
-///     connection.
+///     connection. For a streamed body: each chunk (and the head, and the last chunk).
 ///   - handler_timeout: a handler that has not replied in time gets the client a
-///     504 {"code": "handler_timeout"}; a later `send` is ignored.
+///     504 {"code": "handler_timeout"}; a later `send` or `stream` is ignored (a late
+///     stream is cancelled). For a streamed body, once its head is the response being
+///     sent, it is a stall timeout instead: the connection is closed (and counted in
+///     `handler_timeouts`) only when nothing happened for that long (no chunk written,
+///     no producer write or heartbeat); a long body that makes progress is never cut.
 ///   - max_pipelined_requests: requests read ahead on one connection while earlier
 ///     responses are pending; at the limit the server stops reading that connection
 ///     until a response has been written (TCP backpressure, nothing is dropped).
@@ -35,6 +41,20 @@
 ///   - unknown path 404 {"code": "not_found"}; known path, other method:
 ///     405 {"code": "method_not_allowed"} with `Allow`.
 ///   - during stop(): requests that arrive get 503 {"code": "server_stopping"}.
+///
+/// Streamed responses (`Responder::stream`). Sent in request order like any response,
+/// with `Transfer-Encoding: chunked` (Beast's chunk encoder; trailers on the last chunk)
+/// to HTTP/1.1 clients, unframed to HTTP/1.0 clients (the connection then closes after
+/// the body). The producer runs on its own thread and blocks in `BodyWriter::write`
+/// while `max_in_flight` chunks are queued or being written (flow control: the memory a
+/// stream holds is bounded whatever the client does). The connection takes one chunk at
+/// a time on its strand and writes it. When the connection ends (client gone, a
+/// timeout, stop() past its grace) the stream is cancelled: the producer's blocked or
+/// next `write` returns false. A producer that fails (or drops its writer) after the
+/// head was sent gets the connection closed without the last chunk (a warning is
+/// logged), so clients see a truncated body, never a complete-looking one. A client
+/// that only half-closes keeps getting the body, as for any pending response. Stats
+/// count a streamed response once, by its head's status.
 #include <chrono>
 #include <cstdint>
 #include <functional>

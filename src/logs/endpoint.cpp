@@ -1,5 +1,6 @@
 #include "logs/endpoint.h"
 
+#include <atomic>
 #include <deque>
 #include <optional>
 
@@ -77,6 +78,8 @@ struct LogEndpoint::Core {
   LogHub hub;
   bool stopped = false;
   LogEndpointStats counters;
+  /// Downloads streaming now; decremented by the worker thread when one ends.
+  std::atomic<std::size_t> active_downloads{0};
 
   bool run_blocking(std::function<void()> task) {
     if (!deps.run_blocking) {
@@ -328,6 +331,45 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
   bool torn_down_ = false;
 };
 
+/// A download, on a worker thread: errors up to the journal's positioning are normal
+/// JSON responses; then the head goes out and the output follows in chunks (the worker
+/// blocks while `chunks_in_flight` chunks are unsent); the counts come as trailers.
+/// Returns when done, at a limit, on an error (the connection is closed, the server
+/// logs why) or as soon as the client is gone (the writer is cancelled). The journal
+/// reader is closed on return.
+void stream_download_to(const Core& core, const Selector& selector, const DownloadQuery& q,
+                        const http::Responder& res) {
+  const auto& limits = core.options.download;
+  auto reader = open_download(core.source, selector, q);
+  if (!reader) {
+    res.send(http::error_response(reader.error()));
+    return;
+  }
+  http::Response head;
+  head.content_type = q.json_lines ? "application/x-ndjson" : "text/plain; charset=utf-8";
+  head.headers.add("X-Siax-Log-Limit", fmt::format("entries={}; bytes={}", limits.max_entries, limits.max_bytes));
+  head.headers.add("Trailer", "X-Siax-Log-Entries, X-Siax-Log-Truncated");
+  head.headers.add("Content-Disposition",
+                   fmt::format("attachment; filename=\"{}-logs.{}\"", selector.name, q.json_lines ? "jsonl" : "txt"));
+  head.headers.add("Cache-Control", "no-store");
+  auto writer = res.stream(std::move(head), limits.chunks_in_flight);
+  if (!writer) return;  // already answered (the handler timeout)
+  DownloadSink sink;
+  sink.chunk = [&w = *writer](std::string piece) { return w.write(std::move(piece)); };
+  sink.alive = [&w = *writer] { return w.heartbeat(); };
+  auto d = stream_download(**reader, q, limits, sink);
+  if (!d) {
+    writer->fail(fmt::format("reading the journal for {} failed: {} ({})", selector.name, d.error().message,
+                             d.error().code));
+    return;
+  }
+  if (d->cancelled) return;
+  http::Headers trailers;
+  trailers.add("X-Siax-Log-Entries", std::to_string(d->entries));
+  trailers.add("X-Siax-Log-Truncated", d->truncated ? "true" : "false");
+  writer->finish(std::move(trailers));
+}
+
 }  // namespace
 
 LogEndpoint::LogEndpoint(net::io_context& ioc, JournalSource& source, Selector agent_selector, LogEndpointDeps deps,
@@ -385,27 +427,26 @@ Status LogEndpoint::install(http::Server& server) {
       res.send(http::error_response(q.error()));
       return;
     }
+    // Each download holds a worker thread while it streams: bound how many at once.
+    if (!core->deps.run_blocking || core->active_downloads.load() >= core->options.download.max_concurrent) {
+      res.send(http::json_failure(
+          http::StatusCode::service_unavailable, "too_many_downloads",
+          fmt::format("at most {} log downloads run at once: retry in a moment", core->options.download.max_concurrent),
+          std::chrono::seconds(5)));
+      return;
+    }
     auto selector = core->selector_for(req);
     ++core->counters.downloads;
-    const bool posted = core->run_blocking([core, selector, q = std::move(*q), res] {
-      auto d = read_download(core->source, selector, q, core->options.download);
-      if (!d) {
-        res.send(http::error_response(d.error()));
-        return;
-      }
-      http::Response out;
-      out.content_type = q.json_lines ? "application/x-ndjson" : "text/plain; charset=utf-8";
-      out.body = std::move(d->body);
-      out.headers.add("X-Siax-Log-Entries", std::to_string(d->entries));
-      out.headers.add("X-Siax-Log-Truncated", d->truncated ? "true" : "false");
-      out.headers.add("X-Siax-Log-Limit", fmt::format("entries={}; bytes={}", core->options.download.max_entries,
-                                                      core->options.download.max_bytes));
-      out.headers.add("Content-Disposition", fmt::format("attachment; filename=\"{}-logs.{}\"", selector.name,
-                                                         q.json_lines ? "jsonl" : "txt"));
-      out.headers.add("Cache-Control", "no-store");
-      res.send(std::move(out));
+    ++core->active_downloads;
+    const bool posted = core->deps.run_blocking([core, selector, q = std::move(*q), res] {
+      struct Release {
+        std::atomic<std::size_t>& active;
+        ~Release() { --active; }
+      } release{core->active_downloads};
+      stream_download_to(*core, selector, q, res);
     });
     if (!posted) {
+      --core->active_downloads;
       res.send(http::json_failure(http::StatusCode::service_unavailable, "busy", "the agent is busy: retry in a moment",
                                   std::chrono::seconds(1)));
     }
@@ -424,6 +465,7 @@ void LogEndpoint::stop() {
 LogEndpointStats LogEndpoint::stats() const {
   auto s = core_->counters;
   s.hub = core_->hub.stats();
+  s.downloads_active = core_->active_downloads.load();
   return s;
 }
 
@@ -441,6 +483,7 @@ std::string LogEndpoint::render_metrics() const {
   metric("siax_logs_entries_dropped_total", "counter", "Entries dropped for slow viewers (sent as gaps).",
          s.entries_dropped);
   metric("siax_logs_downloads_total", "counter", "Log downloads.", s.downloads);
+  metric("siax_logs_downloads_active", "gauge", "Log downloads streaming now.", s.downloads_active);
   return out;
 }
 

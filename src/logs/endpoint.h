@@ -4,7 +4,7 @@
 ///   WS  /logs/:app_name   an app's log: the last N entries (or those after a cursor, or
 ///                         since a time), then live
 ///   WS  /logs             the same for the agent's own log
-///   GET /api/apps/:name/logs   a bounded download (text or JSON lines)
+///   GET /api/apps/:name/logs   a download (text or JSON lines), streamed (chunked)
 ///   GET /api/agent/logs        the agent's own log, downloaded
 ///
 /// Protocol, query options, limits and close codes: docs/LOGS.md.
@@ -17,8 +17,13 @@
 ///
 /// Threading: construct, `install` and `stop` on the io thread before/while the io_context
 /// runs (the agent runs one io thread; sessions are not made for several). History reads
-/// and downloads run through `run_blocking` (the agent's WorkerPool) and come back to the
-/// io thread by post. `stats()` from the io thread.
+/// run through `run_blocking` (the agent's WorkerPool) and come back to the io thread by
+/// post. A download runs on one worker for its whole length: it positions a journal
+/// reader (errors so far are plain JSON responses), then hands the rendered output to
+/// the connection in 64 KiB chunks through an http::BodyWriter, blocking while 4 chunks
+/// are unsent (so ~320 KiB per download, whatever its size or the client's speed), and
+/// returns as soon as the connection is gone. At most `download.max_concurrent` (2) run
+/// at once, so slow clients cannot occupy the whole pool. `stats()` from the io thread.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,7 +45,7 @@ struct LogEndpointOptions {
   HubOptions hub;          ///< viewers per app (10) and overall (100), read budget, hold delay
   QueueOptions queue;      ///< per-viewer bound (10,000 entries / 4 MiB) and batch size
   HistoryLimits history;   ///< replay bound on reconnect (10,000 entries)
-  DownloadLimits download; ///< 50,000 entries / 16 MiB
+  DownloadLimits download; ///< 50,000 entries / 256 MiB, 64 KiB chunks, 4 in flight, 2 at once
   std::chrono::milliseconds batch_delay{10};  ///< how long a partial batch waits for more
   std::size_t max_tail = 10'000;              ///< largest `tail` a viewer may ask for
   /// A connection with nothing received for this long is closed; a ping is sent after
@@ -54,7 +59,8 @@ struct LogEndpointDeps {
   /// Whether an app of that name is registered (404 otherwise). Io thread.
   std::function<bool(const std::string&)> app_exists;
   /// Runs blocking work off the io thread; false if it refused (then 503 / close 1013).
-  /// Empty: runs inline on the io thread.
+  /// Empty: history reads run inline on the io thread; downloads (which block until the
+  /// client has read them) are refused with 503.
   std::function<bool(std::function<void()>)> run_blocking;
   /// Whether the (already authenticated) request may read logs. Empty: any request the
   /// authentication middleware let through (`request.auth` is set).
@@ -69,6 +75,7 @@ struct LogEndpointStats {
   std::uint64_t frames_sent = 0;
   std::uint64_t entries_dropped = 0;  ///< lost by slow viewers (reported as gaps)
   std::uint64_t downloads = 0;
+  std::uint64_t downloads_active = 0;  ///< streaming now (at most `download.max_concurrent`)
 };
 
 class LogEndpoint {

@@ -90,20 +90,35 @@ Result<History> read_history(JournalSource& source, const Selector& selector, co
   return tail(r, query, limits);
 }
 
-Result<Download> read_download(JournalSource& source, const Selector& selector, const DownloadQuery& query,
-                               const DownloadLimits& limits) {
+Result<std::unique_ptr<JournalReader>> open_download(JournalSource& source, const Selector& selector,
+                                                     const DownloadQuery& query) {
   auto reader = source.open(selector);
   if (!reader) return tl::unexpected(reader.error());
-  auto& r = **reader;
   if (query.since_usec) {
-    if (auto s = r.seek_time(*query.since_usec); !s) return tl::unexpected(s.error());
+    if (auto s = (*reader)->seek_time(*query.since_usec); !s) return tl::unexpected(s.error());
   }
-  Download d;
+  return reader;
+}
+
+Result<DownloadSummary> stream_download(JournalReader& reader, const DownloadQuery& query,
+                                        const DownloadLimits& limits, const DownloadSink& sink) {
+  DownloadSummary d;
   LineFolder folder(limits.folder);
   std::vector<RawLine> lines;
   std::vector<LogEntry> entries;
   const std::size_t max_entries = std::min(query.limit == 0 ? limits.max_entries : query.limit, limits.max_entries);
+  const std::size_t chunk_bytes = std::max<std::size_t>(limits.chunk_bytes, 1);
+  std::string chunk;
   bool done = false;
+  auto hand_over = [&] {
+    if (chunk.empty()) return;
+    if (!sink.chunk(std::move(chunk))) {
+      d.cancelled = true;
+      done = true;
+    }
+    chunk = std::string();
+    chunk.reserve(chunk_bytes + chunk_bytes / 4);
+  };
   auto emit = [&](std::vector<LogEntry>& batch) {
     for (auto& e : batch) {
       if (done) break;
@@ -113,28 +128,57 @@ Result<Download> read_download(JournalSource& source, const Selector& selector, 
       }
       if (!query.filter.matches(e)) continue;
       std::string line = query.json_lines ? encode_entry(e) + "\n" : text_line(e);
-      if (d.entries >= max_entries || d.body.size() + line.size() > limits.max_bytes) {
+      if (d.entries >= max_entries || d.bytes + line.size() > limits.max_bytes) {
         d.truncated = true;
         done = true;
         break;
       }
-      d.body += line;
+      chunk += line;
+      d.bytes += line.size();
       ++d.entries;
+      if (chunk.size() >= chunk_bytes) hand_over();
     }
     batch.clear();
   };
+  chunk.reserve(chunk_bytes + chunk_bytes / 4);
+  bool at_end = false;
   while (!done) {
     lines.clear();
-    auto n = r.read_forward(kChunk, lines);
+    auto n = reader.read_forward(kChunk, lines);
     if (!n) return tl::unexpected(n.error());
-    if (*n == 0) break;
+    if (*n == 0) {
+      at_end = true;
+      break;
+    }
     for (auto& l : lines) folder.push(std::move(l), entries);
     emit(entries);
+    if (!done && sink.alive && !sink.alive()) {
+      d.cancelled = true;
+      done = true;
+    }
   }
-  if (!done) {
+  if (at_end) {
     folder.flush(entries);
     emit(entries);
   }
+  if (!d.cancelled) hand_over();
+  return d;
+}
+
+Result<Download> read_download(JournalSource& source, const Selector& selector, const DownloadQuery& query,
+                               const DownloadLimits& limits) {
+  auto reader = open_download(source, selector, query);
+  if (!reader) return tl::unexpected(reader.error());
+  Download d;
+  DownloadSink sink;
+  sink.chunk = [&](std::string piece) {
+    d.body += piece;
+    return true;
+  };
+  auto summary = stream_download(**reader, query, limits, sink);
+  if (!summary) return tl::unexpected(summary.error());
+  d.entries = summary->entries;
+  d.truncated = summary->truncated;
   return d;
 }
 

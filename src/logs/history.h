@@ -2,6 +2,8 @@
 /// Reads what a viewer gets before the live stream, and downloads. Blocking (reads the
 /// journal): run on a worker thread (or inline for small reads); uses its own reader.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +36,15 @@ struct History {
 
 struct DownloadLimits {
   std::size_t max_entries = 50'000;
-  std::size_t max_bytes = 16 * 1024 * 1024;
+  /// Output bytes. Downloads are streamed, so memory does not grow with this.
+  std::size_t max_bytes = 256 * 1024 * 1024;
+  /// Output is handed over in pieces of about this size (one is passed once it reaches
+  /// it; the last may be smaller).
+  std::size_t chunk_bytes = 64 * 1024;
+  /// Pieces queued or being written per download; the reader waits beyond that.
+  std::size_t chunks_in_flight = 4;
+  /// Downloads at once (each holds a worker thread while it streams; 503 beyond).
+  std::size_t max_concurrent = 2;
   FolderOptions folder;
 };
 
@@ -44,7 +54,35 @@ struct Download {
   bool truncated = false;  ///< stopped at a limit before `until`/the end
 };
 
-/// A time range, filtered, as text lines or JSON lines.
+struct DownloadSummary {
+  std::size_t entries = 0;
+  std::uint64_t bytes = 0;
+  bool truncated = false;  ///< stopped at a limit before `until`/the end
+  bool cancelled = false;  ///< the sink wanted no more (client gone): stopped early
+};
+
+/// Where a download's output goes. `chunk` takes the next piece of output and returns
+/// false when nobody wants more (the download then stops); it may block (flow control).
+/// `alive`, if set, is asked after each batch of journal records read (a long scan that
+/// matches nothing still notices a departed client); false stops the download.
+struct DownloadSink {
+  std::function<bool(std::string)> chunk;
+  std::function<bool()> alive;
+};
+
+/// A reader positioned where the download starts (`since`, else the oldest record).
+/// Errors here come before any output: Unavailable "journal_unavailable", ...
+[[nodiscard]] Result<std::unique_ptr<JournalReader>> open_download(JournalSource& source, const Selector& selector,
+                                                                   const DownloadQuery& query);
+
+/// Reads forward from `reader`, folds, filters (time range, level, text) and renders
+/// (text or JSON lines), handing the output to `sink` in pieces of about
+/// `limits.chunk_bytes`; stops at `until`, the end of the journal or a limit. Memory:
+/// one piece plus one batch of records, whatever the size of the download.
+[[nodiscard]] Result<DownloadSummary> stream_download(JournalReader& reader, const DownloadQuery& query,
+                                                      const DownloadLimits& limits, const DownloadSink& sink);
+
+/// The whole download in one string (tests and small reads).
 [[nodiscard]] Result<Download> read_download(JournalSource& source, const Selector& selector,
                                              const DownloadQuery& query, const DownloadLimits& limits);
 

@@ -142,6 +142,7 @@ class Agent:
 @pytest.fixture(scope="session")
 def agent():
     sb("sh", "-c", f"id {APP_USER} >/dev/null 2>&1 || useradd --system --no-create-home {APP_USER}")
+    sb("rm", "-rf", "/var/lib/siax-agent-it")  # tokens and apps of an earlier run would collide
     a = Agent(free_port(), "/var/lib/siax-agent-it")
     a.start()
     yield a

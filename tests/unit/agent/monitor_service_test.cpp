@@ -71,6 +71,7 @@ class MonitorServiceTest : public ::testing::Test {
   MonitorServiceTest() {
     MonitorDeps deps{registry, processes, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     deps.unit_status = [this](const std::string& app) -> Result<core::UnitStatus> {
+      ++status_reads;
       auto it = units.find(app);
       if (it == units.end()) return fail(ErrorKind::Unavailable, "systemd_unavailable", "systemd is not reachable");
       return it->second;
@@ -88,6 +89,12 @@ class MonitorServiceTest : public ::testing::Test {
     deps.on_event = [this](const monitor::Event& e) { cloud_events.push_back(e); };
     deps.on_removed = [this](const std::string& app) { removed.push_back(app); };
     deps.now_usec = [this] { return now; };
+    deps.unit_states = [this]() -> Result<std::map<std::string, ports::UnitListEntry>> {
+      if (!list_works) return fail(ErrorKind::Unavailable, "systemd_unavailable", "no list");
+      std::map<std::string, ports::UnitListEntry> out;
+      for (const auto& [app, u] : units) out[app] = {u.unit, u.load_state, u.active_state, u.sub_state};
+      return out;
+    };
     service = std::make_unique<MonitorService>(std::move(deps), MonitorOptions{});
   }
 
@@ -108,6 +115,8 @@ class MonitorServiceTest : public ::testing::Test {
   std::vector<monitor::Event> cloud_events;
   std::vector<std::string> removed;
   std::int64_t now = 10'000'000;
+  int status_reads = 0;
+  bool list_works = true;
   std::unique_ptr<MonitorService> service;
 };
 
@@ -128,6 +137,57 @@ TEST_F(MonitorServiceTest, ARunningAppIsRunningAndReportedOnceWhileNothingChange
   EXPECT_TRUE(registry.events.empty());
   EXPECT_EQ(service->stats().cycles, 2u);
   EXPECT_EQ(service->stats().processes, 1u);
+}
+
+TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
+  add_app(node_app("api"));
+  add_app(node_app("web"));
+  units["api"] = unit("api", "active", "running", 100);
+  units["web"] = unit("web", "active", "running", 200);
+  processes.table = {node_process(100, "api", "siax-app-api.service"), node_process(200, "web", "siax-app-web.service")};
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 2) << "the first cycle reads every unit";
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 2) << "nothing moved: one list call, no read";
+  EXPECT_EQ(service->stats().unit_reads_saved, 2u);
+
+  units["api"] = unit("api", "failed", "failed", 0);  // systemd's list shows it moved
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 3);
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Failed);
+  EXPECT_EQ(service->state("web")->status, monitor::AppStatus::Running);
+
+  processes.table = {};  // web's main process is gone although systemd still says running
+  units["web"].main_pid = 201;
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 4);
+  EXPECT_EQ(service->state("web")->main_pid, 201);
+  EXPECT_EQ(service->stats().unit_reads, 4u);
+}
+
+TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
+  add_app(node_app("api"));
+  add_app(node_app("web"));
+  units["api"] = unit("api", "active", "running", 100);
+  units["web"] = unit("web", "active", "running", 200);
+  processes.table = {node_process(100, "api", "siax-app-api.service"), node_process(200, "web", "siax-app-web.service")};
+  service->run_cycle();
+  ASSERT_EQ(status_reads, 2);
+  units["api"].restart_count = 1;  // a change systemd's list does not show
+  service->trigger("api");
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 3) << "trigger(app) re-reads that app only";
+  EXPECT_EQ(service->state("api")->restart_count, 1u);
+  service->trigger();
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 5) << "trigger() re-reads every app";
+  for (int i = 0; i < 5; ++i) service->run_cycle();
+  EXPECT_EQ(status_reads, 5);
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 7) << "every sixth cycle reads everything";
+  list_works = false;
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 9) << "no list from systemd: read every unit";
 }
 
 TEST_F(MonitorServiceTest, KeepsTheUnitStatusItReadWhileItIsRecent) {
