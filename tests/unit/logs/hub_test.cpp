@@ -206,5 +206,74 @@ TEST_F(LogsHub, DownloadIsBoundedAndSaysSo) {
   EXPECT_NE(d->body.find(" info [42] line 99\n"), std::string::npos);
 }
 
+TEST_F(LogsHub, DownloadIsStreamedInBoundedPiecesInOrder) {
+  for (int i = 1; i <= 3000; ++i) journal.append("orders", "line " + std::to_string(i));
+  DownloadQuery q;
+  DownloadLimits limits;
+  limits.chunk_bytes = 4096;
+  auto reader = open_download(journal, orders, q);
+  ASSERT_TRUE(reader);
+  std::vector<std::string> pieces;
+  DownloadSink sink;
+  sink.chunk = [&](std::string piece) {
+    pieces.push_back(std::move(piece));
+    return true;
+  };
+  int alive_calls = 0;
+  sink.alive = [&] { return ++alive_calls > 0; };
+  auto d = stream_download(**reader, q, limits, sink);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->entries, 3000u);
+  EXPECT_FALSE(d->truncated);
+  EXPECT_FALSE(d->cancelled);
+  EXPECT_GT(alive_calls, 0);
+  ASSERT_GT(pieces.size(), 10u);
+  std::string all;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    // Each piece is handed over once it reaches chunk_bytes: at most one line over.
+    EXPECT_LT(pieces[i].size(), limits.chunk_bytes + 200);
+    if (i + 1 < pieces.size()) EXPECT_GE(pieces[i].size(), limits.chunk_bytes);
+    EXPECT_EQ(pieces[i].back(), '\n');  // whole lines only
+    all += pieces[i];
+  }
+  EXPECT_EQ(d->bytes, all.size());
+  std::size_t pos = 0;
+  for (int i = 1; i <= 3000; ++i) {
+    auto at = all.find(" line " + std::to_string(i) + "\n", pos);
+    ASSERT_NE(at, std::string::npos) << i;
+    pos = at + 1;
+  }
+}
+
+TEST_F(LogsHub, DownloadStopsWhenTheSinkWantsNoMore) {
+  for (int i = 1; i <= 5000; ++i) journal.append("orders", "line " + std::to_string(i));
+  DownloadQuery q;
+  DownloadLimits limits;
+  limits.chunk_bytes = 1024;
+  auto reader = open_download(journal, orders, q);
+  ASSERT_TRUE(reader);
+  int taken = 0;
+  DownloadSink sink;
+  sink.chunk = [&](std::string) { return ++taken < 3; };  // the client leaves at the third piece
+  auto d = stream_download(**reader, q, limits, sink);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->cancelled);
+  EXPECT_EQ(taken, 3);
+  EXPECT_LT(d->entries, 200u);
+
+  // A scan that matches nothing notices the departure through `alive`.
+  reader = open_download(journal, orders, q);
+  ASSERT_TRUE(reader);
+  q.filter.text = "no such text";
+  int asked = 0;
+  sink.chunk = [](std::string) { return true; };
+  sink.alive = [&] { return ++asked < 2; };
+  d = stream_download(**reader, q, limits, sink);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->cancelled);
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(d->entries, 0u);
+}
+
 }  // namespace
 }  // namespace siax::logs
