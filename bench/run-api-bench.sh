@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the agent's HTTP API with 200 registered (and running) apps, inside a
 # throwaway systemd sandbox: resident memory idle with 0 and with 200 apps (from
-# /proc/<pid>/status), then `wrk` on GET /api/apps (requests/s, latency percentiles).
+# /proc/<pid>/status), the agent's and systemd's CPU over a minute of monitoring, then
+# `wrk` on GET /api/apps (requests/s, latency percentiles).
 # Usage: bench/run-api-bench.sh [APPS=200] [DURATION=20s]   (as root; builds release first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,18 @@ running=$(curl -sf -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/apps" 
 echo "apps running: $running"
 sleep 5
 echo "agent RSS idle, $APPS apps: $(rss)"
+# CPU over a minute of monitoring at the default interval (utime+stime from /proc/<pid>/stat),
+# the agent's and systemd's (PID 1 of the sandbox, which answers the monitor's D-Bus calls).
+ticks() { sb sh -c "awk '{print \$14+\$15}' /proc/$1/stat"; }
+APID=$(sb pgrep -f "server.port=$PORT" | head -1)
+TCK=$(getconf CLK_TCK)
+a0=$(ticks "$APID"); s0=$(ticks 1)
+sleep 60
+a1=$(ticks "$APID"); s1=$(ticks 1)
+echo "agent CPU over 60 s idle, $APPS apps:   $(awk "BEGIN {printf \"%.2f\", ($a1 - $a0) / $TCK / 60 * 100}") % of a core"
+echo "systemd CPU over the same 60 s:        $(awk "BEGIN {printf \"%.2f\", ($s1 - $s0) / $TCK / 60 * 100}") % of a core"
+curl -sf -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/system" |
+  grep -o '"unit_reads":[0-9]*,"unit_reads_saved":[0-9]*' || true
 for c in 1 4; do
   echo "--- wrk GET /api/apps, $c connection(s), $DURATION"
   wrk -t1 -c$c -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/apps" |
