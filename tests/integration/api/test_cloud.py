@@ -6,6 +6,7 @@ the cloud forgot is looked up and created again."""
 import json
 import os
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -36,8 +37,8 @@ class FakeCloud:
     def state(self):
         return self.control("GET", "/_control/state")
 
-    def mode(self, mode):
-        self.control("POST", "/_control/mode", {"mode": mode})
+    def mode(self, mode, **kw):
+        self.control("POST", "/_control/mode", dict(kw, mode=mode))
 
     def records(self, name):
         return [a for a in self.state()["apps"] if a.get("name") == name]
@@ -126,5 +127,41 @@ def test_events_reach_the_cloud(cloud, cloud_agent):
         events = cloud.state()["events"]
         assert eventually(lambda: any((e.get("body") or e).get("kind") == "failed" for e in cloud.state()["events"]),
                           timeout=20), events
+    finally:
+        api.call("DELETE", f"/api/apps/{name}")
+
+
+def test_a_hanging_cloud_never_slows_the_api_and_every_event_arrives_once(cloud, cloud_agent):
+    _, api = cloud_agent
+    name = "cloud-hang"
+    body = {"app_name": name, "app_type": "nodejs", "script_path": f"{ROOT}/tests/fixtures/apps/failing/exit1.js",
+            "working_directory": f"{ROOT}/tests/fixtures/apps/failing", "user": "siaxapp",
+            "restart_policy": "no"}
+    # The cloud hangs longer than the agent's 10 s request timeout.
+    cloud.mode("slow", seconds=30)
+    try:
+        code, res, _ = api.post("/api/apps/register", dict(body, start=True))
+        assert code == 201, res
+        assert eventually(lambda: api.get(f"/api/events?app={name}")[1]["data"], timeout=20)
+        for path in ("/api/apps", "/api/system", f"/api/apps/{name}", "/api/events"):
+            t0 = time.monotonic()
+            assert api.get(path)[0] == 200
+            assert time.monotonic() - t0 < 2.0, f"{path} waited on the cloud"
+        # The request in flight times out; the reporter backs off and says why.
+        assert eventually(lambda: api.get("/api/system")[1]["data"]["cloud"]["consecutive_failures"] > 0,
+                          timeout=30), api.get("/api/system")[1]["data"]["cloud"]
+        assert api.get("/api/system")[1]["data"]["cloud"]["last_error"]
+    finally:
+        cloud.mode("ok")
+    try:
+        mine = {(e["kind"], e["at_usec"]) for e in api.get(f"/api/events?app={name}")[1]["data"]}
+
+        def delivered():
+            return [((e.get("body") or e).get("kind"), (e.get("body") or e).get("at"))
+                    for e in cloud.state()["events"] if (e.get("body") or e).get("app") == name]
+        assert eventually(lambda: mine <= set(delivered()), timeout=60), (mine, delivered())
+        got = delivered()
+        assert len(got) == len(set(got)), f"an event arrived twice: {got}"
+        assert cloud.state()["duplicates"] == 0
     finally:
         api.call("DELETE", f"/api/apps/{name}")

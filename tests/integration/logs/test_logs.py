@@ -3,7 +3,9 @@ and a real WebSocket client (Python's `websockets`) on the host."""
 import asyncio
 import json
 import re
+import socket
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -15,6 +17,41 @@ from conftest import (Api, Viewer, collect, eventually, free_port, node_logger, 
 
 def run(coro):
     return asyncio.run(coro)
+
+
+def raw_get(port, token, path, timeout=60):
+    """GET over a plain socket (urllib hides chunking and drops trailers). Returns
+    (status, headers, body bytes, trailers, number of chunks); names in lower case."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+                  "Connection: close\r\n\r\n".encode())
+        f = s.makefile("rb")
+
+        def fields():
+            out = {}
+            while True:
+                line = f.readline().decode()
+                if line in ("\r\n", ""):
+                    return out
+                k, v = line.split(":", 1)
+                out[k.strip().lower()] = v.strip()
+        status = int(f.readline().split()[1])
+        headers = fields()
+        body, trailers, chunks = bytearray(), {}, 0
+        if headers.get("transfer-encoding") == "chunked":
+            while True:
+                size = int(f.readline().split(b";")[0], 16)
+                if size == 0:
+                    break
+                body += f.read(size)
+                assert f.read(2) == b"\r\n", "bad chunk framing"
+                chunks += 1
+            trailers = fields()
+        elif "content-length" in headers:
+            body += f.read(int(headers["content-length"]))
+        else:
+            body += f.read()
+        return status, headers, bytes(body), trailers, chunks
 
 
 def flood_entries(entries):
@@ -261,16 +298,59 @@ def test_download_text_and_json_lines(agent, token, admin):
     lines = text.splitlines()
     assert [ln.rsplit(" ", 1)[-1] for ln in lines] == ["2"] + [str(i) for i in range(20, 30)]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z info \[\d+\] numbered 2$", lines[0])
-    assert headers["X-Siax-Log-Truncated"] == "false" and headers["X-Siax-Log-Entries"] == "11"
-    code, body, headers = admin.get(f"/api/apps/{name}/logs?format=json&limit=5&q=numbered")
-    assert code == 200 and headers["X-Siax-Log-Truncated"] == "true"
-    rows = [json.loads(x) for x in body.splitlines()] if isinstance(body, str) else None
-    assert rows is not None and [r["message"] for r in rows] == [f"numbered {i}" for i in range(1, 6)]
-    assert "entries=50000" in headers["X-Siax-Log-Limit"]
+    # The counts are trailers (known only at the end of the stream).
+    code, headers, raw, trailers, _ = raw_get(agent.port, token, f"/api/apps/{name}/logs?q=numbered%202")
+    assert code == 200 and raw.decode() == text
+    assert headers["trailer"] == "X-Siax-Log-Entries, X-Siax-Log-Truncated"
+    assert trailers["x-siax-log-truncated"] == "false" and trailers["x-siax-log-entries"] == "11"
+    code, headers, raw, trailers, _ = raw_get(agent.port, token, f"/api/apps/{name}/logs?format=json&limit=5&q=numbered")
+    assert code == 200 and trailers["x-siax-log-truncated"] == "true" and trailers["x-siax-log-entries"] == "5"
+    assert headers["content-type"] == "application/x-ndjson"
+    rows = [json.loads(x) for x in raw.decode().splitlines()]
+    assert [r["message"] for r in rows] == [f"numbered {i}" for i in range(1, 6)]
+    assert "entries=50000" in headers["x-siax-log-limit"]
     code, body, _ = admin.get(f"/api/apps/{name}/logs?level=loud")
     assert code == 400 and body["error"]["code"] == "invalid_level"
     code, body, _ = admin.get("/api/apps/nope/logs")
     assert code == 404
+
+
+def test_a_large_download_is_streamed_complete_and_in_order(agent, token, admin):
+    count = 20000
+    name = register(admin, "lg-bigdl", node_logger("numbered.js", COUNT=count))
+    last = f"numbered {count}"
+    assert eventually(lambda: last in admin.get(f"/api/apps/{name}/logs?q={urllib.parse.quote(last)}")[1],
+                      timeout=60), "the app's lines did not reach the journal (run the sandbox with --journal-unlimited)"
+    fds0 = agent.open_fds()
+
+    code, headers, raw, trailers, chunks = raw_get(agent.port, token, f"/api/apps/{name}/logs?q=numbered")
+    assert code == 200, raw[:300]
+    assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+    assert headers["content-type"].startswith("text/plain")
+    lines = raw.decode().splitlines()
+    assert [int(ln.rsplit(" ", 1)[-1]) for ln in lines] == list(range(1, count + 1))
+    assert chunks > 5, f"{len(raw)} bytes in {chunks} chunks: not streamed in pieces"
+    assert trailers == {"x-siax-log-entries": str(count), "x-siax-log-truncated": "false"}
+
+    code, headers, raw, trailers, chunks = raw_get(agent.port, token, f"/api/apps/{name}/logs?q=numbered&format=json")
+    assert code == 200 and headers["transfer-encoding"] == "chunked"
+    assert headers["content-type"] == "application/x-ndjson"
+    rows = [json.loads(x) for x in raw.decode().splitlines()]
+    assert [r["message"] for r in rows] == [f"numbered {i}" for i in range(1, count + 1)]
+    times = [r["time_usec"] for r in rows]
+    assert times == sorted(times)
+    assert chunks > 5 and trailers["x-siax-log-entries"] == str(count)
+
+    # A client that leaves after the first bytes: the agent stops reading and releases
+    # the journal reader (no descriptor left behind).
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", agent.port), timeout=10) as s:
+            s.sendall(f"GET /api/apps/{name}/logs?format=json HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {token}\r\n\r\n".encode())
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    assert eventually(lambda: agent.open_fds() <= fds0, timeout=15), f"open fds {fds0} -> {agent.open_fds()}"
+    code, body, _ = admin.get("/api/apps")  # the agent still answers
+    assert code == 200
 
 
 def test_the_agents_own_log(agent, token):

@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -247,6 +248,43 @@ class Client {
     std::string out(static_cast<const char*>(buffer_.data().data()), n);
     buffer_.consume(n);
     return out;
+  }
+
+  /// Reads the head of a response into `parser` (the body, if any, stays unread).
+  template <class Parser>
+  bool read_header(Parser& parser) {
+    visit([&](auto& s) {
+      beast::get_lowest_layer(s).expires_after(kIoTimeout);
+      bhttp::async_read_header(s, buffer_, parser, [&](beast::error_code e, std::size_t) { ec_ = e; });
+      run();
+    });
+    return !ec_;
+  }
+
+  /// Reads (the rest of) a response into `parser`.
+  template <class Parser>
+  bool read_into(Parser& parser) {
+    visit([&](auto& s) {
+      beast::get_lowest_layer(s).expires_after(kIoTimeout);
+      bhttp::async_read(s, buffer_, parser, [&](beast::error_code e, std::size_t) { ec_ = e; });
+      run();
+    });
+    return !ec_;
+  }
+
+  /// Reads whatever part of the message arrives next into `parser`; bytes consumed.
+  template <class Parser>
+  std::size_t read_some_into(Parser& parser) {
+    std::size_t n = 0;
+    visit([&](auto& s) {
+      beast::get_lowest_layer(s).expires_after(kIoTimeout);
+      bhttp::async_read_some(s, buffer_, parser, [&](beast::error_code e, std::size_t bytes) {
+        ec_ = e;
+        n = bytes;
+      });
+      run();
+    });
+    return n;
   }
 
   std::optional<Res> request(bhttp::verb method, std::string_view target, std::string body = {},
@@ -1024,6 +1062,283 @@ TEST_F(HttpServer, StopClosesConnectionsThatOutstayTheGrace) {
   EXPECT_TRUE(harness_->wait_stopped(kIoTimeout));
   auto [req, responder] = mailbox_.take();
   EXPECT_TRUE(responder.send(json_success("too late")));  // harmless
+}
+
+
+// --- streamed responses (Responder::stream) -------------------------------------------
+
+/// What a producer did, for the test thread to look at.
+struct ProducerRecord {
+  std::atomic<int> written{0};             // chunks accepted by write()
+  std::atomic<bool> in_write{false};       // blocked (or busy) in write()
+  std::atomic<std::size_t> max_in_flight{0};
+  std::atomic<bool> refused{false};        // a write returned false (stream cancelled)
+  std::atomic<bool> done{false};
+};
+
+/// `chunk i` padded with dots to `size` bytes, newline-terminated.
+std::string numbered_chunk(int i, std::size_t size) {
+  std::string c = "chunk " + std::to_string(i) + " ";
+  c.resize(std::max<std::size_t>(size, c.size() + 1) - 1, '.');
+  c += '\n';
+  return c;
+}
+
+std::string numbered_body(int n, std::size_t size) {
+  std::string all;
+  for (int i = 0; i < n; ++i) all += numbered_chunk(i, size);
+  return all;
+}
+
+/// The HttpServer routes plus GET /stream, whose producer runs on its own thread:
+///   n=<chunks> size=<bytes> (default 100 x 1000), endless=1, sleep_ms=<between chunks>,
+///   stall_ms=<once, after the first chunk, no heartbeat>, fail_after=<k> (fail() after
+///   k chunks), drop_after=<k> (drop the writer after k chunks), error=1 (a plain 409
+///   instead of a stream).
+class HttpStream : public HttpServer {
+ protected:
+  ~HttpStream() override {
+    harness_.reset();  // closes every connection: blocked producers return
+    for (auto& t : producers_) t.join();
+  }
+
+  void build_stream(ServerOptions options = test_options()) {
+    options.log_warning = [this](std::string_view m) {
+      std::lock_guard lock(mu_);
+      warnings_.emplace_back(m);
+    };
+    build(options);
+    ASSERT_TRUE(server().route(Method::get, "/stream", [this](Request req, Responder r) {
+      // On the io thread (one): producers_ is only touched here and after the harness.
+      producers_.emplace_back([this, req = std::move(req), r] { produce(req, r); });
+    }));
+  }
+
+  static long num(const Request& req, std::string_view name, long fallback) {
+    const auto* v = req.query_param(name);
+    return v != nullptr ? std::stol(*v) : fallback;
+  }
+
+  void produce(const Request& req, const Responder& r) {
+    auto& rec = record_;
+    if (num(req, "error", 0) != 0) {
+      r.send(json_failure(StatusCode::conflict, "not_now", "refused before the first byte"));
+      EXPECT_FALSE(r.stream(Response{}).has_value());  // one answer only
+      rec.done = true;
+      return;
+    }
+    Response head;
+    head.content_type = "text/plain";
+    head.headers.add("Trailer", "X-Chunks");
+    auto writer = r.stream(std::move(head), 4);
+    if (!writer) return;
+    const long n = num(req, "n", 100);
+    const auto size = static_cast<std::size_t>(num(req, "size", 1000));
+    const bool endless = num(req, "endless", 0) != 0;
+    const long fail_after = num(req, "fail_after", -1);
+    const long drop_after = num(req, "drop_after", -1);
+    const auto sleep = std::chrono::milliseconds(num(req, "sleep_ms", 0));
+    const auto stall = std::chrono::milliseconds(num(req, "stall_ms", 0));
+    int i = 0;
+    for (; endless || i < n; ++i) {
+      if (i == fail_after) {
+        writer->fail("the source broke");
+        rec.done = true;
+        return;
+      }
+      if (i == drop_after) {
+        writer.reset();
+        rec.done = true;
+        return;
+      }
+      rec.in_write = true;
+      const bool ok = writer->write(numbered_chunk(i, size));
+      rec.in_write = false;
+      if (!ok) {
+        rec.refused = true;
+        rec.done = true;
+        return;
+      }
+      ++rec.written;
+      std::size_t seen = writer->in_flight();
+      std::size_t prev = rec.max_in_flight.load();
+      while (seen > prev && !rec.max_in_flight.compare_exchange_weak(prev, seen)) {
+      }
+      if (i == 0 && stall.count() > 0) std::this_thread::sleep_for(stall);
+      if (sleep.count() > 0) std::this_thread::sleep_for(sleep);
+    }
+    Headers trailers;
+    trailers.add("X-Chunks", std::to_string(i));
+    writer->finish(std::move(trailers));
+    rec.done = true;
+  }
+
+  std::vector<std::string> warnings() {
+    std::lock_guard lock(mu_);
+    return warnings_;
+  }
+
+  ProducerRecord record_;
+  std::vector<std::thread> producers_;
+  std::mutex mu_;
+  std::vector<std::string> warnings_;
+};
+
+using StreamParser = bhttp::response_parser<bhttp::string_body>;
+
+TEST_F(HttpStream, ManyChunksArriveCompleteAndInOrderWithChunkedEncoding) {
+  build_stream();
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send("GET /stream?n=300&size=1000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  StreamParser parser;
+  parser.body_limit(64 * 1024 * 1024);
+  std::size_t chunks = 0;
+  auto count = [&](std::uint64_t, beast::string_view, beast::error_code&) { ++chunks; };
+  parser.on_chunk_header(count);
+  ASSERT_TRUE(c.read_into(parser)) << c.error().message();
+  auto res = parser.release();
+  EXPECT_EQ(res.result(), bhttp::status::ok);
+  EXPECT_TRUE(res.chunked());
+  EXPECT_EQ(res[bhttp::field::transfer_encoding], "chunked");
+  EXPECT_EQ(res[bhttp::field::content_length], "");
+  EXPECT_EQ(res[bhttp::field::content_type], "text/plain");
+  EXPECT_EQ(chunks, 301U);  // one HTTP chunk per write, plus the last
+  EXPECT_EQ(res.body(), numbered_body(300, 1000));
+  EXPECT_EQ(res["X-Chunks"], "300");  // the trailer
+  EXPECT_TRUE(res.keep_alive());
+  auto next = c.get("/api/health");  // the connection is reusable after the last chunk
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->result(), bhttp::status::ok);
+  EXPECT_TRUE(record_.done);
+  EXPECT_EQ(server().stats().requests_for("/stream", 200), 1U);
+}
+
+TEST_F(HttpStream, ASlowReaderKeepsTheProducerWaitingWithAtMostFourChunksInFlight) {
+  build_stream();
+  start();
+  constexpr int kChunks = 400;  // 25 MiB: more than loopback socket buffers hold
+  Client c(port());
+  ASSERT_TRUE(c.send("GET /stream?n=400&size=65536 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  StreamParser parser;
+  parser.body_limit(64 * 1024 * 1024);
+  ASSERT_TRUE(c.read_header(parser));
+  EXPECT_TRUE(parser.get().chunked());
+  // The client reads nothing more: once the socket buffers are full the producer waits
+  // in write() and makes no progress.
+  bool blocked = eventually(
+      [&] {
+        const int before = record_.written.load();
+        std::this_thread::sleep_for(300ms);
+        return record_.in_write.load() && record_.written.load() == before;
+      },
+      8s);
+  EXPECT_TRUE(blocked);
+  EXPECT_LT(record_.written.load(), kChunks);
+  EXPECT_LE(record_.max_in_flight.load(), 4U);
+  EXPECT_FALSE(record_.done.load());
+  // Now read it all: complete and in order; the bound held throughout.
+  ASSERT_TRUE(c.read_into(parser)) << c.error().message();
+  EXPECT_EQ(parser.get().body(), numbered_body(kChunks, 65536));
+  EXPECT_TRUE(eventually([&] { return record_.done.load(); }));
+  EXPECT_EQ(record_.written.load(), kChunks);
+  EXPECT_LE(record_.max_in_flight.load(), 4U);
+  EXPECT_GE(record_.max_in_flight.load(), 1U);
+}
+
+TEST_F(HttpStream, AClientThatLeavesMidStreamStopsTheProducer) {
+  build_stream();
+  start();
+  {
+    Client c(port());
+    ASSERT_TRUE(c.send("GET /stream?endless=1&size=65536 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    StreamParser parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    ASSERT_TRUE(c.read_header(parser));
+    std::size_t got = 0;
+    while (got < 1024 * 1024) {
+      const auto n = c.read_some_into(parser);
+      ASSERT_TRUE(c.ok());
+      got += n;
+    }
+    c.close();
+  }
+  EXPECT_TRUE(eventually([&] { return record_.done.load(); }));
+  EXPECT_TRUE(record_.refused.load());  // write() returned false: the producer returned
+  EXPECT_TRUE(eventually([&] { return server().stats().active_connections == 0; }));
+  Client d(port());
+  ASSERT_TRUE(d.get("/api/health"));
+}
+
+TEST_F(HttpStream, AnErrorBeforeTheFirstChunkIsANormalResponse) {
+  build_stream();
+  start();
+  Client c(port());
+  auto res = c.get("/stream?error=1");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), bhttp::status::conflict);
+  EXPECT_EQ(error_code_of(*res), "not_now");
+  EXPECT_FALSE(res->chunked());
+  EXPECT_EQ((*res)[bhttp::field::content_length], std::to_string(res->body().size()));
+  auto next = c.get("/api/health");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->result(), bhttp::status::ok);
+}
+
+TEST_F(HttpStream, AFailureAfterTheHeadCutsTheConnectionAndIsLogged) {
+  build_stream();
+  start();
+  for (std::string_view how : {"fail_after", "drop_after"}) {
+    Client c(port());
+    ASSERT_TRUE(c.send("GET /stream?n=10&" + std::string(how) + "=3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    StreamParser parser;
+    EXPECT_FALSE(c.read_into(parser)) << how;  // no last chunk: the body is incomplete
+    EXPECT_FALSE(parser.is_done()) << how;
+    EXPECT_EQ(parser.get().body(), numbered_body(3, 1000)) << how;
+    EXPECT_TRUE(c.wait_closed()) << how;
+  }
+  auto w = warnings();
+  ASSERT_EQ(w.size(), 2U);
+  EXPECT_NE(w[0].find("the source broke"), std::string::npos) << w[0];
+  EXPECT_NE(w[1].find("without finishing"), std::string::npos) << w[1];
+}
+
+TEST_F(HttpStream, HandlerTimeoutCutsOnlyAStalledStream) {
+  auto options = test_options();
+  options.handler_timeout = 300ms;
+  build_stream(options);
+  start();
+  // 12 chunks 100 ms apart: 1.2 s in all, four times the handler timeout, but moving.
+  Client c(port());
+  auto res = c.get("/stream?n=12&size=100&sleep_ms=100");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body(), numbered_body(12, 100));
+  EXPECT_EQ(server().stats().handler_timeouts, 0U);
+  ASSERT_TRUE(eventually([&] { return record_.done.load(); }));
+  // One chunk, then nothing for 1.5 s: closed after ~300 ms; the producer is told.
+  record_.done = false;
+  Client d(port());
+  ASSERT_TRUE(d.send("GET /stream?n=3&size=100&stall_ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  StreamParser parser;
+  EXPECT_FALSE(d.read_into(parser));
+  EXPECT_EQ(parser.get().body(), numbered_body(1, 100));
+  EXPECT_TRUE(eventually([&] { return record_.done.load(); }));
+  EXPECT_TRUE(record_.refused.load());
+  EXPECT_EQ(server().stats().handler_timeouts, 1U);
+}
+
+TEST_F(HttpStream, Http10GetsTheBodyUnframedAndTheConnectionCloses) {
+  build_stream();
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.send("GET /stream?n=20&size=50 HTTP/1.0\r\n\r\n"));
+  std::string raw;
+  ASSERT_TRUE(c.wait_closed(kIoTimeout, &raw));
+  const auto split = raw.find("\r\n\r\n");
+  ASSERT_NE(split, std::string::npos);
+  const auto head = raw.substr(0, split);
+  EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+  EXPECT_EQ(raw.substr(split + 4), numbered_body(20, 50));
 }
 
 }  // namespace
