@@ -118,7 +118,7 @@ struct Response {
   bool close_connection = false;
   /// Set by `Responder::stream` (handlers leave it empty): the body is not `body` but
   /// the chunks of a BodyWriter, sent with `Transfer-Encoding: chunked`.
-  std::shared_ptr<detail::StreamConsumer> stream;
+  std::shared_ptr<detail::StreamConsumer> stream{};
 };
 
 /// Key of `siax::Error::details` that carries a retry delay in whole seconds

@@ -224,9 +224,12 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
   const int main_pid = unit ? static_cast<int>(unit->main_pid) : 0;
   // Copies of the app outside the unit. A process whose cgroup could not be read (it
   // raced with the scan) but whose parent is in the unit is given the benefit of the doubt.
+  // A process of another app's unit is that app's, even when both run the same script from
+  // the same directory (two instances of one program on different ports).
   std::vector<const ProcessInfo*> strays;
   for (const auto& p : processes) {
     if (p.unit == s.unit || p.pid == main_pid || !matches_app(def, p)) continue;
+    if (core::app_name_from_unit(p.unit)) continue;
     if (p.unit.empty() && p.cgroup.empty() && unit_pids.count(p.ppid)) continue;
     strays.push_back(&p);
     s.stray_pids.push_back(p.pid);

@@ -341,13 +341,19 @@ def test_a_large_download_is_streamed_complete_and_in_order(agent, token, admin)
     assert times == sorted(times)
     assert chunks > 5 and trailers["x-siax-log-entries"] == str(count)
 
-    # A client that leaves after the first bytes: the agent stops reading and releases
-    # the journal reader (no descriptor left behind).
+    # A client that leaves after the first bytes: the worker notices, stops reading and
+    # releases the journal reader (no descriptor left behind).
+    def downloads_active():
+        _, text, _ = admin.get("/metrics")
+        m = re.search(r"^siax_logs_downloads_active (\d+)$", text, re.M)
+        return int(m.group(1)) if m else None
+    assert downloads_active() == 0
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", agent.port), timeout=10) as s:
             s.sendall(f"GET /api/apps/{name}/logs?format=json HTTP/1.1\r\nHost: x\r\n"
                       f"Authorization: Bearer {token}\r\n\r\n".encode())
             assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        assert eventually(lambda: downloads_active() == 0, timeout=10), "the download went on after the client left"
     assert eventually(lambda: agent.open_fds() <= fds0, timeout=15), f"open fds {fds0} -> {agent.open_fds()}"
     code, body, _ = admin.get("/api/apps")  # the agent still answers
     assert code == 200

@@ -232,7 +232,9 @@ TEST_F(LogsHub, DownloadIsStreamedInBoundedPiecesInOrder) {
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     // Each piece is handed over once it reaches chunk_bytes: at most one line over.
     EXPECT_LT(pieces[i].size(), limits.chunk_bytes + 200);
-    if (i + 1 < pieces.size()) EXPECT_GE(pieces[i].size(), limits.chunk_bytes);
+    if (i + 1 < pieces.size()) {
+      EXPECT_GE(pieces[i].size(), limits.chunk_bytes);
+    }
     EXPECT_EQ(pieces[i].back(), '\n');  // whole lines only
     all += pieces[i];
   }

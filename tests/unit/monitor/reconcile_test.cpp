@@ -299,6 +299,21 @@ TEST(ReconcileStrays, OtherAppsAndUnrelatedProcessesAreNotStrays) {
   EXPECT_TRUE(s.stray_pids.empty());
 }
 
+TEST(ReconcileStrays, AnotherInstanceOfTheSameProgramUnderItsOwnUnitIsNotAStray) {
+  // api and api-2 run the same script from the same directory (different PORT): each
+  // unit's process belongs to its own app.
+  const std::vector<core::ProcessInfo> ps = {
+      app_main(100), proc(300, "siax-app-api-2.service", {"/usr/bin/node", "/srv/api/app.js"}, "/srv/api")};
+  const AppState s = run(unit("active", "running", 100), ps);
+  EXPECT_EQ(s.status, AppStatus::Running) << s.reason;
+  EXPECT_TRUE(s.stray_pids.empty());
+  // The same copy in a login session or under another service manager is a stray.
+  const std::vector<core::ProcessInfo> leftover = {
+      app_main(100), proc(301, "session-3.scope", {"/usr/bin/node", "/srv/api/app.js"}, "/srv/api"),
+      proc(302, "pm2-root.service", {"/usr/bin/node", "/srv/api/app.js"}, "/srv/api")};
+  EXPECT_EQ(run(unit("active", "running", 100), leftover).stray_pids, (std::vector<int>{301, 302}));
+}
+
 // --- Usage -----------------------------------------------------------------------------
 
 TEST(ReconcileUsage, SumsCpuAndRssOverTheUnitAndCollectsPorts) {
