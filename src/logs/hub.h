@@ -39,8 +39,11 @@ struct HubOptions {
   /// How long a possibly-growing entry (an error line, a traceback) is held waiting for
   /// its next line.
   std::chrono::milliseconds hold_delay{100};
-  /// Safety poll of the journal, in case a change notification is missed.
-  std::chrono::milliseconds poll_interval{1'000};
+  /// Poll of a quiet stream: the first line after a quiet spell would otherwise wait for
+  /// journald's (coalesced, up to 250 ms) change notification. A poll costs a few
+  /// microseconds (sd_journal_process + one sd_journal_next), and streams exist only
+  /// while someone watches.
+  std::chrono::milliseconds poll_interval{50};
   /// journald announces changes (inotify) at most every 250 ms; while a stream is busy
   /// (lines read within `busy_window`), it is polled this often instead, so that a line
   /// reaches its viewers well within 100 ms.
