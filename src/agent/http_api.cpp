@@ -344,7 +344,9 @@ void delete_app(ApiContext& ctx, Request req, Responder res) {
   }
   auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
   on_worker(ctx, res, [&ctx, req, name, held] {
+    if (ctx.monitor != nullptr) ctx.monitor->hold(name);  // no drift event while its unit goes
     auto s = ctx.apps.unregister(name);
+    if (ctx.monitor != nullptr && !s) ctx.monitor->release(name);
     held->release();
     ctx.metrics.count_operation(name, "delete", s ? "ok" : s.error().code);
     audit(ctx, req, "delete", name, s ? "ok" : s.error().code, s ? "" : s.error().message);

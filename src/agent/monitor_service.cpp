@@ -77,6 +77,19 @@ void MonitorService::trigger(const std::string& app) {
   wake();
 }
 
+void MonitorService::hold(const std::string& app) {
+  std::lock_guard lock(mutex_);
+  held_.insert(app);
+}
+
+void MonitorService::release(const std::string& app) {
+  {
+    std::lock_guard lock(mutex_);
+    held_.erase(app);
+  }
+  trigger(app);
+}
+
 void MonitorService::wake() {
   {
     std::lock_guard lock(wake_mutex_);
@@ -172,6 +185,14 @@ void MonitorService::run_cycle() {
   if (apps) {
     for (const auto& record : *apps) {
       const auto& def = record.definition;
+      {
+        std::lock_guard lock(mutex_);
+        if (held_.count(def.name) != 0) {
+          if (auto it = states_.find(def.name); it != states_.end()) new_states.emplace(def.name, it->second);
+          if (auto it = units_.find(def.name); it != units_.end()) new_units.emplace(def.name, it->second);
+          continue;
+        }
+      }
       std::optional<core::UnitStatus> before;
       if (!full && named.count(def.name) == 0) {
         std::lock_guard lock(mutex_);
@@ -273,6 +294,14 @@ void MonitorService::run_cycle() {
       }
     }
     states_ = std::move(new_states);
+    if (apps) {
+      // A held app that left the registry is gone for good.
+      for (auto it = held_.begin(); it != held_.end();) {
+        const bool registered = std::any_of(apps->begin(), apps->end(),
+                                            [&](const registry::AppRecord& r) { return r.definition.name == *it; });
+        it = registered ? std::next(it) : held_.erase(it);
+      }
+    }
     if (apps) {
       units_ = std::move(new_units);
       units_at_usec_ = now;

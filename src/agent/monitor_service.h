@@ -126,6 +126,11 @@ class MonitorService {
   /// Asks for a cycle soon that re-reads `app`'s unit (systemd signalled a change to it).
   void trigger(const std::string& app);
 
+  /// Holds an app while it is being deleted (its unit goes before its registry row): the
+  /// cycles keep its last state and raise no event for it (no "unit file missing" drift,
+  /// no "unknown") until `release`, or until it leaves the registry. Any thread.
+  void hold(const std::string& app);
+  void release(const std::string& app);
   /// One whole cycle on the caller's thread (what the thread runs; tests call it).
   void run_cycle();
 
@@ -163,6 +168,7 @@ class MonitorService {
   std::map<std::string, monitor::AppState> states_;
   std::map<std::string, monitor::MonitoredState> monitored_;
   std::map<std::string, core::UnitStatus> units_;  ///< as read by the last cycle
+  std::set<std::string> held_;                     ///< apps being deleted
   std::int64_t units_at_usec_ = 0;
   std::vector<core::ProcessInfo> last_processes_;
   MonitorStats stats_;

@@ -199,3 +199,23 @@ def test_metrics_include_the_monitor_and_the_live_logs(admin):
     assert code == 200
     assert "siax_monitor_cycles_total " in text and "# TYPE siax_app_status gauge" in text, text[-2000:]
     assert "siax_logs_" in text, text[-2000:]
+
+
+def test_two_instances_of_one_program_are_both_running_and_a_delete_raises_no_drift(admin):
+    # The same script from the same directory under two units (different ports): each
+    # unit's process is its own app's, not a stray copy of the other.
+    a, b = "mon-twin-a", "mon-twin-b"
+    register(admin, node_app(a, free_port()))
+    register(admin, node_app(b, free_port()))
+    try:
+        for name in (a, b):
+            assert eventually(lambda: app_state(admin, name)["status"] == "running", timeout=10), \
+                app_state(admin, name)
+        assert app_state(admin, a)["stray_pids"] == []
+    finally:
+        delete(admin, a)
+        delete(admin, b)
+    time.sleep(2.5)  # two scans after the deletes
+    for name in (a, b):
+        kinds = [e["kind"] for e in events_of(admin, name)]
+        assert "unit_drift" not in kinds and "zombie" not in kinds, kinds

@@ -190,6 +190,44 @@ TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
   EXPECT_EQ(status_reads, 9) << "no list from systemd: read every unit";
 }
 
+TEST_F(MonitorServiceTest, AnAppBeingDeletedRaisesNoEventAndKeepsItsLastState) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  service->run_cycle();
+  const auto events_before = registry.events.size();
+  service->hold("api");
+  units["api"] = unit("api", "inactive", "dead", 0);  // the delete stopped it and removed its unit
+  units["api"].load_state = "not-found";
+  processes.table = {};
+  service->run_cycle();
+  EXPECT_EQ(registry.events.size(), events_before);
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Running) << "the last state is kept";
+  registry.apps.erase("api");  // the delete went through
+  service->run_cycle();
+  EXPECT_FALSE(service->state("api"));
+  EXPECT_EQ(removed, std::vector<std::string>{"api"});
+  EXPECT_EQ(registry.events.size(), events_before);
+  add_app(node_app("api"));  // registered again: watched again (no hold left behind)
+  service->run_cycle();
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Unknown);
+}
+
+TEST_F(MonitorServiceTest, ReleasingAHoldAfterAFailedDeleteWatchesTheAppAgain) {
+  add_app(node_app("api"));
+  units["api"] = unit("api", "active", "running", 100);
+  processes.table = {node_process(100, "api", "siax-app-api.service")};
+  service->run_cycle();
+  service->hold("api");
+  units["api"] = unit("api", "failed", "failed", 0);
+  processes.table = {};
+  service->run_cycle();
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Running);
+  service->release("api");
+  service->run_cycle();
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Failed);
+}
+
 TEST_F(MonitorServiceTest, KeepsTheUnitStatusItReadWhileItIsRecent) {
   add_app(node_app("api"));
   EXPECT_FALSE(service->unit_status("api")) << "nothing before the first cycle";
