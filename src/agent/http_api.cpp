@@ -508,6 +508,12 @@ Status install_api(ApiContext& ctx) {
                                                  "'siax-agent token create'");
           }
           req.auth = Identity{"token:" + (*rec)->name, to_auth_role((*rec)->role), false};
+          // When it was last used (for 'siax-agent token list'): at most once a minute per
+          // token, written on a worker (skipped when the pool is full; it is only a hint).
+          const std::int64_t now = ctx.now_usec();
+          if (!(*rec)->last_used_at_usec || now - *(*rec)->last_used_at_usec > 60'000'000) {
+            (void)ctx.workers.try_post([&ctx, id = (*rec)->id, now] { (void)ctx.registry.touch_token(id, now); });
+          }
           return std::nullopt;
         }
         if (auto cookie = req.header("Cookie")) {

@@ -382,15 +382,21 @@ int main(int argc, char** argv) {
       auto list = (*reg)->list_tokens();
       if (!list) return report(list.error(), as_json);
       json data = json::array();
-      std::string text = fmt::format("{:>4} {:<24} {:<9} {}", "ID", "NAME", "ROLE", "STATE");
+      std::string text = fmt::format("{:>4} {:<24} {:<9} {:<8} {}", "ID", "NAME", "ROLE", "STATE", "LAST USED (UTC)");
       for (const auto& t : *list) {
         data.push_back({{"id", t.id},
                         {"name", t.name},
                         {"role", siax::registry::to_string(t.role)},
                         {"created_at_usec", t.created_at_usec},
-                        {"revoked", t.revoked_at_usec.has_value()}});
-        text += fmt::format("\n{:>4} {:<24} {:<9} {}", t.id, t.name, siax::registry::to_string(t.role),
-                            t.revoked_at_usec ? "revoked" : "active");
+                        {"revoked", t.revoked_at_usec.has_value()},
+                        {"last_used_at_usec", t.last_used_at_usec ? json(*t.last_used_at_usec) : json(nullptr)}});
+        std::string used = "never";
+        if (t.last_used_at_usec) {
+          const std::time_t secs = static_cast<std::time_t>(*t.last_used_at_usec / 1'000'000);
+          used = fmt::format("{:%Y-%m-%d %H:%M}", fmt::gmtime(secs));
+        }
+        text += fmt::format("\n{:>4} {:<24} {:<9} {:<8} {}", t.id, t.name, siax::registry::to_string(t.role),
+                            t.revoked_at_usec ? "revoked" : "active", used);
       }
       return print_ok(data, as_json, text);
     }

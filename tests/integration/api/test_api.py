@@ -1,9 +1,10 @@
 """The agent through HTTP, against the real systemd in the sandbox (issue 3's tests)."""
+import json
 import time
 
 import pytest
 
-from conftest import (APPS, APP_USER, Api, eventually, free_port, make_token, node_app, pid_alive, sb)
+from conftest import (AGENT, APPS, APP_USER, Api, eventually, free_port, make_token, node_app, pid_alive, sb)
 
 
 def unit_file_exists(name):
@@ -211,3 +212,14 @@ def test_agent_killed_keeps_registry_and_apps_running(agent, admin):
     assert st["pid"] == pid and st["status"] == "active"
     assert http_ok(port)
     admin.call("DELETE", "/api/apps/it-survivor")
+
+
+def test_token_list_says_when_a_token_was_last_used(agent, admin):
+    def listed(name):
+        out = sb(AGENT, "--json", "--set", f"paths.state_dir={agent.state_dir}", "token", "list").stdout
+        return next(t for t in json.loads(out)["data"] if t["name"] == name)
+
+    token = make_token(agent, "it-last-used", "viewer")
+    assert listed("it-last-used")["last_used_at_usec"] is None
+    assert admin.with_token(token).get("/api/apps")[0] == 200
+    assert eventually(lambda: listed("it-last-used")["last_used_at_usec"] is not None, timeout=5)
