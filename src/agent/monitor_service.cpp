@@ -157,15 +157,20 @@ void MonitorService::run_cycle() {
   }
   const std::int64_t now = deps_.now_usec();
 
-  // Which units to read in full: all of them now and then, else those that moved.
+  // Which units to read in full: all after trigger(), else those that moved, were named,
+  // or whose turn it is (one app in `full_refresh_every`, in rotation, so that every unit
+  // is read at least that often without a burst of reads in one cycle).
   bool full = true;
   std::set<std::string> named;
+  int phase = 0;
+  const int period = std::max(1, options_.full_refresh_every);
   {
     std::lock_guard lock(wake_mutex_);
-    full = refresh_all_ || !deps_.unit_states || ++cycles_since_full_ >= options_.full_refresh_every;
+    full = refresh_all_ || !deps_.unit_states;
     refresh_all_ = false;
     named.swap(refresh_);
-    if (full) cycles_since_full_ = 0;
+    phase = cycles_since_full_;
+    cycles_since_full_ = (cycles_since_full_ + 1) % period;
   }
   std::map<std::string, ports::UnitListEntry> listed;
   if (!full) {
@@ -183,8 +188,10 @@ void MonitorService::run_cycle() {
   std::map<std::string, monitor::AppState> new_states;
   std::map<std::string, core::UnitStatus> new_units;
   if (apps) {
+    std::size_t index = 0;
     for (const auto& record : *apps) {
       const auto& def = record.definition;
+      const bool turn = static_cast<int>(index++ % static_cast<std::size_t>(period)) == phase;
       {
         std::lock_guard lock(mutex_);
         if (held_.count(def.name) != 0) {
@@ -194,7 +201,7 @@ void MonitorService::run_cycle() {
         }
       }
       std::optional<core::UnitStatus> before;
-      if (!full && named.count(def.name) == 0) {
+      if (!full && !turn && named.count(def.name) == 0) {
         std::lock_guard lock(mutex_);
         if (auto it = units_.find(def.name); it != units_.end()) before = it->second;
       }

@@ -76,7 +76,7 @@ struct MonitorDeps {
   /// The load/active/sub states of every loaded unit of ours, by app name, in one call to
   /// systemd. May be empty (then every app's unit is read every cycle). When set, a cycle
   /// reads an app's full status only when it is due: its states moved, its main process is
-  /// gone, it was named by trigger(app), or a full refresh is due (see MonitorOptions).
+  /// gone, it was named by trigger(app), or its periodic turn came (see MonitorOptions).
   std::function<Result<std::map<std::string, ports::UnitListEntry>>()> unit_states = nullptr;
 };
 
@@ -86,7 +86,8 @@ struct MonitorOptions {
   /// signals per job).
   std::chrono::milliseconds trigger_debounce{100};
   /// With Deps::unit_states: every app's full status is read at least every this many
-  /// cycles (systemd's memory figure is at most this old), and after trigger().
+  /// cycles (systemd's memory figure is at most this old; the apps take turns, a sixth of
+  /// them per cycle), and all of them after trigger().
   int full_refresh_every = 6;
 };
 
@@ -179,7 +180,7 @@ class MonitorService {
   bool triggered_ = false;
   bool refresh_all_ = true;           ///< the next cycle reads every unit
   std::set<std::string> refresh_;     ///< the next cycle reads these units
-  int cycles_since_full_ = 0;
+  int cycles_since_full_ = 0;  ///< the rotation's phase (0 .. full_refresh_every-1)
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -95,8 +95,12 @@ class MonitorServiceTest : public ::testing::Test {
       for (const auto& [app, u] : units) out[app] = {u.unit, u.load_state, u.active_state, u.sub_state};
       return out;
     };
+    saved_deps.emplace(deps);
     service = std::make_unique<MonitorService>(std::move(deps), MonitorOptions{});
   }
+
+  /// Starts over with other options (same fakes).
+  void with_options(MonitorOptions o) { service = std::make_unique<MonitorService>(*saved_deps, o); }
 
   void add_app(const core::AppDefinition& def) { registry.apps[def.name] = registry::AppRecord{def, false, 1, 1}; }
   std::vector<std::string> event_kinds() const {
@@ -117,6 +121,7 @@ class MonitorServiceTest : public ::testing::Test {
   std::int64_t now = 10'000'000;
   int status_reads = 0;
   bool list_works = true;
+  std::optional<MonitorDeps> saved_deps;
   std::unique_ptr<MonitorService> service;
 };
 
@@ -140,6 +145,9 @@ TEST_F(MonitorServiceTest, ARunningAppIsRunningAndReportedOnceWhileNothingChange
 }
 
 TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
+  // A long rotation: api's turn is cycle 1 (also the first, full one), web's cycle 2;
+  // after that no turn comes up during this test.
+  with_options(MonitorOptions{.full_refresh_every = 1000});
   add_app(node_app("api"));
   add_app(node_app("web"));
   units["api"] = unit("api", "active", "running", 100);
@@ -148,21 +156,23 @@ TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
   service->run_cycle();
   EXPECT_EQ(status_reads, 2) << "the first cycle reads every unit";
   service->run_cycle();
-  EXPECT_EQ(status_reads, 2) << "nothing moved: one list call, no read";
-  EXPECT_EQ(service->stats().unit_reads_saved, 2u);
+  EXPECT_EQ(status_reads, 3) << "web's turn";
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 3) << "nothing moved: one list call, no read";
+  EXPECT_EQ(service->stats().unit_reads_saved, 3u);
 
   units["api"] = unit("api", "failed", "failed", 0);  // systemd's list shows it moved
   service->run_cycle();
-  EXPECT_EQ(status_reads, 3);
+  EXPECT_EQ(status_reads, 4);
   EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Failed);
   EXPECT_EQ(service->state("web")->status, monitor::AppStatus::Running);
 
   processes.table = {};  // web's main process is gone although systemd still says running
   units["web"].main_pid = 201;
   service->run_cycle();
-  EXPECT_EQ(status_reads, 4);
+  EXPECT_EQ(status_reads, 5);
   EXPECT_EQ(service->state("web")->main_pid, 201);
-  EXPECT_EQ(service->stats().unit_reads, 4u);
+  EXPECT_EQ(service->stats().unit_reads, 5u);
 }
 
 TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
@@ -175,19 +185,25 @@ TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
   ASSERT_EQ(status_reads, 2);
   units["api"].restart_count = 1;  // a change systemd's list does not show
   service->trigger("api");
-  service->run_cycle();
-  EXPECT_EQ(status_reads, 3) << "trigger(app) re-reads that app only";
+  service->run_cycle();  // phase 1: web's turn, api named
+  EXPECT_EQ(status_reads, 4) << "trigger(app) re-reads that app (and web had its turn)";
   EXPECT_EQ(service->state("api")->restart_count, 1u);
   service->trigger();
   service->run_cycle();
-  EXPECT_EQ(status_reads, 5) << "trigger() re-reads every app";
-  for (int i = 0; i < 5; ++i) service->run_cycle();
-  EXPECT_EQ(status_reads, 5);
-  service->run_cycle();
-  EXPECT_EQ(status_reads, 7) << "every sixth cycle reads everything";
+  EXPECT_EQ(status_reads, 6) << "trigger() re-reads every app";
+  // Quiet cycles: the apps take turns, each read once in six cycles, never both at once.
+  std::vector<int> per_cycle;
+  for (int i = 0; i < 12; ++i) {
+    const int before = status_reads;
+    service->run_cycle();
+    per_cycle.push_back(status_reads - before);
+  }
+  EXPECT_EQ(std::count(per_cycle.begin(), per_cycle.end(), 1), 4) << "2 apps x 2 rounds";
+  EXPECT_EQ(std::count(per_cycle.begin(), per_cycle.end(), 2), 0);
   list_works = false;
+  const int before = status_reads;
   service->run_cycle();
-  EXPECT_EQ(status_reads, 9) << "no list from systemd: read every unit";
+  EXPECT_EQ(status_reads - before, 2) << "no list from systemd: read every unit";
 }
 
 TEST_F(MonitorServiceTest, AnAppBeingDeletedRaisesNoEventAndKeepsItsLastState) {
