@@ -2,8 +2,10 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 
 namespace siax::cli {
@@ -12,41 +14,76 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
+namespace {
+
+/// One request and its response over a connected stream (plain TCP or TLS).
+template <class Stream>
+Reply exchange(Stream& stream, const Endpoint& ep, const std::string& method, const std::string& target,
+               const std::optional<nlohmann::json>& body) {
+  bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
+  req.set(bhttp::field::host, ep.host);
+  req.set(bhttp::field::user_agent, "siax-agent-cli");
+  if (!ep.token.empty()) req.set(bhttp::field::authorization, "Bearer " + ep.token);
+  if (body) {
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = body->dump();
+  }
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(stream, buffer, parser);
+  auto res = parser.release();
+  Reply reply;
+  reply.status = res.result_int();
+  reply.raw = res.body();
+  reply.body = nlohmann::json::parse(reply.raw, nullptr, false);
+  if (reply.body.is_discarded()) reply.body = nullptr;
+  return reply;
+}
+
+}  // namespace
+
 Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
                    const std::optional<nlohmann::json>& body) {
+  const char* scheme = ep.tls_cert_file ? "https" : "http";
   try {
     boost::asio::io_context ioc;
     tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(90));  // a start waits for systemd's job
-    stream.connect(resolver.resolve(ep.host, std::to_string(ep.port)));
-    bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
-    req.set(bhttp::field::host, ep.host);
-    req.set(bhttp::field::user_agent, "siax-agent-cli");
-    if (!ep.token.empty()) req.set(bhttp::field::authorization, "Bearer " + ep.token);
-    if (body) {
-      req.set(bhttp::field::content_type, "application/json");
-      req.body() = body->dump();
+    const auto addresses = resolver.resolve(ep.host, std::to_string(ep.port));
+    constexpr auto kTimeout = std::chrono::seconds(90);  // a start waits for systemd's job
+    if (!ep.tls_cert_file) {
+      beast::tcp_stream stream(ioc);
+      stream.expires_after(kTimeout);
+      stream.connect(addresses);
+      auto reply = exchange(stream, ep, method, target, body);
+      beast::error_code ec;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      return reply;
     }
-    req.prepare_payload();
-    bhttp::write(stream, req);
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    bhttp::read(stream, buffer, parser);
-    auto res = parser.release();
+    // TLS: the agent's own certificate is the only trust anchor (pinned), so a
+    // self-signed certificate works and no other certificate is accepted. Its names are
+    // not checked against ep.host: the CLI talks to the local agent by address.
+    namespace ssl = boost::asio::ssl;
+    ssl::context tls(ssl::context::tls_client);
+    tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                    ssl::context::no_tlsv1_1);
+    tls.load_verify_file(*ep.tls_cert_file);
+    tls.set_verify_mode(ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+    beast::get_lowest_layer(stream).expires_after(kTimeout);
+    beast::get_lowest_layer(stream).connect(addresses);
+    stream.handshake(ssl::stream_base::client);
+    auto reply = exchange(stream, ep, method, target, body);
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    Reply reply;
-    reply.status = res.result_int();
-    reply.raw = res.body();
-    reply.body = nlohmann::json::parse(reply.raw, nullptr, false);
-    if (reply.body.is_discarded()) reply.body = nullptr;
+    stream.shutdown(ec);  // the agent may just close: not an error for us
     return reply;
   } catch (const std::exception& e) {
     return fail(ErrorKind::Unavailable, "agent_unreachable",
-                fmt::format("cannot reach the agent at {}:{} ({}): is 'siax-agent serve' running?", ep.host, ep.port,
-                            e.what()));
+                fmt::format("cannot reach the agent at {}://{}:{} ({}): is 'siax-agent serve' running{}?", scheme,
+                            ep.host, ep.port, e.what(),
+                            ep.tls_cert_file ? fmt::format(", and is its certificate {}", *ep.tls_cert_file) : ""));
   }
 }
 

@@ -13,6 +13,8 @@ struct Endpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::string token;
+  /// When the agent serves HTTPS: its certificate (server.tls_cert_file), trusted alone.
+  std::optional<std::string> tls_cert_file;
 };
 
 struct Reply {

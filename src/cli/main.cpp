@@ -293,6 +293,7 @@ int main(int argc, char** argv) {
     siax::cli::Endpoint ep;
     ep.host = cfg->server.listen_address == "0.0.0.0" ? "127.0.0.1" : cfg->server.listen_address;
     ep.port = cfg->server.port;
+    if (cfg->server.tls_enabled()) ep.tls_cert_file = cfg->server.tls_cert_file;
     ep.token = token_from(token_flag, cfg->paths.state_dir);
     auto send = [&](const std::string& method, const std::string& target, std::optional<json> body,
                     const std::function<std::string(const json&)>& text) {
