@@ -21,7 +21,8 @@ std::unique_ptr<CloudOutbox> open_or_die(const std::string& path, CloudOutbox::O
 
 std::vector<std::string> event_bodies(CloudOutbox& box) {
   std::vector<std::string> out;
-  for (const auto& e : box.oldest_events(1000).value()) out.push_back(e.body);
+  const auto events = box.oldest_events(1000);  // kept alive: the loop refers into it
+  for (const auto& e : events.value()) out.push_back(e.body);
   return out;
 }
 
