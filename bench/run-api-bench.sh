@@ -51,6 +51,6 @@ curl -sf -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/system" |
 for c in 1 4; do
   echo "--- wrk GET /api/apps, $c connection(s), $DURATION"
   wrk -t1 -c$c -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/apps" |
-    grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx'
+    grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
 done
 echo "agent RSS after load:     $(rss)"
