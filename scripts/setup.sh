@@ -15,6 +15,8 @@ DEB_PACKAGES=(
   systemd systemd-container dbus polkitd util-linux iproute2 procps psmisc sudo
   # the apps the agent manages in tests, and the tools that measure it
   python3 python3-fastapi uvicorn python3-httpx python3-pytest python3-websockets curl wrk hyperfine time
+  # a self-signed certificate for the CLI-over-HTTPS test
+  openssl
   # the panel's browser tests
   chromium
 )
