@@ -432,19 +432,31 @@ Result<core::UnitStatus> SdbusSystemd::status(const std::string& unit) {
   return st;
 }
 
-Result<std::vector<ports::UnitListEntry>> SdbusSystemd::list_unit_states(const std::string& pattern) {
+namespace {
+
+/// Calls a Manager method taking (states: as = any, patterns: as = {pattern}); its reply.
+Result<MessagePtr> call_by_pattern(sd_bus* bus, const char* method, const std::string& pattern, const char* verb) {
   BusError err;
   sd_bus_message* call_raw = nullptr;
-  int r = sd_bus_message_new_method_call(bus_, &call_raw, kDest, kPath, kManager, "ListUnitsByPatterns");
+  int r = sd_bus_message_new_method_call(bus, &call_raw, kDest, kPath, kManager, method);
   MessagePtr call(call_raw);
-  if (r >= 0) r = sd_bus_message_append(call.get(), "as", 0);
+  if (r >= 0) r = sd_bus_message_append(call.get(), "as", 0);  // any state
   if (r >= 0) r = sd_bus_message_append(call.get(), "as", 1, pattern.c_str());
   if (r < 0) return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
   sd_bus_message* raw = nullptr;
-  r = sd_bus_call(bus_, call.get(), 0, &err.e, &raw);
+  r = sd_bus_call(bus, call.get(), 0, &err.e, &raw);
   MessagePtr reply(raw);
-  if (r < 0) return tl::unexpected(bus_failure(err, r, "list", pattern));
-  if ((r = sd_bus_message_enter_container(reply.get(), 'a', "(ssssssouso)")) < 0) {
+  if (r < 0) return tl::unexpected(bus_failure(err, r, verb, pattern));
+  return reply;
+}
+
+}  // namespace
+
+Result<std::vector<ports::UnitListEntry>> SdbusSystemd::list_unit_states(const std::string& pattern) {
+  auto reply = call_by_pattern(bus_, "ListUnitsByPatterns", pattern, "list");
+  if (!reply) return tl::unexpected(reply.error());
+  int r = 0;
+  if ((r = sd_bus_message_enter_container(reply->get(), 'a', "(ssssssouso)")) < 0) {
     return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
   }
   std::vector<ports::UnitListEntry> out;
@@ -452,7 +464,7 @@ Result<std::vector<ports::UnitListEntry>> SdbusSystemd::list_unit_states(const s
   const char* load = nullptr;
   const char* active = nullptr;
   const char* sub = nullptr;
-  while ((r = sd_bus_message_read(reply.get(), "(ssssssouso)", &name, nullptr, &load, &active, &sub, nullptr, nullptr,
+  while ((r = sd_bus_message_read(reply->get(), "(ssssssouso)", &name, nullptr, &load, &active, &sub, nullptr, nullptr,
                                   nullptr, nullptr, nullptr)) > 0) {
     out.push_back({name, load, active, sub});
   }
@@ -468,23 +480,15 @@ Result<std::vector<std::string>> SdbusSystemd::list_units(const std::string& pat
     for (auto& e : *loaded) names.push_back(std::move(e.unit));
   }
   {
-    BusError err;
-    sd_bus_message* call_raw = nullptr;
-    int r = sd_bus_message_new_method_call(bus_, &call_raw, kDest, kPath, kManager, "ListUnitFilesByPatterns");
-    MessagePtr call(call_raw);
-    if (r >= 0) r = sd_bus_message_append(call.get(), "as", 0);
-    if (r >= 0) r = sd_bus_message_append(call.get(), "as", 1, pattern.c_str());
-    if (r < 0) return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
-    sd_bus_message* raw = nullptr;
-    r = sd_bus_call(bus_, call.get(), 0, &err.e, &raw);
-    MessagePtr reply(raw);
-    if (r < 0) return tl::unexpected(bus_failure(err, r, "list the unit files", pattern));
-    if ((r = sd_bus_message_enter_container(reply.get(), 'a', "(ss)")) < 0) {
+    auto reply = call_by_pattern(bus_, "ListUnitFilesByPatterns", pattern, "list the unit files");
+    if (!reply) return tl::unexpected(reply.error());
+    int r = 0;
+    if ((r = sd_bus_message_enter_container(reply->get(), 'a', "(ss)")) < 0) {
       return fail(ErrorKind::Internal, "bus_protocol", std::strerror(-r));
     }
     const char* file = nullptr;
     const char* state = nullptr;
-    while ((r = sd_bus_message_read(reply.get(), "(ss)", &file, &state)) > 0) {
+    while ((r = sd_bus_message_read(reply->get(), "(ss)", &file, &state)) > 0) {
       std::string_view f(file);
       auto slash = f.rfind('/');
       names.emplace_back(slash == std::string_view::npos ? f : f.substr(slash + 1));
