@@ -70,6 +70,12 @@ def cloud_agent(cloud):
     a.stop()
 
 
+def failing_app(name):
+    """A Node.js app that exits with status 1 at once, never restarted."""
+    return {"app_name": name, "app_type": "nodejs", "script_path": f"{ROOT}/tests/fixtures/apps/failing/exit1.js",
+            "working_directory": f"{ROOT}/tests/fixtures/apps/failing", "user": "siaxapp", "restart_policy": "no"}
+
+
 def last_status(cloud, name):
     st = cloud.statuses(name)
     if not st:
@@ -117,9 +123,7 @@ def test_one_record_per_app_and_its_status_follows(cloud, cloud_agent):
 def test_events_reach_the_cloud(cloud, cloud_agent):
     _, api = cloud_agent
     name = "cloud-failing"
-    body = {"app_name": name, "app_type": "nodejs", "script_path": f"{ROOT}/tests/fixtures/apps/failing/exit1.js",
-            "working_directory": f"{ROOT}/tests/fixtures/apps/failing", "user": "siaxapp",
-            "restart_policy": "no"}
+    body = failing_app(name)
     code, res, _ = api.post("/api/apps/register", dict(body, start=True))
     assert code == 201, res
     try:
@@ -134,9 +138,7 @@ def test_events_reach_the_cloud(cloud, cloud_agent):
 def test_a_hanging_cloud_never_slows_the_api_and_every_event_arrives_once(cloud, cloud_agent):
     _, api = cloud_agent
     name = "cloud-hang"
-    body = {"app_name": name, "app_type": "nodejs", "script_path": f"{ROOT}/tests/fixtures/apps/failing/exit1.js",
-            "working_directory": f"{ROOT}/tests/fixtures/apps/failing", "user": "siaxapp",
-            "restart_policy": "no"}
+    body = failing_app(name)
     # The cloud hangs longer than the agent's 10 s request timeout.
     cloud.mode("slow", seconds=30)
     try:

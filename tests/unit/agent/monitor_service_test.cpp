@@ -99,6 +99,16 @@ class MonitorServiceTest : public ::testing::Test {
     service = std::make_unique<MonitorService>(std::move(deps), MonitorOptions{});
   }
 
+  /// "api" (pid 100) and "web" (pid 200), both running.
+  void two_running_apps() {
+    add_app(node_app("api"));
+    add_app(node_app("web"));
+    units["api"] = unit("api", "active", "running", 100);
+    units["web"] = unit("web", "active", "running", 200);
+    processes.table = {node_process(100, "api", "siax-app-api.service"),
+                       node_process(200, "web", "siax-app-web.service")};
+  }
+
   /// Starts over with other options (same fakes).
   void with_options(MonitorOptions o) { service = std::make_unique<MonitorService>(*saved_deps, o); }
 
@@ -148,11 +158,7 @@ TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
   // A long rotation: api's turn is cycle 1 (also the first, full one), web's cycle 2;
   // after that no turn comes up during this test.
   with_options(MonitorOptions{.full_refresh_every = 1000});
-  add_app(node_app("api"));
-  add_app(node_app("web"));
-  units["api"] = unit("api", "active", "running", 100);
-  units["web"] = unit("web", "active", "running", 200);
-  processes.table = {node_process(100, "api", "siax-app-api.service"), node_process(200, "web", "siax-app-web.service")};
+  two_running_apps();
   service->run_cycle();
   EXPECT_EQ(status_reads, 2) << "the first cycle reads every unit";
   service->run_cycle();
@@ -176,11 +182,7 @@ TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
 }
 
 TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
-  add_app(node_app("api"));
-  add_app(node_app("web"));
-  units["api"] = unit("api", "active", "running", 100);
-  units["web"] = unit("web", "active", "running", 200);
-  processes.table = {node_process(100, "api", "siax-app-api.service"), node_process(200, "web", "siax-app-web.service")};
+  two_running_apps();
   service->run_cycle();
   ASSERT_EQ(status_reads, 2);
   units["api"].restart_count = 1;  // a change systemd's list does not show
