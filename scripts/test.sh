@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-SANDBOX=siax-test
+SANDBOX=${SIAX_TEST_SANDBOX:-siax-test}
 LOGDIR="$ROOT/build/test-logs"
 PASSED=0
 FAILED=0
