@@ -48,6 +48,9 @@ for preset in debug asan; do
   cmake --build --preset "$preset" || die "build ($preset) failed"
 done
 
+step "style of the last commit's C++ lines (clang-format, clang-tidy naming; reported, not counted)"
+bash scripts/check-style.sh HEAD~1 2>&1 | tee "$LOGDIR/check-style.log" || true
+
 step "unit tests (debug)"
 run_counted unit-debug build/debug/tests/siax_unit_tests --gtest_brief=1
 step "unit tests (ASan+UBSan)"

@@ -1,8 +1,7 @@
 #pragma once
 /// The one status model the rest of the agent uses for a systemd unit.
 ///
-/// Filled either from systemd's D-Bus properties (the real adapter) or from the
-/// text of `systemctl show` / `systemctl status` (core/systemctl_parser.h).
+/// Filled from systemd's D-Bus properties (adapters/linux/sdbus_systemd).
 /// Pure value type; no I/O.
 #include <cstdint>
 #include <optional>
