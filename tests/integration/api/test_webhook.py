@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -24,7 +25,8 @@ ALLOWED = "wh-orders"      # restart and start allowed
 CLOSED = "wh-closed"       # registered, not in the allow-list
 GHOST = "wh-ghost"         # in the allow-list, never registered
 BODY_SECRET = "wh-legacy"  # for the agent that accepts the body-secret form
-ALLOW = f"{ALLOWED}:restart, {ALLOWED}:start, {GHOST}:restart, {BODY_SECRET}:restart"
+BUSY = "wh-busy"           # for the agent whose restarts hold the app for 2 s
+ALLOW = f"{ALLOWED}:restart, {ALLOWED}:start, {GHOST}:restart, {BODY_SECRET}:restart, {BUSY}:restart"
 
 
 def write_secret(path, content, mode):
@@ -271,6 +273,42 @@ def test_the_api_rate_limit_applies(wh):
     wait_window()
 
 
+def other_agent(name, state_dir, *settings):
+    """Another agent with the webhook on (own registry), with app `name` registered and running."""
+    sb("rm", "-rf", state_dir)
+    a = Agent(free_port(), state_dir, [f"webhook.secret_file={SECRET_FILE}", f"webhook.allow={ALLOW}", *settings])
+    a.start()
+    admin = Api(a.port, sb("cat", f"{a.state_dir}/cli-token").stdout.strip())
+    code, res, _ = admin.post("/api/apps/register", dict(node_app(name, free_port()), start=True))
+    assert code == 201, res
+    return a, admin
+
+
+def test_an_operation_in_progress_is_409(secret_file):
+    # Restarts hold the app for their 2 s settle window: long enough to be caught in progress.
+    a, admin = other_agent(BUSY, "/var/lib/siax-agent-webhook-busy-it", "apps.start_settle_ms=2000")
+    try:
+        wait_window()
+        since = last_audit_id(admin)
+        pid = pid_of(admin, BUSY)
+        done = {}
+        api_restart = threading.Thread(target=lambda: done.update(r=admin.post(f"/api/apps/{BUSY}/restart")))
+        api_restart.start()
+        time.sleep(0.5)
+        code, res, _ = signed(a.port, "restart", BUSY)
+        api_restart.join(timeout=60)
+        assert done["r"][0] == 200, done["r"]
+        assert (code, res["error"]["code"]) == (409, "operation_in_progress"), res
+        assert "restart started" in res["error"]["message"], res
+        pid2 = pid_of(admin, BUSY)
+        assert pid2 != pid and pid_alive(pid2)  # the API's restart, only
+        entries = webhook_audit_since(admin, since, 1)
+        assert [(e["action"], e["target"], e["result"]) for e in entries] == [("restart", BUSY, "operation_in_progress")]
+        admin.call("DELETE", f"/api/apps/{BUSY}")
+    finally:
+        a.stop()
+
+
 def test_the_documented_openssl_curl_snippet_works(wh):
     a, admin = wh
     with open(os.path.join(ROOT, "docs", "API.md")) as f:
@@ -305,14 +343,8 @@ def test_an_unsafe_secret_file_stops_the_agent_at_start(secret_file):
 
 
 def test_the_body_secret_form_only_when_enabled(secret_file):
-    sb("rm", "-rf", "/var/lib/siax-agent-webhook-legacy-it")
-    a = Agent(free_port(), "/var/lib/siax-agent-webhook-legacy-it",
-              [f"webhook.secret_file={SECRET_FILE}", f"webhook.allow={ALLOW}", "webhook.allow_body_secret=true"])
-    a.start()
+    a, admin = other_agent(BODY_SECRET, "/var/lib/siax-agent-webhook-legacy-it", "webhook.allow_body_secret=true")
     try:
-        admin = Api(a.port, sb("cat", f"{a.state_dir}/cli-token").stdout.strip())
-        code, res, _ = admin.post("/api/apps/register", dict(node_app(BODY_SECRET, free_port()), start=True))
-        assert code == 201, res
         pid = pid_of(admin, BODY_SECRET)
         since = last_audit_id(admin)
         code, res, _ = send(a.port, body_of("restart", BODY_SECRET, secret="not-the-secret-xxxxxxxx"))
