@@ -143,7 +143,8 @@ std::string AllowList::describe() const {
 
 std::string sign(std::string_view secret, std::string_view timestamp, std::string_view body) {
   const auto mac = hmac_sha256(secret, signed_text(timestamp, body));
-  return std::string(kSignaturePrefix) + auth::hex_encode(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+  const auto* bytes = reinterpret_cast<const unsigned char*>(mac.data());
+  return std::string(kSignaturePrefix) + auth::hex_encode(bytes, mac.size());
 }
 
 Checked<ParsedBody> parse_body(std::string_view body, bool secret_field) {
@@ -163,7 +164,8 @@ Checked<ParsedBody> parse_body(std::string_view body, bool secret_field) {
   ParsedBody out;
   const auto action = j.find("action");
   if (action == j.end() || !action->is_string()) {
-    return reject(Refusal::InvalidBody, "invalid_body", fmt::format("\"action\" (a string) is required: {}", kBodyShape));
+    return reject(Refusal::InvalidBody, "invalid_body",
+                  fmt::format("\"action\" (a string) is required: {}", kBodyShape));
   }
   out.command.action = action->get<std::string>();
   if (!is_action(out.command.action)) {

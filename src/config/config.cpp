@@ -367,7 +367,7 @@ const std::array<KeyDef, 29> kKeys = {{
      },
      [](const Config&) { return std::string("\"\""); }, "\"\"  # make one with: openssl rand -hex 32"},
     {"webhook", "max_age_s", "SIAX_WEBHOOK_MAX_AGE_S", Type::Integer,
-     "Oldest signed timestamp accepted, in seconds; also how long a signature is remembered against replays (10 to 3600).",
+     "Oldest signed timestamp accepted, in seconds, and how long signatures are kept against replays (10 to 3600).",
      [](Config& c, const Value& v) { return set_duration(c.webhook.max_age, v, 10, 3600, " s"); },
      [](const Config& c) { return render_seconds(c.webhook.max_age); }},
     {"webhook", "allow", "SIAX_WEBHOOK_ALLOW", Type::String,
