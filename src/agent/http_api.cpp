@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/dispatch.h"
+#include "agent/webhook_route.h"
 #include "api/app_json.h"
 #include "monitor/state_json.h"
 #include "procscan/process_filter.h"
@@ -56,8 +58,7 @@ void audit(ApiContext& ctx, const Request& req, std::string action, std::string 
   e.source = req.remote_address;
   e.result = std::move(result);
   e.detail = std::move(detail);
-  auto write = [&reg = ctx.registry, e] { (void)reg.append_audit(e); };
-  if (!ctx.workers.try_post(write)) write();
+  append_audit(ctx, std::move(e));
 }
 
 Response forbidden(auth::Role need) {
@@ -74,12 +75,6 @@ bool allowed(ApiContext& ctx, const Request& req, Responder& res, auth::Role nee
   if (is_mutation(req.method)) audit(ctx, req, action, target, "forbidden_role");
   res.send(forbidden(need));
   return false;
-}
-
-Response busy() {
-  return http::json_failure(StatusCode::service_unavailable, "agent_busy",
-                            "the agent has too many operations in progress; try again in a moment",
-                            std::chrono::seconds(1));
 }
 
 json iso_or_null(std::int64_t usec) { return usec == 0 ? json(nullptr) : json(usec); }
@@ -180,20 +175,6 @@ std::optional<std::int64_t> query_int(const Request& req, const char* key) {
   }
 }
 
-/// Runs `work` on a worker; its Response is sent from there.
-void on_worker(ApiContext& ctx, Responder res, std::function<Response()> work) {
-  auto job = [res, work = std::move(work)]() mutable {
-    Response r;
-    try {
-      r = work();
-    } catch (const std::exception& e) {
-      r = http::json_failure(StatusCode::internal_server_error, "internal", e.what());
-    }
-    res.send(std::move(r));
-  };
-  if (!ctx.workers.try_post(job)) res.send(busy());
-}
-
 void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
   const std::string verb_name = to_string(verb);
   const std::string name = req.param("name") != nullptr ? *req.param("name") : "";
@@ -203,25 +184,13 @@ void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
     res.send(http::error_response(s.error()));
     return;
   }
-  // A running operation wins over the rate window: a refused request consumes nothing.
-  auto lease = ctx.ops.try_begin(name, verb_name);
-  if (!lease) {
-    auto running = ctx.ops.running(name).value_or("another operation");
-    audit(ctx, req, verb_name, name, "operation_in_progress");
-    res.send(http::json_failure(StatusCode::conflict, "operation_in_progress",
-                                fmt::format("app '{}' is busy: {}; try again when it has finished", name, running)));
+  auto admitted = admit_operation(ctx, name, verb_name);
+  if (!admitted) {
+    audit(ctx, req, verb_name, name, admitted.error().result);
+    res.send(std::move(admitted.error().response));
     return;
   }
-  auto decision = ctx.limiter.try_acquire(name);
-  if (!decision) {
-    ctx.metrics.count_rate_limited(name);
-    audit(ctx, req, verb_name, name, "rate_limited");
-    auto s = orchestrator::to_status(decision, name, ctx.limiter.options().interval);
-    res.send(http::error_response(s.error(), std::chrono::seconds(decision.retry_after_seconds())));
-    return;
-  }
-  auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
-  on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held] {
+  on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held = *admitted] {
     auto s = ctx.apps.run(name, verb);
     held->release();
     if (ctx.monitor != nullptr) ctx.monitor->trigger(name);
@@ -490,6 +459,7 @@ Status install_api(ApiContext& ctx) {
   // header on mutations. /api/health and /api/login are open.
   if (auto used = s.use([&ctx](Request& req) -> std::optional<Response> {
         if (req.route == "/api/health" || req.route == "/api/login") return std::nullopt;
+        if (req.route == kWebhookRoute) return std::nullopt;  // signed instead (webhook_route.h)
         auto unauthorized = [&](std::string code, std::string message) {
           if (is_mutation(req.method)) audit(ctx, req, req.method_text + " " + req.route, "", code);
           auto refusal = http::json_failure(StatusCode::unauthorized, code, message);
@@ -634,6 +604,7 @@ Status install_api(ApiContext& ctx) {
                                 lifecycle(ctx, verb, std::move(req), std::move(res));
                               }));
   }
+  results.push_back(install_webhook(ctx));  // POST /webhook/command (webhook_route.h)
   results.push_back(s.route(Method::post, "/api/recover", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Admin, "recover", "")) return;
     on_worker(ctx, res, [&ctx, req] {

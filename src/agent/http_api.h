@@ -27,6 +27,10 @@
 
 namespace siax::agent {
 
+namespace webhook {
+class Verifier;  // agent/webhook.h
+}  // namespace webhook
+
 /// Who made a request, set by the authentication middleware into Request::auth.
 struct Identity {
   std::string actor;  ///< "token:<name>", "user:<name>"
@@ -71,6 +75,8 @@ struct ApiContext {
   std::function<nlohmann::json()> system_extra;
   /// Extra Prometheus lines for /metrics (e.g. the live logs' and the cloud's). May be empty.
   std::function<std::string()> metrics_extra;
+  /// The signed webhook (POST /webhook/command); nullptr: it is off and answers 404.
+  webhook::Verifier* webhook = nullptr;
 };
 
 /// Registers the middleware and every route on ctx.server.

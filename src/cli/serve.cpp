@@ -21,6 +21,8 @@
 #include "agent/app_service.h"
 #include "agent/http_api.h"
 #include "agent/monitor_service.h"
+#include "agent/webhook.h"
+#include "agent/webhook_route.h"
 #include "cloud/cloud_config.h"
 #include "cloud/cloud_reporter.h"
 #include "cloud/curl_transport.h"
@@ -290,6 +292,26 @@ int serve(const config::Config& cfg) {
       return nlohmann::json{
           {"cloud", cloud_reporter ? cloud::stats_to_json(cloud_reporter->stats()) : nlohmann::json(nullptr)}};
     };
+    // ---- the signed webhook (issue 15): off without a secret; the secret is never logged ----
+    auto webhook = agent::make_webhook_verifier({cfg.webhook.secret_file, cfg.webhook.secret, cfg.webhook.max_age,
+                                                 cfg.webhook.allow, cfg.webhook.allow_body_secret});
+    if (!webhook) {
+      spdlog::critical("{}", webhook.error().message);
+      return 1;
+    }
+    ctx.webhook = webhook->get();
+    if (ctx.webhook == nullptr) {
+      spdlog::info("webhook: off (no webhook.secret_file)");
+    } else {
+      const auto& allow = ctx.webhook->settings().allow;
+      spdlog::info("webhook: on, POST {}; allows {}; max age {} s", agent::kWebhookRoute,
+                   allow.empty() ? std::string("nothing (set webhook.allow)") : allow.describe(),
+                   cfg.webhook.max_age.count());
+      if (cfg.webhook.allow_body_secret) {
+        spdlog::warn("webhook: webhook.allow_body_secret is on: unsigned requests with the secret in the body are "
+                     "accepted (weaker: prefer signed requests)");
+      }
+    }
     if (auto s = agent::install_api(ctx); !s) {
       spdlog::critical("cannot set up the API: {}", s.error().message);
       return 1;

@@ -194,7 +194,7 @@ std::optional<std::string> check_server_id(std::string_view id) {
 std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
 std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
-const std::array<KeyDef, 24> kKeys = {{
+const std::array<KeyDef, 29> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -349,9 +349,50 @@ const std::array<KeyDef, 24> kKeys = {{
      "Seconds between heartbeats to the cloud (5 to 86400).",
      [](Config& c, const Value& v) { return set_duration(c.cloud.heartbeat_interval, v, 5, 86'400, " s"); },
      [](const Config& c) { return render_seconds(c.cloud.heartbeat_interval); }},
+    // [webhook] (docs/API.md, "Webhook"); the agent reads the file and parses the rules at start-up.
+    {"webhook", "secret_file", "SIAX_WEBHOOK_SECRET_FILE", Type::String,
+     "File holding the webhook's shared secret (mode 0600, owned by the agent's user); unset: the webhook is off.",
+     [](Config& c, const Value& v) { return set_optional_path(c.webhook.secret_file, v); },
+     [](const Config& c) { return quote(c.webhook.secret_file.value_or("")); }, "\"/etc/siax-agent/webhook.secret\""},
+    {"webhook", "secret", "SIAX_WEBHOOK_SECRET", Type::String,
+     "The webhook's secret inline, instead of secret_file (weaker: it sits in this file or the environment).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       const auto& secret = str(v);  // never shown in a message
+       if (!secret.empty() && (secret.size() < 16 || secret.size() > 4096)) {
+         return "must be 16 to 4096 characters long (make one with 'openssl rand -hex 32')";
+       }
+       if (has_control(secret)) return "must not contain control characters (check for a stray newline)";
+       c.webhook.secret = secret;
+       return std::nullopt;
+     },
+     [](const Config&) { return std::string("\"\""); }, "\"\"  # make one with: openssl rand -hex 32"},
+    {"webhook", "max_age_s", "SIAX_WEBHOOK_MAX_AGE_S", Type::Integer,
+     "Oldest signed timestamp accepted, in seconds, and how long signatures are kept against replays (10 to 3600).",
+     [](Config& c, const Value& v) { return set_duration(c.webhook.max_age, v, 10, 3600, " s"); },
+     [](const Config& c) { return render_seconds(c.webhook.max_age); }},
+    {"webhook", "allow", "SIAX_WEBHOOK_ALLOW", Type::String,
+     "What the webhook may do: APP:ACTION rules (ACTION start, stop, restart or *; APP a name or *), comma-separated.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (str(v).size() > 4096) return "must be at most 4096 bytes long";
+       const bool bad = std::any_of(str(v).begin(), str(v).end(), [](char ch) {
+         return ch != '\t' && ch != '\n' && ch != '\r' && has_control(std::string_view(&ch, 1));
+       });
+       if (bad) return fmt::format("must not contain control characters, got {}", shown(str(v)));
+       c.webhook.allow = str(v);
+       return std::nullopt;
+     },
+     [](const Config& c) { return quote(c.webhook.allow); }, "\"orders:restart, api:*\""},
+    {"webhook", "allow_body_secret", "SIAX_WEBHOOK_ALLOW_BODY_SECRET", Type::Boolean,
+     "Also accept the old unsigned form with \"secret\" in the JSON body (weaker: no signature, the secret travels).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       c.webhook.allow_body_secret = std::get<bool>(v);
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::string(c.webhook.allow_body_secret ? "true" : "false"); }},
 }};
 
-constexpr std::array<std::string_view, 7> kSections = {"server", "limits", "paths", "apps", "runtimes", "log", "cloud"};
+constexpr std::array<std::string_view, 8> kSections = {"server", "limits", "paths", "apps", "runtimes", "log", "cloud",
+                                                       "webhook"};
 
 std::string dotted(const KeyDef& k) { return fmt::format("{}.{}", k.section, k.name); }
 
@@ -560,6 +601,10 @@ class Loader {
       const std::string missing_key = has_cert ? "server.tls_key" : "server.tls_cert";
       problem(fmt::format("{} is set ({}) but {} is not: set both to serve HTTPS, or neither for plain HTTP", set_key,
                           origin(set_key), missing_key));
+    }
+    if (config_.webhook.secret_file && !config_.webhook.secret.empty()) {
+      problem(fmt::format("webhook.secret_file ({}) and webhook.secret ({}) are both set: keep only secret_file",
+                          origin("webhook.secret_file"), origin("webhook.secret")));
     }
   }
 

@@ -43,6 +43,11 @@
 /// | cloud.api_key                | SIAX_CLOUD_API_KEY           | "" (cloud link off)          |
 /// | cloud.server_id              | SIAX_SERVER_ID               | "" (the host name)           |
 /// | cloud.heartbeat_interval_s   | SIAX_HEARTBEAT_INTERVAL_S    | 60                           |
+/// | webhook.secret_file          | SIAX_WEBHOOK_SECRET_FILE     | unset (webhook off)          |
+/// | webhook.secret               | SIAX_WEBHOOK_SECRET          | "" (prefer secret_file)      |
+/// | webhook.max_age_s            | SIAX_WEBHOOK_MAX_AGE_S       | 300                          |
+/// | webhook.allow                | SIAX_WEBHOOK_ALLOW           | "" (nothing allowed)         |
+/// | webhook.allow_body_secret    | SIAX_WEBHOOK_ALLOW_BODY_SECRET | false                      |
 ///
 /// Environment and override values are parsed by the key's type: integers in decimal,
 /// booleans as true/false, 1/0, yes/no, on/off (any case), strings as-is (an override
@@ -122,6 +127,17 @@ struct CloudConfig {
   bool operator==(const CloudConfig&) const = default;
 };
 
+/// The signed webhook (POST /webhook/command, docs/API.md "Webhook"). Off unless a secret
+/// is set; the secret file and the allow-list are read and parsed by the agent at start-up.
+struct WebhookConfig {
+  std::optional<std::string> secret_file;  ///< a file readable only by the agent holding the secret
+  std::string secret;                      ///< the secret inline (weaker: it sits in the config); not with secret_file
+  std::chrono::seconds max_age{300};       ///< oldest accepted timestamp (and the replay window)
+  std::string allow;                       ///< "APP:ACTION" rules, e.g. "orders:restart, api:*"; empty: nothing
+  bool allow_body_secret = false;          ///< accept the seed's {"secret": ...} body (weaker)
+  bool operator==(const WebhookConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   LimitsConfig limits;
@@ -130,6 +146,7 @@ struct Config {
   RuntimesConfig runtimes;
   LogConfig log;
   CloudConfig cloud;
+  WebhookConfig webhook;
   bool operator==(const Config&) const = default;
 };
 

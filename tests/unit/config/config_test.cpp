@@ -343,8 +343,13 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_CLOUD_API_KEY", "secret"},
       {"SIAX_SERVER_ID", "srv"},
       {"SIAX_HEARTBEAT_INTERVAL_S", "15"},
+      {"SIAX_WEBHOOK_SECRET_FILE", "/etc/siax-agent/webhook.secret"},
+      {"SIAX_WEBHOOK_MAX_AGE_S", "60"},
+      {"SIAX_WEBHOOK_ALLOW", "orders:restart"},
+      {"SIAX_WEBHOOK_ALLOW_BODY_SECRET", "on"},
   };
-  EXPECT_EQ(env.size(), config_keys().size());
+  // SIAX_WEBHOOK_SECRET excludes SIAX_WEBHOOK_SECRET_FILE: see ConfigWebhook below.
+  EXPECT_EQ(env.size() + 1, config_keys().size());
   auto c = resolve_config(std::nullopt, env, {});
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->server.listen_address, "::1");
@@ -370,6 +375,47 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_EQ(c->cloud.api_key, "secret");
   EXPECT_EQ(c->cloud.server_id, "srv");
   EXPECT_EQ(c->cloud.heartbeat_interval, 15s);
+  EXPECT_EQ(c->webhook.secret_file, "/etc/siax-agent/webhook.secret");
+  EXPECT_EQ(c->webhook.max_age, 60s);
+  EXPECT_EQ(c->webhook.allow, "orders:restart");
+  EXPECT_TRUE(c->webhook.allow_body_secret);
+}
+
+TEST(ConfigWebhook, OffByDefaultWithNothingAllowed) {
+  const Config c;
+  EXPECT_FALSE(c.webhook.secret_file);
+  EXPECT_TRUE(c.webhook.secret.empty());
+  EXPECT_TRUE(c.webhook.allow.empty());
+  EXPECT_FALSE(c.webhook.allow_body_secret);
+  EXPECT_EQ(c.webhook.max_age, 300s);
+}
+
+TEST(ConfigWebhook, InlineSecretFromTheEnvironment) {
+  auto c = resolve_config(std::nullopt, {{"SIAX_WEBHOOK_SECRET", "0123456789abcdef0123"}}, {});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->webhook.secret, "0123456789abcdef0123");
+}
+
+TEST(ConfigWebhook, SecretAndSecretFileTogetherAreRefused) {
+  auto c = resolve_config(ConfigText{"[webhook]\nsecret_file = \"/etc/siax-agent/webhook.secret\"\n", "agent.toml"},
+                          {{"SIAX_WEBHOOK_SECRET", "0123456789abcdef0123"}}, {});
+  const auto p = only_problem(c);
+  EXPECT_CONTAINS(p, "webhook.secret_file (agent.toml:2:15) and webhook.secret (environment variable "
+                     "SIAX_WEBHOOK_SECRET) are both set");
+  EXPECT_EQ(p.find("0123456789abcdef0123"), std::string::npos) << p;
+}
+
+TEST(ConfigWebhook, BadValuesAreNamedWithoutShowingTheSecret) {
+  const auto p = problem_of("[webhook]\nsecret = \"hunter2\"\n");
+  EXPECT_CONTAINS(p, "webhook.secret: must be 16 to 4096 characters long");
+  EXPECT_EQ(p.find("hunter2"), std::string::npos) << p;
+  EXPECT_CONTAINS(problem_of("[webhook]\nsecret = \"0123456789abcdef\\u0001\"\n"), "control characters");
+  EXPECT_CONTAINS(problem_of("[webhook]\nsecret_file = \"webhook.secret\"\n"), "must be an absolute path");
+  EXPECT_CONTAINS(problem_of("[webhook]\nmax_age_s = 5\n"), "webhook.max_age_s: must be between 10 and 3600 s");
+  EXPECT_CONTAINS(problem_of("[webhook]\nallow = [\"orders:restart\"]\n"), "webhook.allow: must be a string");
+  auto multi = parse_config_text("[webhook]\nallow = \"\"\"\norders:restart,\n  api:*\n\"\"\"\n", "x");
+  ASSERT_TRUE(multi) << multi.error().message;
+  EXPECT_EQ(multi->webhook.allow, "orders:restart,\n  api:*\n");
 }
 
 TEST(ConfigEnv, BooleanSpellings) {
@@ -503,10 +549,15 @@ TEST(ConfigRender, MentionsEveryKeyAndVariable) {
     EXPECT_CONTAINS(text, std::string(name) + " = ");
     EXPECT_CONTAINS(text, k.env);
   }
-  for (const char* section : {"[server]", "[limits]", "[paths]", "[apps]", "[runtimes]", "[log]", "[cloud]"}) {
+  for (const char* section :
+       {"[server]", "[limits]", "[paths]", "[apps]", "[runtimes]", "[log]", "[cloud]", "[webhook]"}) {
     EXPECT_CONTAINS(text, section);
   }
   EXPECT_CONTAINS(text, "# tls_cert = \"/etc/siax-agent/tls/cert.pem\"");
+  // The webhook's secret and rules are shown commented out: uncommented, they change nothing.
+  EXPECT_CONTAINS(text, "# secret_file = \"/etc/siax-agent/webhook.secret\"");
+  EXPECT_CONTAINS(text, "# secret = \"\"");
+  EXPECT_CONTAINS(text, "# allow = \"orders:restart, api:*\"");
 }
 
 TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
@@ -523,7 +574,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 24u);
+  EXPECT_EQ(keys.size(), 29u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;
