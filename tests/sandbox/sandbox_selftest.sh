@@ -348,9 +348,9 @@ out=$(sbx exec "$T" --user nobody -- id -un)
 check "exec --user nobody in $T ($out)" test "$out" == nobody
 check "$T sees the bound tool" sbx exec "$T" -- test -x "$SANDBOX"
 # Libraries: the image's own win (libc); the host's fill in sonames Debian 13 lacks.
-out=$(sbx exec "$T" -- ldconfig -p | awk '$1 == "libc.so.6" {print $NF; exit}')
+out=$(sbx exec "$T" -- ldconfig -p | awk '$1 == "libc.so.6" && !found {print $NF; found = 1}')
 check "the loader in $T takes the image's libc ($out)" test "$out" == /lib/x86_64-linux-gnu/libc.so.6
-out=$(sbx exec "$T" -- ldconfig -p | awk '$1 == "libfmt.so.9" {print $NF; exit}')
+out=$(sbx exec "$T" -- ldconfig -p | awk '$1 == "libfmt.so.9" && !found {print $NF; found = 1}')
 check "the host's libfmt.so.9 (Debian 12 only) is found in $T ($out)" \
   test "$out" == /opt/siax-host-lib/libfmt.so.9
 for tool in node npm python3 sudo busctl runuser; do
