@@ -38,6 +38,24 @@ run_counted() {
   fi
 }
 
+# Runs a command whose last summary line is "N passed, M failed" (the shell test scripts)
+# and adds the counts; no such line, or a non-zero exit with no failure counted, is one failure.
+run_summary() {
+  local name=$1; shift
+  local log="$LOGDIR/$name.log" rc sp
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  sp=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  if [ -z "$sp" ]; then
+    echo "test.sh: $name printed no summary (exit $rc)"
+    FAILED=$((FAILED + 1))
+    return
+  fi
+  PASSED=$((PASSED + $(echo "$sp" | cut -d' ' -f1)))
+  FAILED=$((FAILED + $(echo "$sp" | cut -d' ' -f3)))
+  if [ "$rc" -ne 0 ] && [ "$(echo "$sp" | cut -d' ' -f3)" -eq 0 ]; then FAILED=$((FAILED + 1)); fi
+}
+
 step "setup"
 bash scripts/setup.sh || die "setup failed"
 mkdir -p "$LOGDIR"
@@ -76,9 +94,10 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_counted integration sb --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
 
   # One pytest run per suite (each folder has its own conftest.py), counted like the rest.
+  # run_pytest SUITE [SANDBOX]: in sandbox $SANDBOX unless another is named.
   run_pytest() {
-    local suite=$1 log="$LOGDIR/pytest-$1.log"
-    (cd "tests/integration/$suite" && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
+    local suite=$1 sandbox=${2:-$SANDBOX} log="$LOGDIR/pytest-$1${2:+-$2}.log"
+    (cd "tests/integration/$suite" && SIAX_SANDBOX="$sandbox" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
       /usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1) | tee "$log"
     local rc=${PIPESTATUS[0]} summary p f
     summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$log" | tail -1)
@@ -92,9 +111,33 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_pytest api
   step "live logs integration tests (pytest + WebSocket client, real journald in the sandbox)"
   run_pytest logs
+  step "polkit matrix (the agent's user and the polkit rule, systemd 252)"
+  run_summary polkit-252 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX"
   tools/sandbox/siax-sandbox down "$SANDBOX"
 else
   echo "test.sh: the sandbox did not boot"
+  FAILED=$((FAILED + 1))
+fi
+
+# A second systemd version: a Debian 13 root (systemd 257), built once per machine and cached
+# (/var/cache/siax-sandbox/trixie; the first run spends minutes on it), booted like the first.
+SANDBOX257="$SANDBOX-257"
+step "integration tests in systemd 257 (Debian 13 image, sandbox $SANDBOX257)"
+trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1; tools/sandbox/siax-sandbox down "$SANDBOX257" >/dev/null 2>&1' EXIT
+if tools/sandbox/siax-sandbox up "$SANDBOX257" --image trixie --owner $$ --journal-unlimited --bind "$ROOT"; then
+  sb257() { tools/sandbox/siax-sandbox exec "$SANDBOX257" "$@"; }
+  sb257 -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
+  run_counted integration-257 sb257 --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
+  step "API, monitor and live logs integration tests in systemd 257 (pytest)"
+  if declare -F run_pytest >/dev/null; then # defined above, when the 252 sandbox booted
+    run_pytest api "$SANDBOX257"
+    run_pytest logs "$SANDBOX257"
+  fi
+  step "polkit matrix (the agent's user and the polkit rule, systemd 257)"
+  run_summary polkit-257 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX257"
+  tools/sandbox/siax-sandbox down "$SANDBOX257"
+else
+  echo "test.sh: the systemd 257 sandbox did not boot"
   FAILED=$((FAILED + 1))
 fi
 
