@@ -343,6 +343,9 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_CLOUD_API_KEY", "secret"},
       {"SIAX_SERVER_ID", "srv"},
       {"SIAX_HEARTBEAT_INTERVAL_S", "15"},
+      {"SIAX_MAX_CONNECTIONS_PER_ADDRESS", "4"},
+      {"SIAX_ALLOWED_HOSTS", "panel.example.com, siax.lan"},
+      {"SIAX_ALLOW_PLAIN_HTTP_REMOTE", "true"},
   };
   EXPECT_EQ(env.size(), config_keys().size());
   auto c = resolve_config(std::nullopt, env, {});
@@ -352,6 +355,9 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_TRUE(c->server.tls_enabled());
   EXPECT_EQ(c->limits.max_body_bytes, 4096u);
   EXPECT_EQ(c->limits.max_connections, 8u);
+  EXPECT_EQ(c->limits.max_connections_per_address, 4u);
+  EXPECT_EQ(c->server.allowed_hosts, (std::vector<std::string>{"panel.example.com", "siax.lan"}));
+  EXPECT_TRUE(c->server.allow_plain_http_remote);
   EXPECT_EQ(c->limits.log_viewers_per_app, 3u);
   EXPECT_EQ(c->limits.log_viewers_total, 30u);
   EXPECT_EQ(c->limits.request_timeout, 3s);
@@ -523,7 +529,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 24u);
+  EXPECT_EQ(keys.size(), 27u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;
