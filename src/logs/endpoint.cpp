@@ -169,14 +169,14 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
     if (!q) return close_with(q.error());
     query_ = std::move(*q);
     if (query_.filter.regex_source.empty()) return start_streaming();
-    // Compiling a user's regex is bounded (Regex) but not free: on a worker.
-    std::weak_ptr<Session> weak = this->shared_from_this();
+    // Compiling a user's regex is bounded (Regex) but not free: on a worker. The job holds
+    // the session (nothing else is pending on it yet).
+    auto self = this->shared_from_this();
     auto ex = ws_.get_executor();
-    const bool posted = core_->run_blocking([weak, ex, filter = query_.filter]() mutable {
+    const bool posted = core_->run_blocking([self, ex, filter = query_.filter]() mutable {
       auto compiled = compile_regex(filter);
-      net::post(ex, [weak, filter = std::move(filter), compiled = std::move(compiled)]() mutable {
-        auto self = weak.lock();
-        if (!self || self->closing_) return;
+      net::post(ex, [self, filter = std::move(filter), compiled = std::move(compiled)]() mutable {
+        if (self->closing_) return;
         if (!compiled) return self->close_with(compiled.error());
         self->query_.filter = std::move(filter);
         self->start_streaming();
