@@ -220,3 +220,19 @@ def test_the_first_start_prints_no_secret_and_writes_it_to_a_0600_file():
     finally:
         sb("systemctl", "stop", unit, check=False)
         sb("rm", "-rf", state)
+
+
+def test_the_websocket_origin_must_match_scheme_host_and_port(agent, token, numbered):
+    """Issue 10, item 8: before, only host:port was compared, so https://… or another
+    scheme passed."""
+    async def go():
+        for origin in (f"https://127.0.0.1:{agent.port}", f"http://127.0.0.1:{agent.port + 1}",
+                       "http://127.0.0.1", f"ws://127.0.0.1:{agent.port}"):
+            with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+                async with Viewer(agent.port, token, f"/logs/{numbered}").connect(origin=origin):
+                    pass
+            assert refused.value.status_code == 403, origin
+        async with Viewer(agent.port, token, f"/logs/{numbered}").connect(
+                origin=f"http://127.0.0.1:{agent.port}") as ws:
+            await collect(ws, lambda es, fs: any(f.get("type") == "live" for f in fs))
+    run(go())
