@@ -11,6 +11,7 @@ DEB_PACKAGES=(
   libboost1.81-dev libsystemd-dev libexpected-dev libsqlite3-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libre2-dev  # the live-log regex filter: linear-time matching with a memory budget
   # a real systemd for tests and the run command (systemd-nspawn)
   systemd systemd-container dbus polkitd util-linux iproute2 procps psmisc sudo
   # a second systemd version for the tests: a Debian 13 root (tools/sandbox/siax-sandbox image)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <thread>
+
 namespace siax::agent {
 
 using http::Response;
@@ -29,12 +31,15 @@ tl::expected<std::shared_ptr<orchestrator::Lease>, Refused> admit_operation(ApiC
 }
 
 void on_worker(ApiContext& ctx, http::Responder res, std::function<Response()> work) {
-  auto job = [res, work = std::move(work)]() mutable {
+  auto job = [&ctx, res, work = std::move(work)]() mutable {
     Response r;
     try {
       r = work();
     } catch (const std::exception& e) {
-      r = http::json_failure(StatusCode::internal_server_error, "internal", e.what());
+      // The exception's text stays in the agent's log: it may name paths or internals.
+      if (ctx.warn) ctx.warn(fmt::format("an API operation failed: {}", e.what()));
+      r = http::json_failure(StatusCode::internal_server_error, "internal",
+                             "the operation failed unexpectedly; an admin finds the details in the agent's log");
     }
     res.send(std::move(r));
   };
@@ -47,7 +52,14 @@ void on_worker(ApiContext& ctx, http::Responder res, std::function<Response()> w
 
 void append_audit(ApiContext& ctx, registry::AuditEntry entry) {
   auto write = [&reg = ctx.registry, e = std::move(entry)] { (void)reg.append_audit(e); };
-  if (!ctx.workers.try_post(write)) write();
+  if (ctx.workers.try_post(write)) return;
+  // Never SQLite on the io thread: with the pool full, an entry from there is dropped and
+  // counted (siax_audit_dropped_total); other threads write it inline.
+  if (std::this_thread::get_id() == ctx.io_thread) {
+    ctx.metrics.count_audit_dropped();
+    return;
+  }
+  write();
 }
 
 }  // namespace siax::agent

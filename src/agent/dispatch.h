@@ -32,8 +32,8 @@ struct Refused {
 /// "internal"). The pool full: 503 "agent_busy" with Retry-After: 1, and `work` never runs.
 void on_worker(ApiContext& ctx, http::Responder res, std::function<http::Response()> work);
 
-/// Appends `entry` to the audit log on a worker (inline when the pool is full: an entry
-/// is never lost).
+/// Appends `entry` to the audit log on a worker. The pool full: written inline from any
+/// thread but the io thread; from the io thread it is dropped and counted.
 void append_audit(ApiContext& ctx, registry::AuditEntry entry);
 
 }  // namespace siax::agent

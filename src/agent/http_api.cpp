@@ -14,6 +14,7 @@
 #include "agent/dispatch.h"
 #include "agent/webhook_route.h"
 #include "api/app_json.h"
+#include "api/redact.h"
 #include "monitor/state_json.h"
 #include "procscan/process_filter.h"
 #include "procscan/process_json.h"
@@ -42,7 +43,8 @@ auth::Role to_auth_role(registry::Role role) {
   return r ? *r : auth::Role::Viewer;
 }
 
-/// Appends to the audit log off the io thread (inline if the pool is full: never lost).
+/// Appends to the audit log off the io thread. When the pool is full: inline on a worker
+/// (never lost), dropped and counted on the io thread (SQLite never runs there).
 void audit(ApiContext& ctx, const Request& req, std::string action, std::string target, std::string result,
            std::string detail = {}) {
   registry::AuditEntry e;
@@ -144,7 +146,43 @@ json detail_json(const ApiContext& ctx, const AppView& v) {
   return j;
 }
 
+/// How deeply arrays and objects nest in a JSON text (strings skipped); a linear scan,
+/// no recursion, stops counting past `limit`.
+std::size_t json_depth(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+/// Definitions nest 3 levels at most; anything deeper is refused before parsing, so no
+/// recursive code (a dump in an error message, a destructor) ever sees it on the io thread.
+constexpr std::size_t kMaxJsonDepth = 16;
+
 Result<json> parse_body(const Request& req) {
+  if (json_depth(req.body, kMaxJsonDepth) > kMaxJsonDepth) {
+    return fail(ErrorKind::InvalidInput, "json_too_deep",
+                fmt::format("the body nests arrays or objects more than {} levels deep", kMaxJsonDepth));
+  }
   auto j = json::parse(req.body, nullptr, false);
   if (j.is_discarded()) {
     return fail(ErrorKind::InvalidInput, "invalid_json",
@@ -324,10 +362,35 @@ void delete_app(ApiContext& ctx, Request req, Responder res) {
   });
 }
 
+/// A hash of nothing anyone knows: an unknown user name costs the same PBKDF2 work as a
+/// known one (no timing oracle for which users exist).
+const std::string& decoy_password_hash() {
+  static const std::string hash = [] {
+    auto h = auth::hash_password("decoy: no user has this password");
+    return h ? *h : std::string();
+  }();
+  return hash;
+}
+
+bool is_json_content_type(std::optional<std::string_view> value) {
+  if (!value) return false;
+  std::string v(value->substr(0, value->find(';')));
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  while (!v.empty() && v.back() == ' ') v.pop_back();
+  return v == "application/json";
+}
+
 void login(ApiContext& ctx, Request req, Responder res) {
-  auto check = ctx.logins.check(req.remote_address);
+  // A form post from another site cannot send application/json without a CORS preflight.
+  if (!is_json_content_type(req.header("Content-Type"))) {
+    res.send(http::json_failure(StatusCode::unsupported_media_type, "json_required",
+                                "send the login as JSON with 'Content-Type: application/json'"));
+    return;
+  }
+  const std::string key = auth::limiter_key(req.remote_address);  // IPv6: the /64
+  auto check = ctx.logins.check(key);
   if (!check) {
-    audit(ctx, req, "login", "", "rate_limited");
+    ctx.metrics.count_unauthenticated();  // not audited: a flood would flush the audit log
     res.send(http::json_failure(StatusCode::too_many_requests, "too_many_logins",
                                 "too many failed logins from this address; wait and try again",
                                 std::chrono::seconds(check.retry_after_seconds())));
@@ -341,16 +404,20 @@ void login(ApiContext& ctx, Request req, Responder res) {
   }
   std::string username = (*body)["username"];
   std::string password = (*body)["password"];
+  // Counted as a failure before the answer (and before the work): parallel guesses cannot
+  // outrun the limiter. A success clears it.
+  (void)ctx.logins.record_failure(key);
   // PBKDF2 costs tens of milliseconds of CPU: never on the io thread.
-  on_worker(ctx, res, [&ctx, req, username, password]() mutable {
+  on_worker(ctx, res, [&ctx, req, username, password, key]() mutable {
     auto user = ctx.registry.get_user(username);
-    bool good = user && *user && auth::verify_password(password, (*user)->password_hash);
+    const bool known = user && *user;
+    const bool verified = auth::verify_password(password, known ? (*user)->password_hash : decoy_password_hash());
+    bool good = known && verified;
     if (!good) {
-      ctx.logins.record_failure(req.remote_address);
-      audit(ctx, req, "login", "", "invalid_credentials", username);
+      audit(ctx, req, "login", "", "invalid_credentials", username.size() <= 64 ? username : username.substr(0, 64));
       return http::json_failure(StatusCode::unauthorized, "invalid_credentials", "wrong user name or password");
     }
-    ctx.logins.record_success(req.remote_address);
+    ctx.logins.record_success(key);
     auto session = ctx.sessions.create(username, to_auth_role((*user)->role));
     if (!session) return http::error_response(session.error());
     req.auth = Identity{"user:" + username, session->role, true};
@@ -430,6 +497,12 @@ std::string Metrics::render(const http::ServerStats& stats, std::size_t workers_
       out += fmt::format("siax_rate_limited_total{{app=\"{}\"}} {}\n", label(app), n);
     }
   }
+  out += "# HELP siax_http_unauthenticated_total Requests refused for missing or bad credentials (not audited).\n";
+  out += "# TYPE siax_http_unauthenticated_total counter\n";
+  out += fmt::format("siax_http_unauthenticated_total {}\n", unauthenticated_.load());
+  out += "# HELP siax_audit_dropped_total Audit entries dropped because the workers were full.\n";
+  out += "# TYPE siax_audit_dropped_total counter\n";
+  out += fmt::format("siax_audit_dropped_total {}\n", audit_dropped_.load());
   out += "# HELP siax_http_requests_total HTTP responses by route and status.\n";
   out += "# TYPE siax_http_requests_total counter\n";
   for (const auto& r : stats.requests) {
@@ -455,13 +528,15 @@ std::string Metrics::render(const http::ServerStats& stats, std::size_t workers_
 
 Status install_api(ApiContext& ctx) {
   auto& s = ctx.server;
+  ctx.io_thread = std::this_thread::get_id();
   // Authentication: a bearer token (programs) or the panel's session cookie, with a CSRF
   // header on mutations. /api/health and /api/login are open.
   if (auto used = s.use([&ctx](Request& req) -> std::optional<Response> {
         if (req.route == "/api/health" || req.route == "/api/login") return std::nullopt;
         if (req.route == kWebhookRoute) return std::nullopt;  // signed instead (webhook_route.h)
         auto unauthorized = [&](std::string code, std::string message) {
-          if (is_mutation(req.method)) audit(ctx, req, req.method_text + " " + req.route, "", code);
+          // Not audited: strangers must not be able to flush the audit log (issue 10, item 5).
+          ctx.metrics.count_unauthenticated();
           auto refusal = http::json_failure(StatusCode::unauthorized, code, message);
           refusal.headers.add("WWW-Authenticate", "Bearer realm=\"siax-agent\"");
           return refusal;
@@ -487,12 +562,12 @@ Status install_api(ApiContext& ctx) {
           return std::nullopt;
         }
         if (auto cookie = req.header("Cookie")) {
-          auto sid = auth::session_id_from_cookie_header(*cookie);
+          auto sid = auth::session_id_from_cookie_header(*cookie, ctx.tls);
           auto session = sid ? ctx.sessions.find(*sid) : std::nullopt;
           if (!session) return unauthorized("session_expired", "log in again");
           req.auth = Identity{"user:" + session->username, session->role, true};
-          if (is_mutation(req.method) && req.route != "/api/logout" &&
-              !auth::check_csrf(*session, req.header(auth::kCsrfHeaderName).value_or(""))) {
+          // Logout too: a cross-site request must not be able to log the admin out.
+          if (is_mutation(req.method) && !auth::check_csrf(*session, req.header(auth::kCsrfHeaderName).value_or(""))) {
             audit(ctx, req, req.method_text + " " + req.route, "", "csrf_failed");
             return http::json_failure(StatusCode::forbidden, "csrf_failed",
                                       "missing or wrong X-CSRF-Token header: reload the panel");
@@ -563,7 +638,10 @@ Status install_api(ApiContext& ctx) {
   }));
   results.push_back(s.route(Method::get, "/api/apps/:name", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "get", "")) return;
-    on_worker(ctx, res, [&ctx, name = *req.param("name")] {
+    // Environment values may be secrets: only admins see them (issue 10, item 6).
+    const auto* caller = identity_of(req);
+    const bool admin = caller != nullptr && caller->role == auth::Role::Admin;
+    on_worker(ctx, res, [&ctx, name = *req.param("name"), admin] {
       auto v = ctx.apps.get(name);
       if (!v) return http::error_response(v.error());
       json data = detail_json(ctx, *v);
@@ -573,7 +651,12 @@ Status install_api(ApiContext& ctx) {
                              {"state", files->first ? core::to_string(core::classify_unit_file(*files->first,
                                                                                                 files->second))
                                                     : "missing"}};
+        if (!admin) {
+          if (files->first) data["unit_file"]["content"] = api::redact_unit_text(*files->first);
+          data["unit_file"]["rendered"] = api::redact_unit_text(files->second);
+        }
       }
+      if (!admin) data["definition"] = api::redact_definition(std::move(data["definition"]));
       return http::json_success(data);
     });
   }));
@@ -823,7 +906,7 @@ Status install_api(ApiContext& ctx) {
                             [&ctx](Request req, Responder res) { login(ctx, std::move(req), std::move(res)); }));
   results.push_back(s.route(Method::post, "/api/logout", [&ctx](Request req, Responder res) {
     if (auto cookie = req.header("Cookie")) {
-      if (auto sid = auth::session_id_from_cookie_header(*cookie)) ctx.sessions.remove(*sid);
+      if (auto sid = auth::session_id_from_cookie_header(*cookie, ctx.tls)) ctx.sessions.remove(*sid);
     }
     audit(ctx, req, "logout", "", "ok");
     auto r = http::json_success({{"logged_out", true}});
@@ -836,7 +919,7 @@ Status install_api(ApiContext& ctx) {
                  {"role", id != nullptr ? std::string(auth::to_string(id->role)) : ""}};
     if (id != nullptr && id->via_session) {
       if (auto cookie = req.header("Cookie")) {
-        if (auto sid = auth::session_id_from_cookie_header(*cookie)) {
+        if (auto sid = auth::session_id_from_cookie_header(*cookie, ctx.tls)) {
           if (auto session = ctx.sessions.find(*sid)) data["csrf_token"] = session->csrf_token;
         }
       }

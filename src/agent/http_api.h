@@ -6,6 +6,8 @@
 /// Thread: handlers and the middleware run on the server's io thread and never block
 /// there beyond an indexed SQLite read (token lookup); everything that waits on systemd
 /// or writes SQLite runs on the WorkerPool and answers through the Responder.
+#include <atomic>
+#include <thread>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -43,6 +45,12 @@ class Metrics {
  public:
   void count_operation(const std::string& app, const std::string& verb, const std::string& result);
   void count_rate_limited(const std::string& app);
+  /// A request refused for missing or bad credentials (counted, never audited: anyone can
+  /// send them, and the audit log must not be flushable by strangers).
+  void count_unauthenticated() noexcept { unauthenticated_.fetch_add(1); }
+  /// An audit entry dropped because the workers were full and the caller was the io
+  /// thread (SQLite never runs there).
+  void count_audit_dropped() noexcept { audit_dropped_.fetch_add(1); }
   [[nodiscard]] std::string render(const http::ServerStats& http, std::size_t workers_pending,
                                    std::uint64_t workers_rejected) const;
 
@@ -50,6 +58,8 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> operations_;
   std::map<std::string, std::uint64_t> rate_limited_;
+  std::atomic<std::uint64_t> unauthenticated_{0};
+  std::atomic<std::uint64_t> audit_dropped_{0};
 };
 
 struct ApiContext {
@@ -77,6 +87,11 @@ struct ApiContext {
   std::function<std::string()> metrics_extra;
   /// The signed webhook (POST /webhook/command); nullptr: it is off and answers 404.
   webhook::Verifier* webhook = nullptr;
+  /// The thread that runs the io_context (set by install_api, which runs on it before
+  /// `run`): audit writes from it go to a worker or are dropped, never inline.
+  std::thread::id io_thread{};
+  /// Where unexpected failures are logged (any thread). May be empty.
+  std::function<void(std::string_view)> warn{};
 };
 
 /// Registers the middleware and every route on ctx.server.

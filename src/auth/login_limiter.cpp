@@ -1,6 +1,9 @@
 #include "auth/login_limiter.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 
 namespace siax::auth {
 
@@ -8,6 +11,22 @@ std::int64_t LoginCheck::retry_after_seconds() const noexcept {
   if (allowed) return 0;
   const auto secs = std::chrono::ceil<std::chrono::seconds>(retry_after).count();
   return secs < 1 ? 1 : secs;
+}
+
+std::string limiter_key(std::string_view address) {
+  const std::string text(address);
+  std::array<unsigned char, 16> v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), v6.data()) != 1) return text;
+  const bool v4_mapped = std::all_of(v6.begin(), v6.begin() + 10, [](unsigned char b) { return b == 0; }) &&
+                         v6[10] == 0xff && v6[11] == 0xff;
+  char out[INET6_ADDRSTRLEN] = {};
+  if (v4_mapped) {
+    if (::inet_ntop(AF_INET, v6.data() + 12, out, sizeof out) == nullptr) return text;
+    return out;
+  }
+  std::fill(v6.begin() + 8, v6.end(), 0);
+  if (::inet_ntop(AF_INET6, v6.data(), out, sizeof out) == nullptr) return text;
+  return std::string(out) + "/64";
 }
 
 LoginLimiter::LoginLimiter(NowFn now, LoginLimiterOptions options) : now_(std::move(now)), options_(options) {}

@@ -45,6 +45,11 @@ struct LoginCheck {
   [[nodiscard]] std::int64_t retry_after_seconds() const noexcept;
 };
 
+/// The limiter's key for a client address: an IPv6 address counts as its /64
+/// ("2001:db8:1:2::/64"; one host usually controls a whole /64), an IPv4 address (also
+/// IPv4-mapped IPv6) as itself; text that is no address is used as is.
+[[nodiscard]] std::string limiter_key(std::string_view address);
+
 class LoginLimiter {
  public:
   explicit LoginLimiter(NowFn now, LoginLimiterOptions options = {});

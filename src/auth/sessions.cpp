@@ -108,12 +108,16 @@ bool check_csrf(const Session& session, std::string_view header_value) noexcept 
   return constant_time_equals(session.csrf_token, header_value);
 }
 
+std::string_view session_cookie_name(bool secure) noexcept {
+  return secure ? kSecureSessionCookieName : kSessionCookieName;
+}
+
 std::string session_cookie(std::string_view id, std::chrono::seconds max_age, bool secure) {
-  return fmt::format("{}={}{}", kSessionCookieName, id, cookie_attributes(max_age, secure));
+  return fmt::format("{}={}{}", session_cookie_name(secure), id, cookie_attributes(max_age, secure));
 }
 
 std::string clear_session_cookie(bool secure) {
-  return fmt::format("{}={}", kSessionCookieName, cookie_attributes(std::chrono::seconds(0), secure));
+  return fmt::format("{}={}", session_cookie_name(secure), cookie_attributes(std::chrono::seconds(0), secure));
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> parse_cookie_header(std::string_view header) {
@@ -134,9 +138,10 @@ std::vector<std::pair<std::string_view, std::string_view>> parse_cookie_header(s
   return out;
 }
 
-std::optional<std::string> session_id_from_cookie_header(std::string_view header) {
+std::optional<std::string> session_id_from_cookie_header(std::string_view header, bool secure) {
+  const auto wanted = session_cookie_name(secure);
   for (const auto& [name, value] : parse_cookie_header(header)) {
-    if (name == kSessionCookieName) {
+    if (name == wanted) {
       if (value.empty()) return std::nullopt;
       return std::string(value);
     }

@@ -94,11 +94,17 @@ class SessionStore {
 [[nodiscard]] bool check_csrf(const Session& session, std::string_view header_value) noexcept;
 
 inline constexpr std::string_view kSessionCookieName = "siax_session";
+/// The name under TLS: the `__Host-` prefix makes browsers refuse it unless it is Secure,
+/// has Path=/ and no Domain, so a sibling (sub)domain cannot plant or overwrite it.
+inline constexpr std::string_view kSecureSessionCookieName = "__Host-siax_session";
+/// kSecureSessionCookieName when `secure` (TLS), else kSessionCookieName.
+[[nodiscard]] std::string_view session_cookie_name(bool secure) noexcept;
 /// The header the panel sends the CSRF token in.
 inline constexpr std::string_view kCsrfHeaderName = "X-CSRF-Token";
 
 /// The Set-Cookie value for a new session:
-/// "siax_session=<id>; Path=/; Max-Age=<s>; HttpOnly; SameSite=Strict[; Secure]".
+/// "siax_session=<id>; Path=/; Max-Age=<s>; HttpOnly; SameSite=Strict", under TLS
+/// "__Host-siax_session=<id>; ...; Secure".
 /// `secure` must be true whenever the panel is served over TLS. `id` must be a session
 /// id from create() (base64url, safe in a cookie).
 [[nodiscard]] std::string session_cookie(std::string_view id, std::chrono::seconds max_age, bool secure);
@@ -109,7 +115,8 @@ inline constexpr std::string_view kCsrfHeaderName = "X-CSRF-Token";
 /// The name=value pairs of a Cookie request header ("a=1; b=2"), in order, names and
 /// values trimmed of spaces; pairs without '=' are skipped. Views into `header`.
 [[nodiscard]] std::vector<std::pair<std::string_view, std::string_view>> parse_cookie_header(std::string_view header);
-/// The value of the first siax_session cookie, if any and non-empty.
-[[nodiscard]] std::optional<std::string> session_id_from_cookie_header(std::string_view header);
+/// The value of the first session cookie (named session_cookie_name(secure)), if any and
+/// non-empty.
+[[nodiscard]] std::optional<std::string> session_id_from_cookie_header(std::string_view header, bool secure = false);
 
 }  // namespace siax::auth

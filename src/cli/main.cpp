@@ -151,7 +151,22 @@ std::string apps_table(const json& apps) {
   return out;
 }
 
-std::string token_from(const std::string& flag, const std::string& state_dir) {
+/// The first line of a stream, without its line end.
+std::string first_line(std::istream& in) {
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+/// The token: --token-file FILE, --token - (standard input), --token VALUE (visible in
+/// `ps`: prefer the other two), $SIAX_TOKEN, else <state_dir>/cli-token.
+std::string token_from(const std::string& flag, const std::string& file, const std::string& state_dir) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    return first_line(in);
+  }
+  if (flag == "-") return first_line(std::cin);
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("SIAX_TOKEN"); env != nullptr && *env != '\0') return env;
   std::ifstream in(state_dir + "/cli-token");
@@ -192,10 +207,15 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> sets;
   std::string token_flag;
+  std::string token_file;
   app.add_flag("--json", as_json, "print JSON ({success, data, error}) instead of text");
   app.add_option("--config", config_path, "configuration file (default /etc/siax-agent/agent.toml if present)");
   app.add_option("--set", sets, "override a setting: --set server.port=9090 (repeatable)");
-  app.add_option("--token", token_flag, "API token for apps/audit commands (default: $SIAX_TOKEN, <state_dir>/cli-token)");
+  app.add_option("--token", token_flag,
+                 "API token for apps/audit commands; '-' reads it from standard input (default: $SIAX_TOKEN, "
+                 "<state_dir>/cli-token). A value here is visible in 'ps': prefer '-' or --token-file");
+  app.add_option("--token-file", token_file, "read the API token from the first line of this file")
+      ->check(CLI::ExistingFile);
   bool use_tcp = false;
   app.add_flag("--tcp", use_tcp,
                "apps/audit: talk to the agent over TCP (server.listen_address:server.port) instead of its local socket "
@@ -298,7 +318,13 @@ int main(int argc, char** argv) {
     ep.host = cfg->server.listen_address == "0.0.0.0" ? "127.0.0.1" : cfg->server.listen_address;
     ep.port = cfg->server.port;
     if (cfg->server.tls_enabled()) ep.tls_cert_file = cfg->server.tls_cert_file;
-    ep.token = token_from(token_flag, cfg->paths.state_dir);
+    if (token_flag == "-" && def_file == "-") {
+      return report({ErrorKind::InvalidInput, "stdin_twice",
+                     "--token - and a definition from - both want standard input: use --token-file for the token",
+                     {}},
+                    as_json);
+    }
+    ep.token = token_from(token_flag, token_file, cfg->paths.state_dir);
     if (!use_tcp) ep.unix_socket = cfg->paths.state_dir + "/agent.sock";
     auto send = [&](const std::string& method, const std::string& target, std::optional<json> body,
                     const std::function<std::string(const json&)>& text) {
@@ -433,6 +459,8 @@ int main(int argc, char** argv) {
       siax::registry::UserRecord rec{user_name, *hash, *existing ? (*existing)->role : *role, now_usec()};
       if (*existing && !user_passwd->count("--role")) rec.role = (*existing)->role;
       if (auto s = (*reg)->put_user(rec); !s) return report(s.error(), as_json);
+      // The first start's generated password is no longer the admin's: drop its file.
+      if (user_name == "admin") (void)::unlink((cfg->paths.state_dir + "/initial-admin-password").c_str());
       return print_ok({{"user", user_name}}, as_json, fmt::format("password of {} set", user_name));
     }
   }

@@ -4,12 +4,19 @@
 // password hashing), each worker with its own D-Bus connection.
 #include "cli/serve.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <fstream>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
@@ -54,8 +61,37 @@ std::string host_name() {
   return buf;
 }
 
-/// The first start creates an admin: a panel user with a generated password (shown once)
-/// and a token for the local CLI in <state_dir>/cli-token (mode 0600, root only).
+/// Writes a secret to a new file that is 0600 from its creation (O_EXCL: never an
+/// existing file or a planted symlink).
+Status write_secret_file(const std::string& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return fail(ErrorKind::Internal, "secret_file",
+                fmt::format("cannot create {}: {} (remove it if it is left over, then start again)", path,
+                            std::strerror(errno)));
+  }
+  const std::string data = content + "\n";
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const auto n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail(ErrorKind::Internal, "secret_file", fmt::format("cannot write {}: {}", path, std::strerror(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return fail(ErrorKind::Internal, "secret_file", fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  }
+  return ok();
+}
+
+/// The first start creates an admin: a panel user with a generated password, written to
+/// <state_dir>/initial-admin-password, and a token for the local CLI in
+/// <state_dir>/cli-token (both 0600 from creation, root only). Only the paths are printed:
+/// stdout lands in the journal, which is not a place for secrets.
 Status bootstrap_credentials(registry::Registry& reg, const std::string& state_dir) {
   auto users = reg.list_users();
   auto tokens = reg.list_tokens();
@@ -65,6 +101,11 @@ Status bootstrap_credentials(registry::Registry& reg, const std::string& state_d
 
   auto password = auth::generate_password();
   if (!password) return tl::unexpected(password.error());
+  const std::string password_file = state_dir + "/initial-admin-password";
+  const std::string token_file = state_dir + "/cli-token";
+  // Left over from a start that failed half-way: stale secrets, not ours to trust.
+  ::unlink(password_file.c_str());
+  ::unlink(token_file.c_str());
   auto hash = auth::hash_password(*password);
   if (!hash) return tl::unexpected(hash.error());
   if (auto s = reg.put_user({"admin", *hash, registry::Role::Admin, now_usec()}); !s) return s;
@@ -76,19 +117,16 @@ Status bootstrap_credentials(registry::Registry& reg, const std::string& state_d
   if (auto id = reg.add_token("local-cli", registry::Role::Admin, *token_hash, now_usec()); !id) {
     return tl::unexpected(id.error());
   }
-  const std::string token_file = state_dir + "/cli-token";
-  {
-    std::ofstream out(token_file, std::ios::trunc);
-    out << *token << "\n";
-  }
-  ::chmod(token_file.c_str(), 0600);
+  if (auto s = write_secret_file(password_file, *password); !s) return s;
+  if (auto s = write_secret_file(token_file, *token); !s) return s;
   std::printf(
       "\n"
-      "siax-agent: first start, an admin was created. This is shown once:\n"
-      "  panel login:  user 'admin', password '%s'\n"
+      "siax-agent: first start, an admin was created (no secret is printed):\n"
+      "  panel login:  user 'admin'; the first password is in %s (root only).\n"
+      "                Set your own now: 'siax-agent user set-password admin', then delete that file.\n"
       "  local CLI:    an admin token is in %s (root only); 'siax-agent apps list' uses it\n"
       "  programs:     create scoped tokens with 'siax-agent token create NAME --role viewer|operator|admin'\n\n",
-      password->c_str(), token_file.c_str());
+      password_file.c_str(), token_file.c_str());
   std::fflush(stdout);
   return ok();
 }
@@ -99,6 +137,24 @@ int serve(const config::Config& cfg) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(static_cast<spdlog::level::level_enum>(static_cast<int>(cfg.log.level)));
 
+  // Plain HTTP beyond this host sends tokens and passwords in clear text: only when asked.
+  {
+    boost::system::error_code bad;
+    const auto listen = boost::asio::ip::make_address(cfg.server.listen_address, bad);
+    const bool loopback = !bad && listen.is_loopback();
+    if (!loopback && !cfg.server.tls_enabled()) {
+      if (!cfg.server.allow_plain_http_remote) {
+        spdlog::critical("server.listen = {} is not a loopback address and TLS is off: set server.tls_cert and "
+                         "server.tls_key, or listen on 127.0.0.1, or set server.allow_plain_http_remote = true "
+                         "(tokens and passwords would cross the network in clear text)",
+                         cfg.server.listen_address);
+        return 1;
+      }
+      spdlog::warn("serving plain HTTP on {} (server.allow_plain_http_remote = true): tokens and passwords cross "
+                   "the network in clear text; use TLS",
+                   cfg.server.listen_address);
+    }
+  }
   std::error_code ec;
   std::filesystem::create_directories(cfg.paths.state_dir, ec);
   ::chmod(cfg.paths.state_dir.c_str(), 0750);
@@ -167,6 +223,10 @@ int serve(const config::Config& cfg) {
   http_opts.port = cfg.server.port;
   http_opts.max_body_bytes = cfg.limits.max_body_bytes;
   http_opts.max_connections = cfg.limits.max_connections;
+  http_opts.max_connections_per_address = cfg.limits.max_connections_per_address;
+  // Against DNS rebinding: IP literals, localhost, this host's name and the configured names.
+  http_opts.allowed_hosts = cfg.server.allowed_hosts;
+  http_opts.allowed_hosts->push_back(host_name());
   http_opts.read_timeout = cfg.limits.request_timeout;
   http_opts.log_warning = [](std::string_view m) { spdlog::warn("http: {}", m); };
   if (cfg.server.tls_enabled()) http_opts.tls = http::TlsOptions{*cfg.server.tls_cert_file, *cfg.server.tls_key_file};
@@ -289,6 +349,7 @@ int serve(const config::Config& cfg) {
     agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,
                           [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
                           cfg.server.tls_enabled(), &monitor_service, nullptr, nullptr};
+    ctx.warn = [](std::string_view m) { spdlog::warn("{}", m); };
     ctx.system_extra = [&cloud_reporter] {
       return nlohmann::json{
           {"cloud", cloud_reporter ? cloud::stats_to_json(cloud_reporter->stats()) : nlohmann::json(nullptr)}};
@@ -325,6 +386,13 @@ int serve(const config::Config& cfg) {
       return app && app->has_value();
     };
     log_deps.run_blocking = [&workers](std::function<void()> task) { return workers.try_post(std::move(task)); };
+    // The agent's own log is for admins (it tells about every app and every refusal);
+    // an app's log for every role.
+    log_deps.authorized = [](const http::Request& req) {
+      if (req.route != "/logs" && req.route != "/api/agent/logs") return true;
+      const auto* id = std::any_cast<agent::Identity>(&req.auth);
+      return id != nullptr && id->role == auth::Role::Admin;
+    };
     logs::LogEndpointOptions log_opts;
     log_opts.hub.max_viewers_per_stream = cfg.limits.log_viewers_per_app;
     log_opts.hub.max_viewers_total = cfg.limits.log_viewers_total;
@@ -394,10 +462,47 @@ int serve(const config::Config& cfg) {
     };
     schedule_recovery();
 
+    // Sessions end when their user's password or role changes or the user goes
+    // ('siax-agent user set-password' writes the registry from another process): the
+    // users are compared every 2 s, on a worker (issue 10, item 8).
+    boost::asio::steady_timer users_timer(ioc);
+    auto known_users = std::make_shared<std::map<std::string, registry::UserRecord>>();
+    std::mutex users_mu;  // two checks may overlap on the pool
+    auto read_users = [&registry]() -> std::optional<std::map<std::string, registry::UserRecord>> {
+      auto users = registry.list_users();
+      if (!users) return std::nullopt;
+      std::map<std::string, registry::UserRecord> out;
+      for (auto& u : *users) out.emplace(u.username, std::move(u));
+      return out;
+    };
+    if (auto first = read_users()) *known_users = std::move(*first);
+    std::function<void()> schedule_users_check = [&] {
+      users_timer.expires_after(std::chrono::seconds(2));
+      users_timer.async_wait([&](boost::system::error_code e) {
+        if (e) return;
+        (void)workers.try_post([&, known_users] {
+          std::lock_guard lock(users_mu);
+          auto now = read_users();
+          if (!now) return;
+          for (const auto& [name, before] : *known_users) {
+            auto it = now->find(name);
+            if (it == now->end() || it->second.password_hash != before.password_hash ||
+                it->second.role != before.role) {
+              if (auto n = sessions.remove_user(name)) spdlog::info("ended {} session(s) of user {}", n, name);
+            }
+          }
+          *known_users = std::move(*now);
+        });
+        schedule_users_check();
+      });
+    };
+    schedule_users_check();
+
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int sig) {
       spdlog::info("stopping on signal {}", sig);
       recovery_timer.cancel();
+      users_timer.cancel();
       unit_watcher.stop();
       monitor_service.stop();  // waits for the cycle in progress
       if (cloud_reporter) cloud_reporter->stop();  // cancels the request in flight; the outbox keeps the rest

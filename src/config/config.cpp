@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -194,7 +195,7 @@ std::optional<std::string> check_server_id(std::string_view id) {
 std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
 std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
-const std::array<KeyDef, 29> kKeys = {{
+const std::array<KeyDef, 32> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -223,6 +224,42 @@ const std::array<KeyDef, 29> kKeys = {{
     {"server", "tls_key", "SIAX_TLS_KEY", Type::String, "TLS private key (PEM), readable only by the agent.",
      [](Config& c, const Value& v) { return set_optional_path(c.server.tls_key_file, v); },
      [](const Config& c) { return quote(c.server.tls_key_file.value_or("")); }, "\"/etc/siax-agent/tls/key.pem\""},
+    {"server", "allowed_hosts", "SIAX_ALLOWED_HOSTS", Type::String,
+     "Host names the API answers to, comma-separated, besides IP literals, localhost and this host's name "
+     "(against DNS rebinding: other Host headers get 421). Example: \"panel.example.com,siax.lan\".",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       std::vector<std::string> names;
+       std::string_view rest = str(v);
+       while (!rest.empty()) {
+         const auto comma = rest.find(',');
+         std::string_view name = rest.substr(0, comma);
+         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+         while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+         while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+         if (name.empty()) continue;
+         const bool ok = name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char ch) {
+           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.';
+         });
+         if (!ok) return fmt::format("must be host names (letters, digits, '-', '.') separated by commas, got {}",
+                                     shown(std::string(name)));
+         names.emplace_back(name);
+       }
+       c.server.allowed_hosts = std::move(names);
+       return std::nullopt;
+     },
+     [](const Config& c) {
+       std::string out;
+       for (const auto& n : c.server.allowed_hosts) out += (out.empty() ? "" : ",") + n;
+       return quote(out);
+     }},
+    {"server", "allow_plain_http_remote", "SIAX_ALLOW_PLAIN_HTTP_REMOTE", Type::Boolean,
+     "Serve plain HTTP on a non-loopback listen address (tokens and passwords then cross the network in clear "
+     "text). Off: 'serve' refuses such a listen address without tls_cert/tls_key.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       c.server.allow_plain_http_remote = std::get<bool>(v);
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::string(c.server.allow_plain_http_remote ? "true" : "false"); }},
     // [limits]
     {"limits", "max_body_bytes", "SIAX_MAX_BODY_BYTES", Type::Integer,
      "Largest accepted request body, in bytes (1024 to 1073741824).",
@@ -240,6 +277,15 @@ const std::array<KeyDef, 29> kKeys = {{
        return std::nullopt;
      },
      [](const Config& c) { return std::to_string(c.limits.max_connections); }},
+    {"limits", "max_connections_per_address", "SIAX_MAX_CONNECTIONS_PER_ADDRESS", Type::Integer,
+     "Simultaneous connections from one client address (an IPv6 /64 counts as one), so that one client cannot "
+     "take every slot (0: no per-address limit; at most 100000).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 0, 100'000)) return p;
+       c.limits.max_connections_per_address = static_cast<std::size_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.limits.max_connections_per_address); }},
     {"limits", "request_timeout_s", "SIAX_REQUEST_TIMEOUT_S", Type::Integer,
      "Seconds a client may take to send a request (1 to 3600).",
      [](Config& c, const Value& v) { return set_duration(c.limits.request_timeout, v, 1, 3600, " s"); },

@@ -23,8 +23,11 @@
 /// | server.port                  | SIAX_PORT                    | 8080 (0: any free port)      |
 /// | server.tls_cert              | SIAX_TLS_CERT                | unset ("" = unset)           |
 /// | server.tls_key               | SIAX_TLS_KEY                 | unset (both or neither)      |
+/// | server.allowed_hosts         | SIAX_ALLOWED_HOSTS           | "" (IPs, localhost, hostname)|
+/// | server.allow_plain_http_remote | SIAX_ALLOW_PLAIN_HTTP_REMOTE | false                      |
 /// | limits.max_body_bytes        | SIAX_MAX_BODY_BYTES          | 1048576                      |
 /// | limits.max_connections       | SIAX_MAX_CONNECTIONS         | 256                          |
+/// | limits.max_connections_per_address | SIAX_MAX_CONNECTIONS_PER_ADDRESS | 32 (0: no limit) |
 /// | limits.request_timeout_s     | SIAX_REQUEST_TIMEOUT_S       | 10                           |
 /// | paths.state_dir              | SIAX_STATE_DIR               | "/var/lib/siax-agent"        |
 /// | limits.log_viewers_per_app   | SIAX_LOG_VIEWERS_PER_APP     | 10                           |
@@ -78,6 +81,10 @@ struct ServerConfig {
   std::uint16_t port = 8080;                 ///< 0: the OS picks a free port (tests)
   std::optional<std::string> tls_cert_file;  ///< PEM certificate chain; set together with the key
   std::optional<std::string> tls_key_file;   ///< PEM private key
+  /// Host names the API answers to besides IP literals, localhost and the host's name.
+  std::vector<std::string> allowed_hosts;
+  /// Plain HTTP on a non-loopback address: refused by `serve` unless this is true.
+  bool allow_plain_http_remote = false;
   [[nodiscard]] bool tls_enabled() const noexcept { return tls_cert_file.has_value() && tls_key_file.has_value(); }
   bool operator==(const ServerConfig&) const = default;
 };
@@ -85,6 +92,7 @@ struct ServerConfig {
 struct LimitsConfig {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_connections = 256;
+  std::size_t max_connections_per_address = 32;  ///< 0: no per-address limit
   std::chrono::seconds request_timeout{10};
   std::size_t log_viewers_per_app = 10;  ///< live-log viewers of one app (or of the agent's own log)
   std::size_t log_viewers_total = 100;   ///< live-log viewers overall

@@ -117,7 +117,15 @@ Result<std::string> render_unit(const AppDefinition& def, const Interpreters& in
   out += "NoNewPrivileges=yes\n";
   out += "\n[Install]\n";
   out += "WantedBy=multi-user.target\n";
-  return fmt::format("{}\n# siax-checksum: fnv1a64:{:016x}\n{}", kManagedMarker, fnv1a64(out), out);
+  auto text = fmt::format("{}\n# siax-checksum: fnv1a64:{:016x}\n{}", kManagedMarker, fnv1a64(out), out);
+  // Refused here, at write, rather than written and then unreadable by the store.
+  if (text.size() > kMaxRenderedUnitBytes) {
+    return fail(ErrorKind::InvalidInput, "unit_too_large",
+                fmt::format("the unit would be {} bytes, over the {} the agent reads back: use fewer or shorter "
+                            "environment variables and arguments",
+                            text.size(), kMaxRenderedUnitBytes));
+  }
+  return text;
 }
 
 std::uint64_t fnv1a64(std::string_view data) noexcept {

@@ -19,7 +19,10 @@ namespace siax::core {
 /// The first line of every rendered unit; identifies files the agent owns.
 inline constexpr std::string_view kManagedMarker = "# Managed by siax-agent: do not edit.";
 
-/// The unit text. Its second line is a checksum of everything after it
+/// The largest unit text render_unit produces (the unit store reads back at most 256 KiB).
+inline constexpr std::size_t kMaxRenderedUnitBytes = 128 * 1024;
+
+/// The unit text (InvalidInput "unit_too_large" over kMaxRenderedUnitBytes). Its second line is a checksum of everything after it
 /// ("# siax-checksum: fnv1a64:<16 hex digits>"), so that a file edited by hand can be
 /// told apart from one the agent wrote from an older definition (see classify_unit_file).
 [[nodiscard]] Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters);

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -87,6 +88,7 @@ class StatsRecorder {
   std::atomic<std::uint64_t> active{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> rejected_per_address{0};
   std::atomic<std::uint64_t> timed_out{0};
   std::atomic<std::uint64_t> handler_timeouts{0};
   std::atomic<std::uint64_t> websocket_upgrades{0};
@@ -102,6 +104,7 @@ class StatsRecorder {
     out.active_connections = active.load();
     out.accepted_connections = accepted.load();
     out.rejected_connections = rejected.load();
+    out.rejected_per_address = rejected_per_address.load();
     out.timed_out_connections = timed_out.load();
     out.handler_timeouts = handler_timeouts.load();
     out.websocket_upgrades = websocket_upgrades.load();
@@ -155,6 +158,30 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::uint64_t next_session_id = 0;
   std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
 
+  // Open connections per client address key (address_key); guarded by per_address_mu.
+  std::mutex per_address_mu;
+  std::unordered_map<std::string, std::size_t> per_address;
+
+  /// Takes a place for a connection from `key`; false when that address is at its limit.
+  bool take_address(const std::string& key) {
+    if (options.max_connections_per_address == 0) return true;
+    std::lock_guard lock(per_address_mu);
+    auto& n = per_address[key];
+    if (n >= options.max_connections_per_address) {
+      if (n == 0) per_address.erase(key);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void release_address(const std::string& key) {
+    if (options.max_connections_per_address == 0) return;
+    std::lock_guard lock(per_address_mu);
+    auto it = per_address.find(key);
+    if (it == per_address.end()) return;
+    if (--it->second == 0) per_address.erase(it);
+  }
+
   void warn(std::string_view message) const {
     if (!options.log_warning) return;
     try {
@@ -192,13 +219,21 @@ using detail::ServerCore;
 /// (including after a WebSocket hand-over).
 class ConnectionSlot {
  public:
-  explicit ConnectionSlot(std::shared_ptr<ServerCore> core) : core_(std::move(core)) { ++core_->stats.active; }
-  ~ConnectionSlot() { --core_->stats.active; }
+  /// `address_key`: the place taken with ServerCore::take_address, given back here.
+  ConnectionSlot(std::shared_ptr<ServerCore> core, std::string address_key)
+      : core_(std::move(core)), address_key_(std::move(address_key)) {
+    ++core_->stats.active;
+  }
+  ~ConnectionSlot() {
+    core_->release_address(address_key_);
+    --core_->stats.active;
+  }
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 
  private:
   std::shared_ptr<ServerCore> core_;
+  std::string address_key_;
 };
 
 /// One connection: reads requests (pipelined up to a limit), routes them, runs
@@ -351,7 +386,8 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
     if (first_request_) {
       arm_read_timer(started_at_ + opts().read_timeout);
     } else if (queue_.empty()) {
-      arm_read_timer(Clock::now() + opts().idle_timeout);
+      arm_read_timer(Clock::now() + (authenticated_ ? opts().idle_timeout
+                                                    : std::min(opts().idle_timeout, opts().anonymous_idle_timeout)));
     } else {
       disarm_read_timer();
     }
@@ -582,6 +618,13 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
 
   void dispatch(bhttp::request<bhttp::string_body> req, std::uint64_t seq) {
     Request request = to_request(req);
+    if (opts().allowed_hosts) {
+      if (auto host = request.header("Host"); host && !host_allowed(*host, *opts().allowed_hosts)) {
+        return complete(seq, json_failure(StatusCode::misdirected_request, "host_not_allowed",
+                                          "this agent does not answer to that Host name: use its address, or add "
+                                          "the name to server.allowed_hosts"));
+      }
+    }
     auto target = parse_target(request.target, opts().target_limits);
     if (!target) return complete(seq, error_response(target.error()));
     request.path = std::move(target->path);
@@ -615,6 +658,7 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
     request.params = std::move(match.params);
     find(seq)->route = request.route;
     if (auto rejected = run_middleware(request)) return complete(seq, std::move(*rejected));
+    if (request.auth.has_value()) authenticated_ = true;
 
     Responder responder([weak = this->weak_from_this(), seq](Response res) {
       if (auto self = weak.lock()) {
@@ -923,7 +967,10 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
       self->reading_ = false;
       if (self->closed_) return;
       self->drained_ += n;
-      if (ec || self->drained_ > self->opts().max_body_bytes + self->opts().max_header_bytes) return self->close_now();
+      // Lingering close: a client that writes its whole body before it reads (Python's
+      // http.client, requests) must get our 413, not a reset; bounded by bytes and by
+      // linger_timeout.
+      if (ec || self->drained_ > self->opts().max_linger_bytes) return self->close_now();
       self->drain();
     });
   }
@@ -959,6 +1006,7 @@ class Session final : public detail::SessionBase, public std::enable_shared_from
   std::optional<Clock::time_point> close_deadline_;
 
   std::string remote_address_;
+  bool authenticated_ = false;  ///< a request on this connection passed authentication
   std::uint16_t remote_port_ = 0;
   Clock::time_point started_at_;
   std::optional<std::uint64_t> id_;
@@ -1051,11 +1099,28 @@ void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
   do_accept();
 }
 
+std::string address_key(const net::ip::address& a) {
+  if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
+    auto bytes = a.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);  // one /64: what one host usually gets
+    return net::ip::address_v6(bytes).to_string() + "/64";
+  }
+  if (a.is_v6()) return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
+
 void ServerCore::start_session(tcp::socket socket) {
   beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already gone
-  auto slot = std::make_shared<ConnectionSlot>(shared_from_this());
+  auto key = address_key(remote.address());
+  if (!take_address(key)) {
+    ++stats.rejected;
+    ++stats.rejected_per_address;
+    reject(std::move(socket));
+    return;
+  }
+  auto slot = std::make_shared<ConnectionSlot>(shared_from_this(), std::move(key));
   std::shared_ptr<SessionBase> session;
   if (tls) {
     session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(shared_from_this(), std::move(socket),
@@ -1078,6 +1143,34 @@ void ServerCore::reject(tcp::socket socket) {
 }
 
 }  // namespace detail
+
+// --- Host allow-list ----------------------------------------------------------------
+
+bool host_allowed(std::string_view host_header, const std::vector<std::string>& allowed) {
+  std::string_view name = host_header;
+  if (name.starts_with('[')) {
+    const auto close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    name = name.substr(1, close - 1);
+  } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.ends_with('.')) lower.pop_back();  // "localhost." is localhost
+  if (lower.empty()) return false;
+  // An IP literal cannot be rebound by DNS.
+  beast::error_code ec;
+  (void)net::ip::make_address(lower, ec);
+  if (!ec) return true;
+  if (lower == "localhost") return true;
+  return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) {
+    return a.size() == lower.size() && std::equal(a.begin(), a.end(), lower.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == y;
+           });
+  });
+}
 
 // --- ServerStats --------------------------------------------------------------------
 
@@ -1144,7 +1237,8 @@ Status Server::start() {
   if (o.target_limits.max_target_bytes == 0) return bad_option("max_target_bytes must be at least 1");
   for (auto [name, value] : {std::pair{"read_timeout", o.read_timeout}, {"idle_timeout", o.idle_timeout},
                              {"write_timeout", o.write_timeout}, {"handler_timeout", o.handler_timeout},
-                             {"linger_timeout", o.linger_timeout}}) {
+                             {"linger_timeout", o.linger_timeout},
+                             {"anonymous_idle_timeout", o.anonymous_idle_timeout}}) {
     if (value <= milliseconds(0)) return bad_option(fmt::format("{} must be positive", name));
   }
 

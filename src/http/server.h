@@ -21,10 +21,15 @@
 ///   - max_header_bytes: 431 {"code": "headers_too_large"}, connection closed.
 ///   - max_body_bytes: 413 {"code": "body_too_large"}, the handler is not called,
 ///     connection closed. A declared Content-Length is checked before any body is read.
+///     The close lingers: the rest of the body is read and discarded (up to
+///     max_linger_bytes, for up to linger_timeout) so that the client gets the 413.
 ///   - read_timeout: from the first byte of a request (for a connection's first request:
 ///     from accept, TLS handshake included) to its last body byte. Expiry (slowloris,
 ///     stalled upload) closes the connection without a response.
-///   - idle_timeout: a keep-alive connection with no request in progress is closed.
+///   - max_connections_per_address: as max_connections, for the connections of one client
+///     address (an IPv6 address counts as its /64).
+///   - idle_timeout: a keep-alive connection with no request in progress is closed;
+///     anonymous_idle_timeout (shorter) until the connection sent an authenticated request.
 ///   - write_timeout: a response not written in time (client not reading) closes the
 ///     connection. For a streamed body: each chunk (and the head, and the last chunk).
 ///   - handler_timeout: a handler that has not replied in time gets the client a
@@ -41,6 +46,7 @@
 ///   - unknown path 404 {"code": "not_found"}; known path, other method:
 ///     405 {"code": "method_not_allowed"} with `Allow`.
 ///   - during stop(): requests that arrive get 503 {"code": "server_stopping"}.
+///   - allowed_hosts: a `Host` that is not allowed gets 421 {"code": "host_not_allowed"}.
 ///
 /// Streamed responses (`Responder::stream`). Sent in request order like any response,
 /// with `Transfer-Encoding: chunked` (Beast's chunk encoder; trailers on the last chunk)
@@ -77,6 +83,10 @@
 
 namespace siax::http {
 
+/// Whether `host_header` ("name[:port]", "[v6]:port") names an IP literal, "localhost" or
+/// one of `allowed` (case-insensitive). Pure.
+[[nodiscard]] bool host_allowed(std::string_view host_header, const std::vector<std::string>& allowed);
+
 namespace detail {
 struct ServerCore;  // the implementation, shared with live connections
 }  // namespace detail
@@ -99,8 +109,23 @@ struct ServerOptions {
   /// How long a closing connection waits for the client after our last byte (to drain
   /// unread input so the client gets the response instead of a reset; TLS close_notify).
   std::chrono::milliseconds linger_timeout{1'000};
+  /// At most this many bytes are read and discarded while lingering (e.g. the rest of a
+  /// body refused with 413, so that clients that send it all before reading get the 413).
+  std::size_t max_linger_bytes = 16 * 1024 * 1024;
   std::size_t max_connections = 256;  ///< includes connections handed over to WebSockets
+  /// At most this many connections from one client address (IPv6: one /64) at once, so
+  /// that one client cannot take every slot; over it, the same 503 as max_connections.
+  /// 0: no per-address limit.
+  std::size_t max_connections_per_address = 32;
+  /// The idle keep-alive of a connection that has sent no authenticated request yet
+  /// (no middleware set `Request::auth`): strangers do not get to hold slots for long.
+  std::chrono::milliseconds anonymous_idle_timeout{2'000};
   std::size_t max_pipelined_requests = 8;
+  /// Against DNS rebinding: when set, a request whose `Host` names something else than an
+  /// IP literal, "localhost" or one of these names (case-insensitive, port ignored) gets
+  /// 421 {"code": "host_not_allowed"}. A request without `Host` (HTTP/1.0) passes.
+  /// Unset: any Host.
+  std::optional<std::vector<std::string>> allowed_hosts;
   TargetLimits target_limits{};
   std::optional<TlsOptions> tls;
   std::string server_header = "siax-agent";
@@ -125,7 +150,8 @@ struct ServerStats {
 
   std::uint64_t active_connections = 0;    ///< open now (WebSockets included)
   std::uint64_t accepted_connections = 0;  ///< ever accepted, rejected ones included
-  std::uint64_t rejected_connections = 0;  ///< over max_connections
+  std::uint64_t rejected_connections = 0;  ///< over max_connections or max_connections_per_address
+  std::uint64_t rejected_per_address = 0;  ///< of those, over max_connections_per_address
   std::uint64_t timed_out_connections = 0; ///< closed by read_timeout or write_timeout
   std::uint64_t handler_timeouts = 0;
   std::uint64_t websocket_upgrades = 0;

@@ -1,6 +1,8 @@
 #include "logs/endpoint.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <deque>
 #include <optional>
 
@@ -54,9 +56,14 @@ bool same_origin(const http::Request& req) {
   if (!origin) return true;  // programs (no browser) send none
   auto host = req.header("Host");
   if (!host) return false;
-  std::string_view o = *origin;
-  if (auto p = o.find("://"); p != std::string_view::npos) o.remove_prefix(p + 3);
-  return o == *host;
+  // Scheme, host and port, as the browser sends them (default ports omitted on both sides).
+  std::string expected = req.tls ? "https://" : "http://";
+  expected += *host;
+  std::string o(*origin);
+  std::transform(o.begin(), o.end(), o.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string e = expected;
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return o == e;
 }
 
 }  // namespace
@@ -110,6 +117,7 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
       : core_(std::move(core)),
         ws_(std::move(stream)),
         batch_timer_(ws_.get_executor()),
+        match_retry_(ws_.get_executor()),
         queue_(core_->options.queue),
         slot_(std::move(slot)) {
     ++core_->counters.sessions_open;
@@ -133,16 +141,23 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
 
   void on_entries(const std::vector<SharedEntry>& entries) override {
     if (closing_) return;
-    for (const auto& e : entries) {
-      if (!query_.filter.matches(e->entry)) continue;
-      if (skip_until_) {
-        auto key = parse_cursor(e->entry.cursor);
-        if (key && !after(*key, *skip_until_)) continue;
-        skip_until_.reset();
+    if (!query_.filter.regex) {
+      for (const auto& e : entries) {
+        if (query_.filter.matches(e->entry)) accept(e);
       }
-      queue_.push(e);
+      return schedule();
     }
-    schedule();
+    // A user's regex runs on a worker, never here; entries wait in a bounded list (the
+    // oldest dropped and reported as a gap, like a slow viewer's) and come back in order.
+    for (const auto& e : entries) {
+      if (!query_.filter.matches_cheap(e->entry)) continue;
+      to_match_.push_back(e);
+      if (to_match_.size() > core_->options.queue.max_entries) {
+        to_match_.pop_front();
+        ++match_missed_;
+      }
+    }
+    match_next();
   }
 
   void on_stream_closed(const Error& why) override { close_with(why); }
@@ -153,6 +168,24 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
     auto q = parse_stream_query(request_.query, core_->options.max_tail);
     if (!q) return close_with(q.error());
     query_ = std::move(*q);
+    if (query_.filter.regex_source.empty()) return start_streaming();
+    // Compiling a user's regex is bounded (Regex) but not free: on a worker. The job holds
+    // the session (nothing else is pending on it yet).
+    auto self = this->shared_from_this();
+    auto ex = ws_.get_executor();
+    const bool posted = core_->run_blocking([self, ex, filter = query_.filter]() mutable {
+      auto compiled = compile_regex(filter);
+      net::post(ex, [self, filter = std::move(filter), compiled = std::move(compiled)]() mutable {
+        if (self->closing_) return;
+        if (!compiled) return self->close_with(compiled.error());
+        self->query_.filter = std::move(filter);
+        self->start_streaming();
+      });
+    });
+    if (!posted) close_with(Error{ErrorKind::RateLimited, "busy", "the agent is busy: retry in a moment"});
+  }
+
+  void start_streaming() {
     if (core_->stopped) return close_with(Error{ErrorKind::Conflict, "agent_stopping", "the agent is stopping"});
     auto sub = core_->hub.subscribe(core_->selector_for(request_), *this);
     if (!sub) {
@@ -179,6 +212,66 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
     if (!posted) {
       close_with(Error{ErrorKind::RateLimited, "busy", "the agent is busy: retry in a moment"});
     }
+  }
+
+  /// Queues an entry that passed the filter (after what the history already sent).
+  void accept(const SharedEntry& e) {
+    if (skip_until_) {
+      auto key = parse_cursor(e->entry.cursor);
+      if (key && !after(*key, *skip_until_)) return;
+      skip_until_.reset();
+    }
+    queue_.push(e);
+  }
+
+  /// Matches the waiting entries against the regex on a worker, one batch at a time (so
+  /// they stay in order); a refused post is retried after the batch delay.
+  void match_next() {
+    if (matching_ || closing_ || to_match_.empty()) return;
+    matching_ = true;
+    auto batch = std::make_shared<std::vector<SharedEntry>>(std::make_move_iterator(to_match_.begin()),
+                                                            std::make_move_iterator(to_match_.end()));
+    to_match_.clear();
+    std::weak_ptr<Session> weak = this->shared_from_this();
+    auto ex = ws_.get_executor();
+    const bool posted = core_->run_blocking([weak, ex, batch, regex = query_.filter.regex] {
+      std::vector<SharedEntry> kept;
+      for (auto& e : *batch) {
+        if (regex->search(e->entry.message)) kept.push_back(std::move(e));
+      }
+      net::post(ex, [weak, kept = std::move(kept)] {
+        auto self = weak.lock();
+        if (!self) return;
+        self->matching_ = false;
+        if (self->closing_) return;
+        for (const auto& e : kept) self->accept(e);
+        if (self->match_missed_ > 0) self->report_match_missed();
+        self->schedule();
+        self->match_next();
+      });
+    });
+    if (posted) return;
+    // The pool is full: put the batch back (still bounded) and try again shortly.
+    to_match_.insert(to_match_.begin(), std::make_move_iterator(batch->begin()),
+                     std::make_move_iterator(batch->end()));
+    while (to_match_.size() > core_->options.queue.max_entries) {
+      to_match_.pop_front();
+      ++match_missed_;
+    }
+    match_retry_.expires_after(core_->options.batch_delay * 5);
+    match_retry_.async_wait([weak](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->matching_ = false;
+      self->match_next();
+    });
+  }
+
+  /// Entries dropped before their regex match reach the viewer as a gap.
+  void report_match_missed() {
+    core_->counters.entries_dropped += match_missed_;
+    pending_gap_ += match_missed_;
+    match_missed_ = 0;
   }
 
   void on_history(Result<History> h) {
@@ -210,7 +303,7 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
   /// Sends now when a full batch waits, else after the batch delay.
   void schedule() {
     if (writing_ || closing_ || !history_done_) return;
-    if (queue_.batch_ready()) return write_next();
+    if (queue_.batch_ready() || (live_sent_ && pending_gap_ > 0)) return write_next();
     if (timer_armed_ || queue_.empty()) return;
     timer_armed_ = true;
     batch_timer_.expires_after(core_->options.batch_delay);
@@ -245,6 +338,11 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
       live_sent_ = true;
       return std::string(kLiveFrame);
     }
+    if (pending_gap_ > 0) {
+      auto f = gap_frame(pending_gap_);
+      pending_gap_ = 0;
+      return f;
+    }
     const auto missed = queue_.missed_pending();
     auto f = queue_.take_frame();
     if (f && missed > 0) core_->counters.entries_dropped += missed;
@@ -265,7 +363,9 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
       ++self->core_->counters.frames_sent;
       if (self->closing_) return;
       // Behind (entries waited while we wrote): send on at once, no batch delay.
-      if (!self->history_.empty() || !self->live_sent_ || !self->queue_.empty()) return self->write_next();
+      if (!self->history_.empty() || !self->live_sent_ || !self->queue_.empty() || self->pending_gap_ > 0) {
+        return self->write_next();
+      }
       self->write_buffer_.clear();
       self->write_buffer_.shrink_to_fit();
     });
@@ -296,6 +396,8 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
   void release() {
     subscription_.reset();
     batch_timer_.cancel();
+    match_retry_.cancel();
+    to_match_.clear();
     queue_.clear();
     history_.clear();
   }
@@ -313,6 +415,11 @@ class Session final : public HubViewer, public std::enable_shared_from_this<Sess
   std::shared_ptr<Core> core_;
   websocket::stream<Stream> ws_;
   net::steady_timer batch_timer_;
+  net::steady_timer match_retry_;
+  std::deque<SharedEntry> to_match_;   ///< waiting for the regex (on a worker), oldest first
+  std::uint64_t match_missed_ = 0;     ///< dropped from to_match_, not yet counted
+  std::uint64_t pending_gap_ = 0;      ///< dropped before matching, for the next gap frame
+  bool matching_ = false;
   ViewerQueue queue_;
   std::shared_ptr<void> slot_;
   http::Request request_;
@@ -385,10 +492,15 @@ Status LogEndpoint::install(http::Server& server) {
   };
   if (auto s = server.use([core, is_ours](http::Request& req) -> std::optional<http::Response> {
         if (!is_ours(req.route)) return std::nullopt;
-        const bool allowed = core->deps.authorized ? core->deps.authorized(req) : req.auth.has_value();
-        if (!allowed) {
+        if (!req.auth.has_value()) {
           return http::json_failure(http::StatusCode::unauthorized, "authentication_required",
                                     "send 'Authorization: Bearer <token>' or log in to the panel");
+        }
+        if (core->deps.authorized && !core->deps.authorized(req)) {
+          const bool agent_log = req.route == kAgentRoute || req.route == kAgentDownload;
+          return http::json_failure(http::StatusCode::forbidden, "forbidden_role",
+                                    agent_log ? "the agent's own log needs the admin role"
+                                              : "your role may not read this log");
         }
         const bool ws = req.route == kAppRoute || req.route == kAgentRoute;
         if (ws && !same_origin(req)) {
@@ -438,11 +550,15 @@ Status LogEndpoint::install(http::Server& server) {
     auto selector = core->selector_for(req);
     ++core->counters.downloads;
     ++core->active_downloads;
-    const bool posted = core->deps.run_blocking([core, selector, q = std::move(*q), res] {
+    const bool posted = core->deps.run_blocking([core, selector, q = std::move(*q), res]() mutable {
       struct Release {
         std::atomic<std::size_t>& active;
         ~Release() { --active; }
       } release{core->active_downloads};
+      if (auto compiled = compile_regex(q.filter); !compiled) {  // a user's regex: here, not on the io thread
+        res.send(http::error_response(compiled.error()));
+        return;
+      }
       stream_download_to(*core, selector, q, res);
     });
     if (!posted) {

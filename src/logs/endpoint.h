@@ -10,8 +10,10 @@
 /// Protocol, query options, limits and close codes: docs/LOGS.md.
 ///
 /// Refusals before the upgrade (HTTP, from a middleware that runs after the agent's
-/// authentication): 401 unauthenticated, 403 foreign Origin, 404 unknown app, 400 bad
-/// query. After the upgrade (so browsers can show the reason): a viewer over a limit gets
+/// authentication): 401 unauthenticated, 403 a role that may not read this log (the
+/// agent's own log is for admins) or a foreign Origin, 404 unknown app, 400 bad query (a
+/// bad regex is refused after the upgrade: it is compiled on a worker, never on the io
+/// thread). After the upgrade (so browsers can show the reason): a viewer over a limit gets
 /// {"type":"error","code":"too_many_viewers",...} and close 1013 (try again later) with
 /// the reason.
 ///
@@ -62,8 +64,10 @@ struct LogEndpointDeps {
   /// Empty: history reads run inline on the io thread; downloads (which block until the
   /// client has read them) are refused with 503.
   std::function<bool(std::function<void()>)> run_blocking;
-  /// Whether the (already authenticated) request may read logs. Empty: any request the
-  /// authentication middleware let through (`request.auth` is set).
+  /// Whether the authenticated request (`request.auth` set, else 401) may read this log
+  /// (`request.route` says which); false: 403 "forbidden_role". The agent passes one that
+  /// keeps the agent's own log (/logs, /api/agent/logs) to admins. Empty: any
+  /// authenticated request.
   std::function<bool(const http::Request&)> authorized;
 };
 

@@ -1,53 +1,90 @@
 #include "logs/filter.h"
 
-#include <regex.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <ctime>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "logs/cursor.h"
 
 namespace siax::logs {
 
 struct Regex::Impl {
-  regex_t re{};
+  explicit Impl(std::string_view pattern, const RE2::Options& options)
+      : re(re2::StringPiece(pattern.data(), pattern.size()), options) {}
+  RE2 re;
 };
 
+namespace {
+
+/// What RE2 refused, said so that a person can fix the pattern.
+std::string explain(const RE2& re, std::string_view pattern) {
+  const std::string& arg = re.error_arg();
+  for (std::string_view look : {"(?=", "(?!", "(?<=", "(?<!"}) {
+    if (pattern.find(look) != std::string_view::npos) {
+      return "look-ahead and look-behind ('(?=', '(?!', '(?<=', '(?<!') are not supported in RE2 syntax";
+    }
+  }
+  switch (re.error_code()) {
+    case RE2::ErrorBadEscape:
+      if (arg.size() == 2 && arg[0] == '\\' && std::isdigit(static_cast<unsigned char>(arg[1]))) {
+        return fmt::format("back-references ('{}') are not supported: the log filter uses RE2 syntax, which matches "
+                           "in linear time",
+                           arg);
+      }
+      return fmt::format("invalid escape '{}'", arg);
+    case RE2::ErrorRepeatSize:
+      return fmt::format("the repeat count in '{}' is too large: at most {{1000}}, nested repeats included", arg);
+    case RE2::ErrorMissingParen:
+    case RE2::ErrorUnexpectedParen:
+      return fmt::format("unbalanced parenthesis in '{}'", arg);
+    case RE2::ErrorPatternTooLarge:
+      return "the pattern is too complex";
+    default:
+      return fmt::format("{} '{}'", re.error(), arg).substr(0, 200);
+  }
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const Regex>> Regex::compile(std::string_view pattern) {
-  if (pattern.size() > 512) {
-    return fail(ErrorKind::InvalidInput, "regex_too_long", "the regex is longer than 512 bytes: shorten it");
+  if (pattern.size() > kMaxPatternBytes) {
+    return fail(ErrorKind::InvalidInput, "regex_too_long",
+                fmt::format("the regex is longer than {} bytes: shorten it", kMaxPatternBytes));
   }
-  int flags = REG_EXTENDED | REG_NOSUB;
-  if (pattern.starts_with("(?i)")) {
-    flags |= REG_ICASE;
-    pattern.remove_prefix(4);
-  }
+  RE2::Options options;
+  options.set_log_errors(false);  // the pattern is a user's: never in the agent's log
+  options.set_max_mem(kMaxMemBytes);
+  options.set_never_capture(true);
   std::shared_ptr<Regex> r(new Regex());
-  r->impl_ = std::make_unique<Impl>();
-  const std::string p(pattern);
-  if (int rc = ::regcomp(&r->impl_->re, p.c_str(), flags); rc != 0) {
-    char buf[256] = {};
-    ::regerror(rc, &r->impl_->re, buf, sizeof buf);
-    r->impl_.reset();
+  r->impl_ = std::make_unique<Impl>(pattern, options);
+  const RE2& re = r->impl_->re;
+  if (!re.ok()) {
+    if (re.error_code() == RE2::ErrorPatternTooLarge) {
+      return fail(ErrorKind::InvalidInput, "regex_too_complex",
+                  "the regex needs more than the 1 MiB the log filter allows: simplify it (fewer or smaller "
+                  "counted repeats)");
+    }
     return fail(ErrorKind::InvalidInput, "invalid_regex",
-                fmt::format("the regex '{}' is not a valid POSIX extended regular expression: {}", p, buf));
+                fmt::format("the regex is not valid RE2 syntax: {}", explain(re, pattern)));
+  }
+  if (re.ProgramSize() > kMaxProgramSize) {
+    return fail(ErrorKind::InvalidInput, "regex_too_complex",
+                fmt::format("the regex compiles to {} instructions, over the log filter's {}: simplify it (fewer or "
+                            "smaller counted repeats)",
+                            re.ProgramSize(), kMaxProgramSize));
   }
   return std::shared_ptr<const Regex>(std::move(r));
 }
 
-Regex::~Regex() {
-  if (impl_) ::regfree(&impl_->re);
-}
+Regex::~Regex() = default;
 
 bool Regex::search(std::string_view text) const {
-  // regexec needs a NUL-terminated string; REG_STARTEND would avoid the copy but
-  // glibc needs REG_STARTEND support; messages are short, copy.
-  const std::string s(text);
-  return ::regexec(&impl_->re, s.c_str(), 0, nullptr, 0) == 0;
+  if (text.size() > kMaxMatchedBytes) text = text.substr(0, kMaxMatchedBytes);
+  return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), impl_->re);
 }
 
 namespace {
@@ -80,9 +117,11 @@ Result<EntryFilter> parse_filter(const QueryParams& query) {
   if (auto* q = get(query, "q")) f.text = *q;
   if (f.text.size() > 512) return fail(ErrorKind::InvalidInput, "invalid_text", "q is longer than 512 bytes");
   if (auto* re = get(query, "regex"); re && !re->empty()) {
-    auto compiled = Regex::compile(*re);
-    if (!compiled) return tl::unexpected(compiled.error());
-    f.regex = *compiled;
+    if (re->size() > Regex::kMaxPatternBytes) {
+      return fail(ErrorKind::InvalidInput, "regex_too_long",
+                  fmt::format("the regex is longer than {} bytes: shorten it", Regex::kMaxPatternBytes));
+    }
+    f.regex_source = *re;
   }
   return f;
 }
@@ -109,11 +148,23 @@ std::optional<std::size_t> parse_size(std::string_view s) {
 
 }  // namespace
 
-bool EntryFilter::matches(const LogEntry& e) const {
+bool EntryFilter::matches_cheap(const LogEntry& e) const {
   if (e.priority > max_priority) return false;
-  if (!text.empty() && !icontains(e.message, text)) return false;
-  if (regex && !regex->search(e.message)) return false;
-  return true;
+  return text.empty() || icontains(e.message, text);
+}
+
+bool EntryFilter::matches(const LogEntry& e) const {
+  if (!matches_cheap(e)) return false;
+  if (!regex) return regex_source.empty();  // not compiled (a caller's bug): match nothing
+  return regex->search(e.message);
+}
+
+Status compile_regex(EntryFilter& filter) {
+  if (filter.regex_source.empty() || filter.regex) return ok();
+  auto compiled = Regex::compile(filter.regex_source);
+  if (!compiled) return tl::unexpected(compiled.error());
+  filter.regex = std::move(*compiled);
+  return ok();
 }
 
 std::optional<std::int64_t> parse_time_usec(std::string_view text) noexcept {

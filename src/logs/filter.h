@@ -15,12 +15,27 @@
 
 namespace siax::logs {
 
-/// A compiled POSIX extended regular expression (glibc regexec: no stack blow-up on long
-/// lines, unlike std::regex). Case-sensitive unless the pattern starts with "(?i)".
+/// A user's regular expression, compiled by RE2: RE2 syntax (no back-references, no
+/// look-around), matched in time linear in the text, with a memory budget for the
+/// compiled program and the matcher's cache. Case-sensitive unless the pattern starts
+/// with the flag "(?i)". Untrusted patterns cost bounded work:
+///   - at most kMaxPatternBytes bytes; counted repeats at most {1000} (RE2's own limit,
+///     also on nested repeats, so `(a{1,1000}){1,200}` is refused);
+///   - the compiled program gets at most kMaxMemBytes, and at most kMaxProgramSize
+///     instructions (refused as "regex_too_complex");
+///   - `search` looks at the first kMaxMatchedBytes bytes of a message only.
+/// Compiling and searching may take milliseconds: call them off the io thread.
+/// Thread: a compiled Regex is immutable and `search` may run on several threads at once.
 class Regex {
  public:
-  /// Errors: InvalidInput "invalid_regex" (with the compiler's message), "regex_too_long"
-  /// (over 512 bytes).
+  static constexpr std::size_t kMaxPatternBytes = 512;
+  static constexpr std::int64_t kMaxMemBytes = 1 << 20;
+  static constexpr int kMaxProgramSize = 5000;
+  static constexpr std::size_t kMaxMatchedBytes = 8 * 1024;
+
+  /// Errors: InvalidInput "invalid_regex" (what is wrong or unsupported, e.g.
+  /// back-references), "regex_too_long" (over kMaxPatternBytes), "regex_too_complex"
+  /// (over the memory or program budget).
   [[nodiscard]] static Result<std::shared_ptr<const Regex>> compile(std::string_view pattern);
   ~Regex();
   Regex(const Regex&) = delete;
@@ -36,7 +51,11 @@ class Regex {
 struct EntryFilter {
   int max_priority = 7;                       ///< keep entries with priority <= this
   std::string text;                           ///< case-insensitive substring; empty: any
-  std::shared_ptr<const Regex> regex;         ///< null: any
+  std::string regex_source;                   ///< the `regex` parameter; empty: none
+  std::shared_ptr<const Regex> regex;         ///< compiled by compile_regex; null: any
+
+  /// Whether an entry passes the level and text filters (cheap: fine on the io thread).
+  [[nodiscard]] bool matches_cheap(const LogEntry& e) const;
 
   [[nodiscard]] bool matches(const LogEntry& e) const;
   [[nodiscard]] bool empty() const noexcept { return max_priority >= 7 && text.empty() && !regex; }
@@ -56,10 +75,15 @@ struct StreamQuery {
 
 using QueryParams = std::map<std::string, std::string, std::less<>>;
 
+/// Compiles `filter.regex_source` into `filter.regex` (nothing to do when empty). Off the
+/// io thread (see Regex). Errors: those of Regex::compile.
+[[nodiscard]] Status compile_regex(EntryFilter& filter);
+
 /// Parses a viewer's query: `level` (name or 0-7), `q` (text), `regex`, `cursor`,
 /// `since` (microseconds since the epoch, or an ISO-8601 UTC time "2024-05-01T12:00:00Z"),
-/// `tail` (0..max_tail). Errors: InvalidInput with codes "invalid_level",
-/// "invalid_regex", "invalid_cursor", "invalid_time", "invalid_tail".
+/// `tail` (0..max_tail). Does not compile the regex (only checks its length): call
+/// compile_regex off the io thread. Errors: InvalidInput with codes "invalid_level",
+/// "regex_too_long", "invalid_cursor", "invalid_time", "invalid_tail".
 [[nodiscard]] Result<StreamQuery> parse_stream_query(const QueryParams& query, std::size_t max_tail);
 
 /// A download: time range, filter, format, limits.
@@ -71,7 +95,8 @@ struct DownloadQuery {
   std::size_t limit = 0;    ///< max entries (clamped to the server's bound)
 };
 
-/// Parses `since`, `until`, `level`, `q`, `regex`, `format` (text|json), `limit`.
+/// Parses `since`, `until`, `level`, `q`, `regex`, `format` (text|json), `limit`. Like
+/// parse_stream_query, leaves the regex to compile_regex.
 [[nodiscard]] Result<DownloadQuery> parse_download_query(const QueryParams& query, std::size_t max_entries);
 
 /// "1714564800000000" or "2024-05-01T12:00:00Z" (also with fractional seconds).

@@ -350,7 +350,7 @@ def test_a_large_download_is_streamed_complete_and_in_order(agent, token, admin)
     assert downloads_active() == 0
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", agent.port), timeout=10) as s:
-            s.sendall(f"GET /api/apps/{name}/logs?format=json HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(f"GET /api/apps/{name}/logs?format=json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                       f"Authorization: Bearer {token}\r\n\r\n".encode())
             assert s.recv(4096).startswith(b"HTTP/1.1 200")
         assert eventually(lambda: downloads_active() == 0, timeout=10), "the download went on after the client left"

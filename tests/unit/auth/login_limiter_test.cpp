@@ -123,5 +123,23 @@ TEST(LoginLimiter, CheckForgetsRecordsThatNoLongerMatter) {
   EXPECT_EQ(limiter.size(), 0u);
 }
 
+// Issue 10, item 8: one IPv6 host usually holds a whole /64; it must not get 2^64 tries.
+TEST(LoginLimiterKey, IPv6CountsAsItsSlash64) {
+  EXPECT_EQ(limiter_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(limiter_key("2001:db8:1:2::1"), limiter_key("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(limiter_key("2001:db8:1:2::1"), limiter_key("2001:db8:1:3::1"));
+  EXPECT_EQ(limiter_key("::ffff:192.0.2.7"), "192.0.2.7");  // IPv4-mapped: the IPv4 address
+  EXPECT_EQ(limiter_key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(limiter_key("not an address"), "not an address");
+}
+
+TEST(LoginLimiterKey, AddressesOfOneSlash64ShareTheLock) {
+  TestClock clock;
+  LoginLimiter limiter(clock.fn(), {.max_failures = 3, .window = 60s, .lockout = 60s, .max_addresses = 100});
+  for (int i = 1; i <= 3; ++i) (void)limiter.record_failure(limiter_key("2001:db8::" + std::to_string(i)));
+  EXPECT_FALSE(limiter.check(limiter_key("2001:db8::ffff")));
+  EXPECT_TRUE(limiter.check(limiter_key("2001:db8:0:1::1")));
+}
+
 }  // namespace
 }  // namespace siax::auth

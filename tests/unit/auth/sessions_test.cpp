@@ -172,9 +172,10 @@ TEST(Cookies, SetCookieValue) {
   EXPECT_EQ(session_cookie("abc", std::chrono::hours(24), false),
             "siax_session=abc; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict");
   EXPECT_EQ(session_cookie("abc", std::chrono::seconds(60), true),
-            "siax_session=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure");
+            "__Host-siax_session=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure");
   EXPECT_EQ(clear_session_cookie(false), "siax_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
-  EXPECT_EQ(clear_session_cookie(true), "siax_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+  EXPECT_EQ(clear_session_cookie(true),
+            "__Host-siax_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
 }
 
 TEST(Cookies, ParseCookieHeader) {
@@ -199,6 +200,9 @@ TEST(Cookies, SessionIdFromCookieHeader) {
   EXPECT_FALSE(session_id_from_cookie_header("other_siax_session=abc"));
   EXPECT_FALSE(session_id_from_cookie_header("SIAX_SESSION=abc"));  // cookie names are case-sensitive
   EXPECT_FALSE(session_id_from_cookie_header("siax_sessionx=abc"));
+  // Under TLS only the __Host- cookie counts: a plain one may have been planted by a sibling domain.
+  EXPECT_FALSE(session_id_from_cookie_header("siax_session=abc", true));
+  EXPECT_EQ(session_id_from_cookie_header("siax_session=planted; __Host-siax_session=real", true), "real");
 }
 
 TEST(Cookies, RoundTripWithAStoreSession) {
@@ -208,7 +212,7 @@ TEST(Cookies, RoundTripWithAStoreSession) {
   const std::string set_cookie = session_cookie(s.id, store.options().absolute_lifetime, true);
   // The browser sends back the name=value part.
   const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
-  auto id = session_id_from_cookie_header("lang=en; " + cookie);
+  auto id = session_id_from_cookie_header("lang=en; " + cookie, true);
   ASSERT_TRUE(id);
   EXPECT_TRUE(store.find(*id));
 }

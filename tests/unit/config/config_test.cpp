@@ -347,6 +347,9 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_WEBHOOK_MAX_AGE_S", "60"},
       {"SIAX_WEBHOOK_ALLOW", "orders:restart"},
       {"SIAX_WEBHOOK_ALLOW_BODY_SECRET", "on"},
+      {"SIAX_MAX_CONNECTIONS_PER_ADDRESS", "4"},
+      {"SIAX_ALLOWED_HOSTS", "panel.example.com, siax.lan"},
+      {"SIAX_ALLOW_PLAIN_HTTP_REMOTE", "true"},
   };
   // SIAX_WEBHOOK_SECRET excludes SIAX_WEBHOOK_SECRET_FILE: see ConfigWebhook below.
   EXPECT_EQ(env.size() + 1, config_keys().size());
@@ -357,6 +360,9 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_TRUE(c->server.tls_enabled());
   EXPECT_EQ(c->limits.max_body_bytes, 4096u);
   EXPECT_EQ(c->limits.max_connections, 8u);
+  EXPECT_EQ(c->limits.max_connections_per_address, 4u);
+  EXPECT_EQ(c->server.allowed_hosts, (std::vector<std::string>{"panel.example.com", "siax.lan"}));
+  EXPECT_TRUE(c->server.allow_plain_http_remote);
   EXPECT_EQ(c->limits.log_viewers_per_app, 3u);
   EXPECT_EQ(c->limits.log_viewers_total, 30u);
   EXPECT_EQ(c->limits.request_timeout, 3s);
@@ -574,7 +580,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 29u);
+  EXPECT_EQ(keys.size(), 32u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;

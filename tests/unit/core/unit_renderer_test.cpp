@@ -1,4 +1,5 @@
 #include "core/unit_renderer.h"
+#include "core/validation.h"
 
 #include <gtest/gtest.h>
 
@@ -168,6 +169,20 @@ TEST(UnitNames, RoundTrip) {
   EXPECT_EQ(app_name_from_unit("siax-app-.service"), std::nullopt);
   EXPECT_EQ(app_name_from_unit("nginx.service"), std::nullopt);
   EXPECT_EQ(app_name_from_unit("siax-app-api.timer"), std::nullopt);
+}
+
+// Issue 10, item 10: a unit the store would refuse to read back is refused at write.
+TEST(RenderUnit, AUnitOverTheSizeLimitIsRefusedAtWrite) {
+  auto d = base(Runtime::NodeScript);
+  d.script_path = "/srv/app/server.js";
+  for (int i = 0; i < 10; ++i) d.environment["BIG_" + std::to_string(i)] = std::string(kMaxEnvValue - 1, 'x');
+  ASSERT_TRUE(validate_definition(d));  // each value is within its own limit...
+  auto out = render_unit(d, Interpreters{});
+  ASSERT_FALSE(out);  // ...but together they are not
+  EXPECT_EQ(out.error().code, "unit_too_large");
+  d.environment.erase("BIG_0");
+  for (int i = 1; i < 7; ++i) d.environment.erase("BIG_" + std::to_string(i));
+  EXPECT_TRUE(render_unit(d, Interpreters{}));
 }
 
 }  // namespace

@@ -186,7 +186,9 @@ using Res = bhttp::response<bhttp::string_body>;
 
 class Client {
  public:
-  explicit Client(std::uint16_t port, ssl::context* tls = nullptr) {
+  /// `source`: the local address to connect from (another loopback address, e.g.
+  /// 127.0.0.2, is another client to the server); empty: the kernel's choice.
+  explicit Client(std::uint16_t port, ssl::context* tls = nullptr, std::string_view source = {}) {
     if (tls != nullptr) {
       tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc_, *tls);
     } else {
@@ -194,6 +196,10 @@ class Client {
     }
     visit([&](auto& s) {
       auto& lowest = beast::get_lowest_layer(s);
+      if (!source.empty()) {
+        lowest.socket().open(tcp::v4());
+        lowest.socket().bind(tcp::endpoint(net::ip::make_address(std::string(source)), 0));
+      }
       lowest.expires_after(kIoTimeout);
       lowest.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
                            [&](beast::error_code e) { ec_ = e; });
@@ -640,6 +646,113 @@ TEST_F(HttpServer, ConnectionsOverTheLimitGet503) {
   auto res = d.get("/api/health");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result(), bhttp::status::ok);
+}
+
+// Issue 10, item 4: one client address cannot take every slot.
+TEST_F(HttpServer, OneAddressCannotTakeEverySlot) {
+  auto options = test_options();
+  options.max_connections = 10;
+  options.max_connections_per_address = 3;
+  build(options);
+  start();
+  std::vector<std::unique_ptr<Client>> flood;
+  for (int i = 0; i < 3; ++i) {
+    flood.push_back(std::make_unique<Client>(port(), nullptr, "127.0.0.1"));
+    ASSERT_TRUE(flood.back()->get("/api/health"));
+  }
+  {
+    Client over(port(), nullptr, "127.0.0.1");
+    auto res = over.read();  // answered without sending anything
+    ASSERT_TRUE(res) << over.error().message();
+    EXPECT_EQ(res->result(), bhttp::status::service_unavailable);
+    EXPECT_EQ(error_code_of(*res), "too_many_connections");
+  }
+  Client other(port(), nullptr, "127.0.0.2");  // another client is still served
+  auto res = other.get("/api/health");
+  ASSERT_TRUE(res) << other.error().message();
+  EXPECT_EQ(res->result(), bhttp::status::ok);
+  EXPECT_EQ(server().stats().rejected_per_address, 1U);
+  EXPECT_EQ(server().stats().rejected_connections, 1U);
+  // A place given back is free again.
+  flood.front().reset();
+  ASSERT_TRUE(eventually([&] { return server().stats().active_connections == 3; }));
+  Client again(port(), nullptr, "127.0.0.1");
+  auto res2 = again.get("/api/health");
+  ASSERT_TRUE(res2);
+  EXPECT_EQ(res2->result(), bhttp::status::ok);
+}
+
+// Issue 10, item 4: strangers do not hold keep-alive connections for long.
+TEST_F(HttpServer, AnonymousKeepAliveIsShortAuthenticatedIsNot) {
+  auto options = test_options();
+  options.idle_timeout = 30s;
+  options.anonymous_idle_timeout = 150ms;
+  build(options);
+  ASSERT_TRUE(server().use([](Request& req) -> std::optional<Response> {
+    if (req.header("authorization").value_or("") == "Bearer good") req.auth = std::string("alice");
+    return std::nullopt;
+  }));
+  start();
+  Client anonymous(port());
+  ASSERT_TRUE(anonymous.get("/api/health"));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(anonymous.wait_closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+
+  Client known(port());
+  ASSERT_TRUE(known.request(bhttp::verb::get, "/api/health", {}, {{"Authorization", "Bearer good"}}));
+  std::this_thread::sleep_for(600ms);  // well past the anonymous idle timeout
+  auto again = known.get("/api/health");
+  ASSERT_TRUE(again) << known.error().message();
+  EXPECT_EQ(again->result(), bhttp::status::ok);
+}
+
+// Issue 10, item 9: a client that writes its whole (too large) body before reading, as
+// Python's http.client does, gets the 413 instead of a reset.
+TEST_F(HttpServer, A413IsReadByAClientThatSendsTheWholeBodyFirst) {
+  auto options = test_options();
+  options.max_body_bytes = 1024;
+  build(options);
+  start();
+  Client c(port());
+  const std::string body(2 * 1024 * 1024, 'x');
+  ASSERT_TRUE(c.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body))
+      << c.error().message();
+  auto res = c.read();
+  ASSERT_TRUE(res) << c.error().message();
+  EXPECT_EQ(res->result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(error_code_of(*res), "body_too_large");
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+// Issue 10, item 8: a Host allow-list against DNS rebinding.
+TEST(HostAllowList, IpLiteralsLocalhostAndListedNamesOnly) {
+  const std::vector<std::string> allowed = {"panel.example.com"};
+  for (const char* ok : {"127.0.0.1", "127.0.0.1:8080", "[::1]:8080", "[::1]", "localhost:8080", "LOCALHOST",
+                         "panel.example.com", "Panel.Example.COM:443", "192.0.2.9:1"}) {
+    EXPECT_TRUE(host_allowed(ok, allowed)) << ok;
+  }
+  for (const char* bad : {"evil.example", "evil.example:8080", "panel.example.com.evil", "", "[::1", ":8080",
+                          "localhost.evil"}) {
+    EXPECT_FALSE(host_allowed(bad, allowed)) << bad;
+  }
+}
+
+TEST_F(HttpServer, AHostNotAllowedGets421) {
+  auto options = test_options();
+  options.allowed_hosts = std::vector<std::string>{"panel.example.com"};
+  build(options);
+  start();
+  Client c(port());
+  auto bad = c.request(bhttp::verb::get, "/api/health", {}, {{"Host", "rebind.evil.example:8080"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(static_cast<unsigned>(bad->result()), 421U);
+  EXPECT_EQ(error_code_of(*bad), "host_not_allowed");
+  auto good = c.request(bhttp::verb::get, "/api/health", {}, {{"Host", "panel.example.com"}});
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->result(), bhttp::status::ok);
+  EXPECT_EQ(handled_.load(), 1);
 }
 
 // --- timeouts ------------------------------------------------------------------------

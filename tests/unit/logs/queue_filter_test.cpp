@@ -136,6 +136,7 @@ TEST(LogsFilter, ParsesAStreamQuery) {
 TEST(LogsFilter, RegexFilter) {
   auto q = parse_stream_query({{"regex", "user=[0-9]+ (denied|refused)"}}, 1000);
   ASSERT_TRUE(q) << q.error().message;
+  ASSERT_TRUE(compile_regex(q->filter));
   LogEntry e;
   e.message = "login user=42 refused";
   EXPECT_TRUE(q->filter.matches(e));
@@ -143,6 +144,7 @@ TEST(LogsFilter, RegexFilter) {
   EXPECT_FALSE(q->filter.matches(e));
   auto ci = parse_stream_query({{"regex", "(?i)^warn"}}, 1000);
   ASSERT_TRUE(ci);
+  ASSERT_TRUE(compile_regex(ci->filter));
   e.message = "WARN disk";
   EXPECT_TRUE(ci->filter.matches(e));
 }
@@ -152,8 +154,13 @@ TEST(LogsFilter, BadInputSaysWhatIsWrong) {
   ASSERT_FALSE(bad_level);
   EXPECT_EQ(bad_level.error().code, "invalid_level");
   auto bad_regex = parse_stream_query({{"regex", "(unclosed"}}, 1000);
-  ASSERT_FALSE(bad_regex);
-  EXPECT_EQ(bad_regex.error().code, "invalid_regex");
+  ASSERT_TRUE(bad_regex);  // compiled later, off the io thread
+  auto compiled = compile_regex(bad_regex->filter);
+  ASSERT_FALSE(compiled);
+  EXPECT_EQ(compiled.error().code, "invalid_regex");
+  auto long_regex = parse_stream_query({{"regex", std::string(513, 'a')}}, 1000);
+  ASSERT_FALSE(long_regex);
+  EXPECT_EQ(long_regex.error().code, "regex_too_long");
   auto bad_cursor = parse_stream_query({{"cursor", "nope"}}, 1000);
   ASSERT_FALSE(bad_cursor);
   EXPECT_EQ(bad_cursor.error().code, "invalid_cursor");
