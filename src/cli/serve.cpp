@@ -36,6 +36,7 @@
 #include "orchestrator/clock.h"
 #include "registry/sqlite_registry.h"
 #include "units/unavailable_systemd.h"
+#include "cli/systemd_notify.h"  // Type=notify and WatchdogSec= (desplegar_agent.sh)
 
 namespace siax::cli {
 namespace {
@@ -326,6 +327,8 @@ int serve(const config::Config& cfg) {
     spdlog::info("siax-agent {} listening on {}://{}:{}", SIAX_VERSION, cfg.server.tls_enabled() ? "https" : "http",
                  cfg.server.listen_address, server.bound_port());
     spdlog::info("{}", cloud::describe(cfg.cloud, cloud_server));
+    SystemdNotifier notifier(ioc);
+    notifier.ready(fmt::format("siax-agent {} listening on port {}", SIAX_VERSION, server.bound_port()));
     monitor_service.start();
     if (cloud_reporter) cloud_reporter->start();
     unit_watcher.start();
@@ -348,6 +351,7 @@ int serve(const config::Config& cfg) {
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int sig) {
       spdlog::info("stopping on signal {}", sig);
+      notifier.stopping();
       recovery_timer.cancel();
       unit_watcher.stop();
       monitor_service.stop();  // waits for the cycle in progress
