@@ -542,13 +542,14 @@ ports::Capabilities SdbusSystemd::probe_capabilities() {
     return caps;
   }
   // Ask systemd itself, so that polkit rules scoped to siax-app-* units are honoured:
-  // starting a unit that cannot exist (".probe" is not a valid app name) passes the
+  // stopping a unit that cannot exist (".probe" is not a valid app name) passes the
   // authorization check first and then fails with "no such unit" when we are allowed;
-  // without the right, systemd refuses before looking the unit up. Nothing starts.
+  // without the right, systemd refuses before looking the unit up. Nothing stops. (Not a
+  // start: the rule allows starts only of units with a file, see docs/SECURITY.md.)
   BusError err;
-  int r = sd_bus_call_method(bus_, kDest, kPath, kManager, "StartUnit", &err.e, nullptr, "ss",
+  int r = sd_bus_call_method(bus_, kDest, kPath, kManager, "StopUnit", &err.e, nullptr, "ss",
                              "siax-app-.probe.service", "replace");
-  auto e = bus_failure(err, r, "start", "siax-app-* units");
+  auto e = bus_failure(err, r, "stop", "siax-app-* units");
   if (r >= 0 || e.kind == ErrorKind::NotFound) {
     caps.manage_units = true;
     caps.manage_units_reason = "granted (polkit rule for siax-app-* units)";
