@@ -25,6 +25,7 @@ readonly APP_UNIT_DIR=/etc/systemd/system
 readonly SVC_USER=siax-agent
 readonly POLKIT_DIR=/etc/polkit-1/rules.d
 readonly POLKIT_RULE=$POLKIT_DIR/50-siax-agent.rules
+readonly UNIT_CHECK=/usr/local/libexec/siax-agent/siax-unit-check
 readonly CLI_LINK=/usr/local/bin/siax-agent
 readonly WATCHDOG_SEC=30
 
@@ -178,9 +179,14 @@ check_mode_rights() {
     problem "user mode grants the agent its siax-app-* rights through polkit, which is not installed" \
       "apt-get install polkitd   (or use --mode root)"
   fi
-  [ -f "$SRC_DIR/packaging/polkit/50-siax-agent.rules" ] ||
-    problem "the polkit rule $SRC_DIR/packaging/polkit/50-siax-agent.rules is missing (run the script from the source tree)" \
-      "git checkout -- packaging/polkit/50-siax-agent.rules"
+  local f
+  for f in 50-siax-agent.rules install-polkit-rule.sh siax-unit-check; do
+    [ -f "$SRC_DIR/packaging/polkit/$f" ] ||
+      problem "$SRC_DIR/packaging/polkit/$f is missing (the polkit rule and its installer come from the source tree)" \
+        "run the script from a complete checkout (git checkout -- packaging/polkit)"
+  done
+  [ -d "$POLKIT_DIR" ] || [ ! -d /etc/polkit-1 ] ||
+    problem "$POLKIT_DIR does not exist (polkitd is not fully installed)" "apt-get install --reinstall polkitd"
   getent group systemd-journal >/dev/null ||
     problem "the group systemd-journal (read access to the journal) does not exist" "apt-get install --reinstall systemd"
   command -v useradd >/dev/null || problem "useradd is missing (needed for the user $SVC_USER)" "apt-get install passwd"
@@ -243,6 +249,13 @@ confirm() {
 WORK=""
 cleanup() { [ -z "$WORK" ] || rm -rf -- "$WORK"; }
 trap cleanup EXIT
+# A command that fails unexpectedly (set -e) says where, instead of stopping silently.
+on_error() {
+  echo "$PROG: unexpected failure (exit $1) at line $2: $3" >&2
+  [ "$LOGGING" = 0 ] || echo "$(date -u +%FT%TZ) error: exit $1 at line $2: $3" >>"$DEPLOY_LOG"
+}
+set -E
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 
 binary_version() {
   local out
@@ -360,6 +373,7 @@ SupplementaryGroups=systemd-journal
 ReadWritePaths=$STATE_DIR
 CapabilityBoundingSet=
 AmbientCapabilities=
+RemoveIPC=yes
 EOF
   else
     cat <<EOF
@@ -455,14 +469,15 @@ ensure_config() {
 ensure_rights() {
   local mode=$1
   if [ "$mode" = user ]; then
-    [ -d "$POLKIT_DIR" ] || install -d -m 0755 "$POLKIT_DIR"
-    sed "s/@SIAX_USER@/$SVC_USER/g" "$SRC_DIR/packaging/polkit/50-siax-agent.rules" | write_file_atomic "$POLKIT_RULE.tmp" 0644 root:root
-    if cmp -s "$POLKIT_RULE.tmp" "$POLKIT_RULE"; then rm -f "$POLKIT_RULE.tmp"; else
-      mv -fT "$POLKIT_RULE.tmp" "$POLKIT_RULE"
-      say "installed the polkit rule $POLKIT_RULE ($SVC_USER may start/stop/restart siax-app-* units only)"
-    fi
+    # The rule, and the root-owned check it runs before a start (docs/SECURITY.md).
+    local before after
+    before=$(cat "$POLKIT_RULE" "$UNIT_CHECK" 2>/dev/null | sha256sum || true)
+    bash "$SRC_DIR/packaging/polkit/install-polkit-rule.sh" --user "$SVC_USER" --check-path "$UNIT_CHECK" >/dev/null
+    after=$(cat "$POLKIT_RULE" "$UNIT_CHECK" 2>/dev/null | sha256sum || true)
+    [ "$before" = "$after" ] ||
+      say "installed the polkit rule $POLKIT_RULE ($SVC_USER may start/stop/restart its own siax-app-* units only)"
   elif [ -f "$POLKIT_RULE" ]; then
-    rm -f "$POLKIT_RULE"
+    rm -f -- "$POLKIT_RULE" "$UNIT_CHECK"
     say "removed the polkit rule (root mode does not need it)"
   fi
 }
@@ -619,7 +634,8 @@ remove_agent() {
   if systemctl list-unit-files "$UNIT_NAME" >/dev/null 2>&1 && [ -f "$UNIT_FILE" ]; then
     systemctl disable --now "$UNIT_NAME" --quiet 2>/dev/null || systemctl stop "$UNIT_NAME" 2>/dev/null || true
   fi
-  rm -f -- "$UNIT_FILE" "$POLKIT_RULE"
+  rm -f -- "$UNIT_FILE" "$POLKIT_RULE" "$UNIT_CHECK"
+  rmdir --ignore-fail-on-non-empty "$(dirname "$UNIT_CHECK")" 2>/dev/null || true
   [ "$(readlink "$CLI_LINK" 2>/dev/null)" != "$CURRENT/bin/siax-agent" ] || rm -f -- "$CLI_LINK"
   rm -rf -- "$PREFIX"
   systemctl daemon-reload
@@ -632,7 +648,7 @@ do_uninstall() {
   cat <<EOF
 $PROG: --uninstall will remove:
   - the service $UNIT_NAME (stopped, disabled, $UNIT_FILE deleted)
-  - every release in $PREFIX, the link $CLI_LINK, the polkit rule $POLKIT_RULE
+  - every release in $PREFIX, the link $CLI_LINK, the polkit rule $POLKIT_RULE and $UNIT_CHECK
 and keep: the managed apps (running, their units), $CONF_DIR, $STATE_DIR, $LOG_DIR, the user $SVC_USER
 EOF
   confirm "Uninstall siax-agent?"
@@ -646,7 +662,7 @@ do_purge() {
   local units=() u
   while IFS= read -r u; do [ -n "$u" ] && units+=("$u"); done < <(agent_app_units)
   echo "$PROG: --purge will stop and remove:"
-  echo "  - the service $UNIT_NAME, every release in $PREFIX, $CLI_LINK, $POLKIT_RULE"
+  echo "  - the service $UNIT_NAME, every release in $PREFIX, $CLI_LINK, $POLKIT_RULE, $UNIT_CHECK"
   if ((${#units[@]})); then
     for u in "${units[@]}"; do
       echo "  - the app unit $(basename "$u") ($(systemctl is-active "$(basename "$u")" 2>/dev/null || true)): stopped, disabled, $u deleted"

@@ -173,6 +173,7 @@ def test_uninstall_removes_the_agent_and_leaves_the_app_running():
     assert eventually(agent_gone)
     assert sb("test", "-e", "/usr/local/bin/siax-agent", check=False).returncode != 0
     assert sb("test", "-e", "/etc/polkit-1/rules.d/50-siax-agent.rules", check=False).returncode != 0
+    assert sb("test", "-e", "/usr/local/libexec/siax-agent/siax-unit-check", check=False).returncode != 0
     assert app_pid() == STATE["app_pid"], "the app must keep running after the agent is gone"
     assert sb("test", "-f", CONF).returncode == 0, "the configuration is kept"
 
