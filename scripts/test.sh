@@ -74,7 +74,7 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
 
   # One pytest run per suite (each folder has its own conftest.py), counted like the rest.
   run_pytest() {
-    local suite=$1 log="$LOGDIR/pytest-$1.log"
+    local suite=$1 log="$LOGDIR/pytest-$1${PYTEST_LOG_SUFFIX:-}.log"
     (cd "tests/integration/$suite" && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
       /usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1) | tee "$log"
     local rc=${PIPESTATUS[0]} summary p f
@@ -89,9 +89,22 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_pytest api
   step "live logs integration tests (pytest + WebSocket client, real journald in the sandbox)"
   run_pytest logs
+  step "deploy script tests (desplegar_agent.sh installs the agent as siax-agent.service; systemd 252)"
+  run_pytest deploy
   tools/sandbox/siax-sandbox down "$SANDBOX"
 else
   echo "test.sh: the sandbox did not boot"
+  FAILED=$((FAILED + 1))
+fi
+
+step "deploy script tests on systemd 257 (Debian 13 sandbox $SANDBOX-257)"
+trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1; tools/sandbox/siax-sandbox down "$SANDBOX-257" >/dev/null 2>&1' EXIT
+if declare -F run_pytest >/dev/null &&
+  tools/sandbox/siax-sandbox up "$SANDBOX-257" --image trixie --owner $$ --journal-unlimited --bind "$ROOT"; then
+  SANDBOX="$SANDBOX-257" PYTEST_LOG_SUFFIX=-257 run_pytest deploy
+  tools/sandbox/siax-sandbox down "$SANDBOX-257"
+else
+  echo "test.sh: the Debian 13 sandbox did not boot"
   FAILED=$((FAILED + 1))
 fi
 
