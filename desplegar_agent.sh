@@ -256,6 +256,19 @@ on_error() {
 }
 set -E
 trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+# Interrupted between the switch and the verdict: say where things stand.
+CRITICAL=""
+on_interrupt() {
+  echo "$PROG: interrupted${CRITICAL:+: $CRITICAL}" >&2
+  [ "$LOGGING" = 0 ] || echo "$(date -u +%FT%TZ) interrupted${CRITICAL:+: $CRITICAL}" >>"$DEPLOY_LOG"
+  exit 4
+}
+trap on_interrupt INT TERM HUP
+# One run at a time (taken after the checks, before the first change).
+take_lock() {
+  exec 9>/run/lock/desplegar_agent.lock
+  flock -n 9 || die "another run of $PROG is in progress (lock /run/lock/desplegar_agent.lock)"
+}
 
 binary_version() {
   local out
@@ -303,13 +316,25 @@ health_url() {
   echo "$scheme://$host:$port/api/health"
 }
 
+# restart_agent: queues a restart (--no-block: the health check's deadline bounds the wait,
+# not TimeoutStartSec=) and prints the PID it replaces, for health_check.
+restart_agent() {
+  local pid
+  pid=$(unit_prop MainPID)
+  systemctl reset-failed "$UNIT_NAME" 2>/dev/null || true
+  systemctl restart --no-block "$UNIT_NAME" >&2 || true
+  [ "$pid" = 0 ] && pid=""
+  echo "$pid"
+}
+
 unit_prop() { systemctl show -p "$1" --value "$UNIT_NAME" 2>/dev/null || true; }
 
 HEALTH_REPORT=""
-# health_check VERSION: the unit is active, /api/health answers with VERSION within the
-# deadline, and the agent is still the same process 3 s later (no crash and restart).
+# health_check VERSION [OLD_PID]: the unit is active with a process other than OLD_PID (the
+# one before the restart), /api/health answers with VERSION within the deadline, and the
+# agent is still the same process 3 s later (no crash and restart).
 health_check() {
-  local want=$1 url deadline restarts0 body got state pid
+  local want=$1 old_pid=${2:-} url deadline restarts0 body="" got="" state pid
   url=$(health_url)
   deadline=$((SECONDS + HEALTH_TIMEOUT))
   restarts0=$(unit_prop NRestarts)
@@ -319,7 +344,7 @@ health_check() {
       HEALTH_REPORT="the agent exited after starting and systemd restarted it (unit state: $state)"
       return 1
     fi
-    if [ "$state" = active ]; then
+    if [ "$state" = active ] && { [ -z "$old_pid" ] || [ "$(unit_prop MainPID)" != "$old_pid" ]; }; then
       body=$(curl -ksS --max-time 2 "$url" 2>&1 || true)
       got=$(grep -o '"version":"[^"]*"' <<<"$body" | head -1 | cut -d'"' -f4 || true)
       if [ "$got" = "$want" ]; then
@@ -515,6 +540,7 @@ do_install() {
     return 0
   fi
 
+  take_lock
   start_log
   say "deploying siax-agent $version (release $id, mode $mode)${prev:+ over $(basename "$prev")}"
   ensure_user_and_dirs "$mode"
@@ -544,9 +570,11 @@ do_install() {
   switch_current "$release"
   ln -sfn "$CURRENT/bin/siax-agent" "$CLI_LINK"
   say "switched $CURRENT to $id; restarting $UNIT_NAME"
-  local restart_out
-  restart_out=$(systemctl restart "$UNIT_NAME" 2>&1) || true
-  if health_check "$version"; then
+  local old_pid
+  CRITICAL="current points to the new release $id${prev:+; the previous one is $(basename "$prev") (--rollback)}"
+  old_pid=$(restart_agent)
+  if health_check "$version" "$old_pid"; then
+    CRITICAL=""
     say "healthy: $HEALTH_REPORT"
     prune_releases "$prev"
     say "installed siax-agent $version (mode $mode)"
@@ -560,7 +588,6 @@ do_install() {
   # ---- automatic rollback ----
   local failure=$HEALTH_REPORT
   echo "$PROG: the new release $id is NOT healthy: $failure" >&2
-  [ -z "$restart_out" ] || echo "      systemctl: $restart_out" >&2
   echo "      last lines of the agent's journal:" >&2
   journal_tail 15 >&2
   if [ -z "$prev" ] || [ "$prev" = "$release" ] || [ ! -x "$prev/bin/siax-agent" ]; then
@@ -575,9 +602,9 @@ do_install() {
     systemctl daemon-reload
   fi
   switch_current "$prev"
-  systemctl reset-failed "$UNIT_NAME" 2>/dev/null || true
-  systemctl restart "$UNIT_NAME" 2>/dev/null || true
-  if health_check "$prev_version"; then
+  old_pid=$(restart_agent)
+  if health_check "$prev_version" "$old_pid"; then
+    CRITICAL=""
     rm -rf -- "$release"
     cat >&2 <<EOF
 $PROG: ROLLED BACK. Report:
@@ -608,17 +635,17 @@ do_rollback() {
   [ -n "$prev" ] || die "there is no other release in $RELEASES to go back to"
   version=$(cat "$prev/VERSION" 2>/dev/null || binary_version "$prev/bin/siax-agent")
   confirm "Switch siax-agent from $(basename "$cur") back to $(basename "$prev")?"
+  take_lock
   start_log
   switch_current "$prev"
-  systemctl restart "$UNIT_NAME" 2>/dev/null || true
-  if health_check "$version"; then
+  if health_check "$version" "$(restart_agent)"; then
     touch "$prev"  # newest again, so that the next rollback goes the other way
     say "rolled back to $(basename "$prev"): $HEALTH_REPORT"
     return 0
   fi
   say "the release $(basename "$prev") is unhealthy ($HEALTH_REPORT); switching back to $(basename "$cur")"
   switch_current "$cur"
-  systemctl restart "$UNIT_NAME" 2>/dev/null || true
+  restart_agent >/dev/null
   exit 1
 }
 
@@ -652,6 +679,7 @@ $PROG: --uninstall will remove:
 and keep: the managed apps (running, their units), $CONF_DIR, $STATE_DIR, $LOG_DIR, the user $SVC_USER
 EOF
   confirm "Uninstall siax-agent?"
+  take_lock
   start_log
   remove_agent
   say "uninstalled siax-agent; apps, configuration, state and logs are kept (--purge removes them)"
@@ -674,6 +702,7 @@ do_purge() {
   id -u "$SVC_USER" >/dev/null 2>&1 && echo "  - the system user $SVC_USER"
   echo "  Unit files in $APP_UNIT_DIR that the agent did not write are left alone."
   confirm "Purge siax-agent and its apps? This cannot be undone."
+  take_lock
   remove_agent
   for u in "${units[@]}"; do
     systemctl disable --now "$(basename "$u")" --quiet 2>/dev/null || systemctl stop "$(basename "$u")" 2>/dev/null || true
