@@ -146,6 +146,18 @@ def test_broken_upgrade_is_rolled_back(broken_build):
     assert "rolled back" in sb("cat", "/var/log/siax-agent/deploy.log").stdout
 
 
+def test_a_package_of_the_running_build_is_already_installed():
+    out = os.path.join(os.path.dirname(SCRIPT), "build", "deploy-test", "pkg-next")
+    r = deploy("--make-package", out, "--binary", AGENT_NEXT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    package = os.path.join(out, "siax-agent-0.1.0+next.tar.gz")
+    pid = unit_prop(UNIT, "MainPID")
+    r = deploy("--package", package, "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "already installed: siax-agent 0.1.0+next" in r.stdout
+    assert unit_prop(UNIT, "MainPID") == pid
+
+
 def test_watchdog_restarts_a_wedged_agent():
     """A frozen io thread stops the pings: systemd kills and restarts the agent."""
     sb("mkdir", "-p", "/run/systemd/system/siax-agent.service.d")
