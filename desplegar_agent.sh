@@ -578,10 +578,13 @@ do_install() {
     say "healthy: $HEALTH_REPORT"
     prune_releases "$prev"
     say "installed siax-agent $version (mode $mode)"
-    if [ "$mode" = user ]; then
-      say "first login: set the panel's admin password with"
-      say "  runuser -u $SVC_USER -- siax-agent --config $CONF user set-password admin   (reads it from stdin)"
+    local runas=""
+    [ "$mode" = user ] && runas="runuser -u $SVC_USER -- "
+    if [ -f "$STATE_DIR/initial-admin-password" ]; then
+      say "first login: user 'admin', password in $STATE_DIR/initial-admin-password (readable by root only)"
     fi
+    say "set the panel's admin password with (reads it from stdin):"
+    say "  ${runas}siax-agent --config $CONF user set-password admin"
     return 0
   fi
 
