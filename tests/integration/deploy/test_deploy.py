@@ -158,6 +158,17 @@ def test_a_package_of_the_running_build_is_already_installed():
     assert unit_prop(UNIT, "MainPID") == pid
 
 
+def test_manual_rollback_goes_back_and_forth():
+    r = deploy("--rollback", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert health_version(PORT) == "0.1.0"
+    r = deploy("--rollback", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert health_version(PORT) == "0.1.0+next"
+    assert sb("readlink", "/opt/siax-agent/current").stdout.strip() == STATE["next_release"]
+    assert app_pid() == STATE["app_pid"]
+
+
 def test_watchdog_restarts_a_wedged_agent():
     """A frozen io thread stops the pings: systemd kills and restarts the agent."""
     sb("mkdir", "-p", "/run/systemd/system/siax-agent.service.d")
