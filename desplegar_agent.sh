@@ -330,12 +330,14 @@ restart_agent() {
 unit_prop() { systemctl show -p "$1" --value "$UNIT_NAME" 2>/dev/null || true; }
 
 HEALTH_REPORT=""
+HEALTH_URL=""
 # health_check VERSION [OLD_PID]: the unit is active with a process other than OLD_PID (the
 # one before the restart), /api/health answers with VERSION within the deadline, and the
 # agent is still the same process 3 s later (no crash and restart).
 health_check() {
   local want=$1 old_pid=${2:-} url deadline restarts0 body="" got="" state pid
   url=$(health_url)
+  HEALTH_URL=$url
   deadline=$((SECONDS + HEALTH_TIMEOUT))
   restarts0=$(unit_prop NRestarts)
   while :; do
@@ -364,6 +366,22 @@ health_check() {
     fi
     sleep 0.5
   done
+}
+
+# What the running agent says it may not do (GET /api/system "missing", the panel's yellow
+# banner), asked with the local CLI's token. Best effort: says nothing if it cannot ask.
+report_missing_rights() {
+  local token body missing
+  token=$(head -c 200 "$STATE_DIR/cli-token" 2>/dev/null | tr -cd 'A-Za-z0-9_-') || return 0
+  [ -n "$token" ] || return 0
+  body=$(curl -ksS --max-time 5 -H "Authorization: Bearer $token" "${HEALTH_URL%/health}/system" 2>/dev/null) || return 0
+  missing=$(grep -o '"missing":\[[^]]*\]' <<<"$body" | sed -e 's/^"missing":\[//' -e 's/\]$//' || true)
+  if [ -z "$missing" ]; then
+    say "the agent reports every right it needs"
+    return 0
+  fi
+  say "the agent reports these rights as missing (GET /api/system, the panel's banner):"
+  sed -e 's/^"//' -e 's/"$//' -e 's/","/\n/g' <<<"$missing" | while IFS= read -r line; do say "  - $line"; done
 }
 
 # ---- what gets installed ----
@@ -578,6 +596,7 @@ do_install() {
     say "healthy: $HEALTH_REPORT"
     prune_releases "$prev"
     say "installed siax-agent $version (mode $mode)"
+    report_missing_rights
     local runas=""
     [ "$mode" = user ] && runas="runuser -u $SVC_USER -- "
     if [ -f "$STATE_DIR/initial-admin-password" ]; then

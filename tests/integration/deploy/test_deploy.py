@@ -52,6 +52,7 @@ def test_fresh_install_is_healthy_and_least_privileged():
     r = deploy("--binary", AGENT, "--port", str(PORT), "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "healthy:" in r.stdout
+    assert "rights as missing" in r.stdout and "cannot write unit files" in r.stdout, r.stdout
     assert health_version(PORT) == "0.1.0"
     assert sb("systemctl", "is-active", UNIT).stdout.strip() == "active"
     assert sb("systemctl", "is-enabled", UNIT).stdout.strip() == "enabled"
@@ -204,6 +205,7 @@ def test_uninstall_removes_the_agent_and_leaves_the_app_running():
 def test_root_mode_registers_apps_and_purge_removes_them():
     r = deploy("--binary", AGENT, "--mode", "root", "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "the agent reports every right it needs" in r.stdout, r.stdout
     assert health_version(PORT) == "0.1.0"
     assert unit_prop(UNIT, "User") in ("", "root")
     token = sb("cat", "/var/lib/siax-agent/cli-token").stdout.strip()
