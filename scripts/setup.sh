@@ -13,6 +13,8 @@ DEB_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # a real systemd for tests and the run command (systemd-nspawn)
   systemd systemd-container dbus polkitd util-linux iproute2 procps psmisc sudo
+  # a second systemd version for the tests: a Debian 13 root (tools/sandbox/siax-sandbox image)
+  debootstrap
   # the apps the agent manages in tests, and the tools that measure it
   python3 python3-fastapi uvicorn python3-httpx python3-pytest python3-websockets curl wrk hyperfine time
   # a self-signed certificate for the CLI-over-HTTPS test

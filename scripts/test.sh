@@ -38,6 +38,24 @@ run_counted() {
   fi
 }
 
+# Runs a command whose last summary line is "N passed, M failed" (the shell test scripts)
+# and adds the counts; no such line, or a non-zero exit with no failure counted, is one failure.
+run_summary() {
+  local name=$1; shift
+  local log="$LOGDIR/$name.log" rc sp
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  sp=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  if [ -z "$sp" ]; then
+    echo "test.sh: $name printed no summary (exit $rc)"
+    FAILED=$((FAILED + 1))
+    return
+  fi
+  PASSED=$((PASSED + $(echo "$sp" | cut -d' ' -f1)))
+  FAILED=$((FAILED + $(echo "$sp" | cut -d' ' -f3)))
+  if [ "$rc" -ne 0 ] && [ "$(echo "$sp" | cut -d' ' -f3)" -eq 0 ]; then FAILED=$((FAILED + 1)); fi
+}
+
 step "setup"
 bash scripts/setup.sh || die "setup failed"
 mkdir -p "$LOGDIR"
@@ -91,20 +109,32 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_pytest logs
   step "deploy script tests (desplegar_agent.sh installs the agent as siax-agent.service; systemd 252)"
   run_pytest deploy
+  step "polkit matrix (the agent's user and the polkit rule, systemd 252)"
+  run_summary polkit-252 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX"
   tools/sandbox/siax-sandbox down "$SANDBOX"
 else
   echo "test.sh: the sandbox did not boot"
   FAILED=$((FAILED + 1))
 fi
 
-step "deploy script tests on systemd 257 (Debian 13 sandbox $SANDBOX-257)"
-trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1; tools/sandbox/siax-sandbox down "$SANDBOX-257" >/dev/null 2>&1' EXIT
-if declare -F run_pytest >/dev/null &&
-  tools/sandbox/siax-sandbox up "$SANDBOX-257" --image trixie --owner $$ --journal-unlimited --bind "$ROOT"; then
-  SANDBOX="$SANDBOX-257" PYTEST_LOG_SUFFIX=-257 run_pytest deploy
-  tools/sandbox/siax-sandbox down "$SANDBOX-257"
+# A second systemd version: a Debian 13 root (systemd 257), built once per machine and cached
+# (/var/cache/siax-sandbox/trixie; the first run spends minutes on it), booted like the first.
+SANDBOX257="$SANDBOX-257"
+step "integration tests in systemd 257 (Debian 13 image, sandbox $SANDBOX257)"
+trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1; tools/sandbox/siax-sandbox down "$SANDBOX257" >/dev/null 2>&1' EXIT
+if tools/sandbox/siax-sandbox up "$SANDBOX257" --image trixie --owner $$ --journal-unlimited --bind "$ROOT"; then
+  sb257() { tools/sandbox/siax-sandbox exec "$SANDBOX257" "$@"; }
+  sb257 -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
+  run_counted integration-257 sb257 --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
+  step "polkit matrix (the agent's user and the polkit rule, systemd 257)"
+  run_summary polkit-257 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX257"
+  if declare -F run_pytest >/dev/null; then
+    step "deploy script tests on systemd 257 (desplegar_agent.sh, sandbox $SANDBOX257)"
+    SANDBOX="$SANDBOX257" PYTEST_LOG_SUFFIX=-257 run_pytest deploy
+  fi
+  tools/sandbox/siax-sandbox down "$SANDBOX257"
 else
-  echo "test.sh: the Debian 13 sandbox did not boot"
+  echo "test.sh: the systemd 257 sandbox did not boot"
   FAILED=$((FAILED + 1))
 fi
 

@@ -25,7 +25,8 @@ A=sbt$$-a # the main sandbox
 B=sbt$$-b # the second one, up at the same time as A
 W=sbt$$-w # owner watchdog test
 S=sbt$$-s # stale recovery test
-ALL_NAMES=("$A" "$B" "$W" "$S")
+T=sbt$$-t # the trixie image (Debian 13, systemd 257)
+ALL_NAMES=("$A" "$B" "$W" "$S" "$T")
 
 passed=0
 failed=0
@@ -307,6 +308,61 @@ check "the stale container's init ($old_init) is gone" gone "${old_init:-0}"
 check "the new $S runs (init $new_init)" \
   test "$(sbx exec "$S" -- systemctl is-system-running)" == running
 kill -KILL "$owner"
+
+# --- a second systemd version: the trixie image ------------------------------------------
+
+"$SANDBOX" up "$T" --image bogus >/dev/null 2>&1
+check "up --image bogus is refused (exit 2)" test $? -eq 2
+# The image is built once per machine (minutes, the first time) and cached; `image` makes
+# sure it exists and prints its path.
+start=$EPOCHREALTIME
+image_dir=$(sbx image trixie)
+rc=$?
+took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+if [[ $rc -eq 0 && -f $image_dir/etc/siax-sandbox-image ]]; then
+  ok "image trixie: $image_dir ($took s; $(grep -E '^(build_seconds|systemd)=' "$image_dir/etc/siax-sandbox-image" | tr '\n' ' '))"
+else
+  not_ok "image trixie (exit $rc)"
+  show_err
+fi
+start=$EPOCHREALTIME
+sbx up "$T" --image trixie --owner $$ --timeout "$BOOT_TIMEOUT" --bind "$TOOL_DIR"
+rc=$?
+took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+reported=$(sed -n 's/.*boot took \([0-9.]*\) s.*/\1/p' "$WORK/err")
+if [[ $rc -eq 0 ]] && [[ $("$SANDBOX" status "$T" 2>/dev/null) == running ]]; then
+  ok "up $T --image trixie: running (boot time ${reported:-?} s, whole up command $took s)"
+else
+  not_ok "up $T --image trixie: running (exit $rc)"
+  show_err
+fi
+T_INIT=$("$SANDBOX" pid "$T" 2>/dev/null)
+INIT_PIDS+=("$T_INIT")
+out=$(sbx exec "$T" -- systemctl --version | head -n1)
+check "systemctl --version inside $T says 257 ($out)" grep -Eq '^systemd 257 ' <<<"$out"
+out=$(sbx exec "$T" -- cat /etc/debian_version)
+check "$T is Debian 13 (debian_version $out)" grep -Eq '^13' <<<"$out"
+check "systemctl is-system-running inside $T answers running" \
+  test "$(sbx exec "$T" -- systemctl is-system-running)" == running
+out=$(sbx exec "$T" --user nobody -- id -un)
+check "exec --user nobody in $T ($out)" test "$out" == nobody
+check "$T sees the bound tool" sbx exec "$T" -- test -x "$SANDBOX"
+# Libraries: the image's own win (libc); the host's fill in sonames Debian 13 lacks.
+out=$(sbx exec "$T" -- ldconfig -p | awk '$1 == "libc.so.6" && !found {print $NF; found = 1}')
+check "the loader in $T takes the image's libc ($out)" test "$out" == /lib/x86_64-linux-gnu/libc.so.6
+out=$(sbx exec "$T" -- ldconfig -p | awk '$1 == "libfmt.so.9" && !found {print $NF; found = 1}')
+check "the host's libfmt.so.9 (Debian 12 only) is found in $T ($out)" \
+  test "$out" == /opt/siax-host-lib/libfmt.so.9
+for tool in node npm python3 sudo busctl runuser; do
+  check "$T has $tool" sbx exec "$T" -- sh -c "command -v $tool >/dev/null"
+done
+check "$T has FastAPI and uvicorn for /usr/bin/python3" sbx exec "$T" -- python3 -c 'import fastapi, uvicorn'
+sbx exec "$T" -- sh -c 'echo x >/etc/siax-selftest-etc'
+check "a file written in $T stays out of the cached image" test ! -e "$image_dir/etc/siax-selftest-etc"
+check "down $T" sbx down "$T"
+check "$T's init is gone" gone "${T_INIT:-0}"
+out=$(leftovers "$T")
+check "nothing of $T is left on the host${out:+: $out}" test -z "$out"
 
 # --- everything down ----------------------------------------------------------------------
 

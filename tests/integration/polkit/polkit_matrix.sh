@@ -6,6 +6,9 @@
 #
 # Usage: tests/integration/polkit/polkit_matrix.sh SANDBOX
 #   SIAX_AGENT_BIN   the agent binary (default build/debug/src/siax-agent of this checkout)
+#   SIAX_POLKIT_RULE another rule file to test (default packaging/polkit/50-siax-agent.rules);
+#                    e.g. the rule before the fix, to see the matrix fail on systemd 257
+#   SIAX_POLKIT_VERBOSE=1  also show the error of each refusal
 # The checkout must be visible inside the sandbox at the same path (up --bind CHECKOUT).
 # Prints "ok N - ..." / "not ok N - ..." lines, then exactly one line "N passed, M failed";
 # exits 1 if anything failed. Installs the rule and users inside the sandbox and removes
@@ -86,7 +89,8 @@ for u in "$AGENT_USER" "$APP_USER"; do
   sb -- getent passwd "$u" >/dev/null ||
     sb -- useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 done
-sb -- "$ROOT/packaging/polkit/install-polkit-rule.sh" --user "$AGENT_USER" --check-path "$CHECK" | diag
+sb -- "$ROOT/packaging/polkit/install-polkit-rule.sh" --user "$AGENT_USER" --check-path "$CHECK" \
+  --rule "${SIAX_POLKIT_RULE:-$ROOT/packaging/polkit/50-siax-agent.rules}" | diag
 sb -- systemctl restart polkit.service
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 def=$(printf '{"app_name":"%s","script_path":"%s/tests/fixtures/apps/node-http/server.js","working_directory":"%s/tests/fixtures/apps/node-http","user":"%s","environment":{"PORT":"%s"}}' \
