@@ -106,6 +106,7 @@ HEALTH_TIMEOUT=30
 KEEP=3
 YES=0
 PACKAGE_OUT=""
+NET_GIVEN=0
 ARGS_FOR_LOG="$*"
 
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
@@ -115,8 +116,8 @@ while [ $# -gt 0 ]; do
     --binary) need_value "$@"; BINARY=$2; shift ;;
     --package) need_value "$@"; PACKAGE=$2; shift ;;
     --mode) need_value "$@"; MODE=$2; shift ;;
-    --port) need_value "$@"; PORT=$2; shift ;;
-    --listen) need_value "$@"; LISTEN=$2; shift ;;
+    --port) need_value "$@"; PORT=$2; NET_GIVEN=1; shift ;;
+    --listen) need_value "$@"; LISTEN=$2; NET_GIVEN=1; shift ;;
     --health-timeout) need_value "$@"; HEALTH_TIMEOUT=$2; shift ;;
     --keep) need_value "$@"; KEEP=$2; shift ;;
     --yes|-y) YES=1 ;;
@@ -503,6 +504,7 @@ ensure_config() {
   if [ -f "$CONF" ]; then
     chgrp "$group" "$CONF"
     say "kept the existing configuration $CONF (never overwritten)"
+    [ "$NET_GIVEN" = 0 ] || warn "--port/--listen only shape a new configuration; edit server.port/server.listen in $CONF"
     return
   fi
   default_config | write_file_atomic "$CONF" 0640 "root:$group"
@@ -554,6 +556,7 @@ do_install() {
   # Same build, same mode, healthy: nothing to do.
   if [ "$prev" = "$release" ] && [ -f "$UNIT_FILE" ] && [ "$(cat "$UNIT_FILE")" = "$new_unit" ] && [ -f "$CONF" ] &&
     [ "$(systemctl is-active "$UNIT_NAME" 2>/dev/null || true)" = active ] && health_check "$version"; then
+    [ "$NET_GIVEN" = 0 ] || warn "--port/--listen only shape a new configuration; edit server.port/server.listen in $CONF"
     say "already installed: siax-agent $version (release $id, mode $mode) is running and healthy; nothing changed"
     return 0
   fi
