@@ -133,6 +133,7 @@ while [ $# -gt 0 ]; do
 done
 [ -z "$MODE" ] || [ "$MODE" = user ] || [ "$MODE" = root ] || die "--mode must be 'user' or 'root', not '$MODE'"
 [[ "$PORT" =~ ^[0-9]{1,5}$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "--port must be 1-65535, not '$PORT'"
+PORT=$((10#$PORT))  # TOML integers have no leading zeros
 [[ "$LISTEN" =~ ^[0-9A-Fa-f.:]+$ ]] || die "--listen must be an IP address (e.g. 127.0.0.1 or 0.0.0.0), not '$LISTEN'"
 [[ "$HEALTH_TIMEOUT" =~ ^[0-9]{1,4}$ ]] && [ "$HEALTH_TIMEOUT" -ge 5 ] || die "--health-timeout must be 5-9999 seconds"
 [[ "$KEEP" =~ ^[0-9]{1,3}$ ]] && [ "$KEEP" -ge 2 ] || die "--keep must be at least 2 (current and previous)"
