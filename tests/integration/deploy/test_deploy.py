@@ -3,6 +3,7 @@ uninstall, purge, failed checks. The tests run in file order and build on each o
 (one install goes through its whole life), as an operator's server would."""
 import json
 import os
+import time
 
 import pytest
 
@@ -177,6 +178,9 @@ def test_watchdog_restarts_a_wedged_agent():
     sb("systemctl", "daemon-reload")
     sb("systemctl", "restart", UNIT)
     pid, restarts = unit_prop(UNIT, "MainPID"), int(unit_prop(UNIT, "NRestarts"))
+    # Alive and pinging: longer than WatchdogSec= without being killed.
+    time.sleep(5)
+    assert unit_prop(UNIT, "MainPID") == pid and int(unit_prop(UNIT, "NRestarts")) == restarts
     sb("kill", "-STOP", pid)
     assert eventually(lambda: int(unit_prop(UNIT, "NRestarts")) > restarts, timeout=15)
     assert eventually(lambda: health_version(PORT) == "0.1.0+next", timeout=20)
