@@ -91,9 +91,10 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_counted integration sb --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
 
   # One pytest run per suite (each folder has its own conftest.py), counted like the rest.
+  # run_pytest SUITE [SANDBOX]: in sandbox $SANDBOX unless another is named.
   run_pytest() {
-    local suite=$1 log="$LOGDIR/pytest-$1${PYTEST_LOG_SUFFIX:-}.log"
-    (cd "tests/integration/$suite" && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
+    local suite=$1 sandbox=${2:-$SANDBOX} log="$LOGDIR/pytest-$1${2:+-$2}.log"
+    (cd "tests/integration/$suite" && SIAX_SANDBOX="$sandbox" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
       /usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1) | tee "$log"
     local rc=${PIPESTATUS[0]} summary p f
     summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$log" | tail -1)
@@ -126,11 +127,16 @@ if tools/sandbox/siax-sandbox up "$SANDBOX257" --image trixie --owner $$ --journ
   sb257() { tools/sandbox/siax-sandbox exec "$SANDBOX257" "$@"; }
   sb257 -- useradd --system --no-create-home --shell /usr/sbin/nologin siaxapp
   run_counted integration-257 sb257 --cwd "$ROOT" -- "$ROOT/build/debug/tests/siax_integration_tests" --gtest_brief=1
+  step "API, monitor and live logs integration tests in systemd 257 (pytest)"
+  if declare -F run_pytest >/dev/null; then # defined above, when the 252 sandbox booted
+    run_pytest api "$SANDBOX257"
+    run_pytest logs "$SANDBOX257"
+  fi
   step "polkit matrix (the agent's user and the polkit rule, systemd 257)"
   run_summary polkit-257 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX257"
   if declare -F run_pytest >/dev/null; then
     step "deploy script tests on systemd 257 (desplegar_agent.sh, sandbox $SANDBOX257)"
-    SANDBOX="$SANDBOX257" PYTEST_LOG_SUFFIX=-257 run_pytest deploy
+    run_pytest deploy "$SANDBOX257"
   fi
   tools/sandbox/siax-sandbox down "$SANDBOX257"
 else

@@ -2,6 +2,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -48,11 +49,49 @@ Reply exchange(Stream& stream, const Endpoint& ep, const std::string& method, co
 Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
                    const std::optional<nlohmann::json>& body) {
   const char* scheme = ep.tls_cert_file ? "https" : "http";
+  constexpr auto kTimeout = std::chrono::seconds(90);  // a start waits for systemd's job
+  if (ep.unix_socket) {
+    // The agent's local socket: the same HTTP (or HTTPS, when the agent serves it) as over
+    // TCP, relayed by the agent to its server.
+    using local = boost::asio::local::stream_protocol;
+    try {
+      boost::asio::io_context ioc;
+      if (!ep.tls_cert_file) {
+        beast::basic_stream<local> stream(ioc);
+        stream.expires_after(kTimeout);
+        stream.connect(local::endpoint(*ep.unix_socket));
+        auto reply = exchange(stream, ep, method, target, body);
+        beast::error_code ec;
+        stream.socket().shutdown(local::socket::shutdown_both, ec);
+        return reply;
+      }
+      namespace ssl = boost::asio::ssl;
+      ssl::context tls(ssl::context::tls_client);
+      tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                      ssl::context::no_tlsv1_1);
+      tls.load_verify_file(*ep.tls_cert_file);
+      tls.set_verify_mode(ssl::verify_peer);
+      beast::ssl_stream<beast::basic_stream<local>> stream(ioc, tls);
+      beast::get_lowest_layer(stream).expires_after(kTimeout);
+      beast::get_lowest_layer(stream).connect(local::endpoint(*ep.unix_socket));
+      stream.handshake(ssl::stream_base::client);
+      auto reply = exchange(stream, ep, method, target, body);
+      beast::error_code ec;
+      stream.shutdown(ec);
+      return reply;
+    } catch (const std::exception& e) {
+      return fail(ErrorKind::Unavailable, "agent_unreachable",
+                  fmt::format("cannot reach the agent at its local socket {} ({}): is 'siax-agent serve' running "
+                              "with this state dir{}? (--tcp talks to {}:{} instead)",
+                              *ep.unix_socket, e.what(),
+                              ep.tls_cert_file ? fmt::format(", and is its certificate {}", *ep.tls_cert_file) : "",
+                              ep.host, ep.port));
+    }
+  }
   try {
     boost::asio::io_context ioc;
     tcp::resolver resolver(ioc);
     const auto addresses = resolver.resolve(ep.host, std::to_string(ep.port));
-    constexpr auto kTimeout = std::chrono::seconds(90);  // a start waits for systemd's job
     if (!ep.tls_cert_file) {
       beast::tcp_stream stream(ioc);
       stream.expires_after(kTimeout);

@@ -15,6 +15,9 @@ struct Endpoint {
   std::string token;
   /// When the agent serves HTTPS: its certificate (server.tls_cert_file), trusted alone.
   std::optional<std::string> tls_cert_file;
+  /// The agent's local socket (<state_dir>/agent.sock): when set, the request goes there
+  /// instead of host:port, so the token reaches nobody but the agent (docs/SECURITY.md).
+  std::optional<std::string> unix_socket;
 };
 
 struct Reply {

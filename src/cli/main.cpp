@@ -196,6 +196,10 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "configuration file (default /etc/siax-agent/agent.toml if present)");
   app.add_option("--set", sets, "override a setting: --set server.port=9090 (repeatable)");
   app.add_option("--token", token_flag, "API token for apps/audit commands (default: $SIAX_TOKEN, <state_dir>/cli-token)");
+  bool use_tcp = false;
+  app.add_flag("--tcp", use_tcp,
+               "apps/audit: talk to the agent over TCP (server.listen_address:server.port) instead of its local socket "
+               "<state_dir>/agent.sock; the token then goes to whatever listens on that port");
 
   auto* version = app.add_subcommand("version", "print the version");
   auto* show_config = app.add_subcommand("config", "print the effective configuration's defaults as TOML");
@@ -295,6 +299,7 @@ int main(int argc, char** argv) {
     ep.port = cfg->server.port;
     if (cfg->server.tls_enabled()) ep.tls_cert_file = cfg->server.tls_cert_file;
     ep.token = token_from(token_flag, cfg->paths.state_dir);
+    if (!use_tcp) ep.unix_socket = cfg->paths.state_dir + "/agent.sock";
     auto send = [&](const std::string& method, const std::string& target, std::optional<json> body,
                     const std::function<std::string(const json&)>& text) {
       auto r = siax::cli::call(ep, method, target, body);

@@ -36,6 +36,7 @@
 #include "orchestrator/clock.h"
 #include "registry/sqlite_registry.h"
 #include "units/unavailable_systemd.h"
+#include "http/local_socket.h"  // the local CLI socket (issue 10, item 7)
 #include "cli/systemd_notify.h"  // Type=notify and WatchdogSec= (desplegar_agent.sh)
 
 namespace siax::cli {
@@ -327,6 +328,32 @@ int serve(const config::Config& cfg) {
     spdlog::info("siax-agent {} listening on {}://{}:{}", SIAX_VERSION, cfg.server.tls_enabled() ? "https" : "http",
                  cfg.server.listen_address, server.bound_port());
     spdlog::info("{}", cloud::describe(cfg.cloud, cloud_server));
+    // ---- the local CLI's socket (docs/SECURITY.md): <state_dir>/agent.sock, root and our own user ----
+    std::unique_ptr<http::LocalSocketRelay> local_socket;
+    {
+      http::LocalSocketOptions lo;
+      lo.path = cfg.paths.state_dir + "/agent.sock";
+      boost::system::error_code aec;
+      auto address = boost::asio::ip::make_address(cfg.server.listen_address, aec);
+      if (aec || address.is_unspecified()) {
+        address = (!aec && address.is_v6()) ? boost::asio::ip::address(boost::asio::ip::address_v6::loopback())
+                                             : boost::asio::ip::address(boost::asio::ip::address_v4::loopback());
+      }
+      lo.target = boost::asio::ip::tcp::endpoint(address, server.bound_port());
+      lo.allowed_uids = {0, ::geteuid()};
+      lo.log_warning = [](std::string_view w) { spdlog::warn("{}", w); };
+      if (auto relay = http::LocalSocketRelay::open(ioc, std::move(lo))) {
+        local_socket = std::move(*relay);
+        spdlog::info("local CLI socket: {}", local_socket->path());
+      } else {
+        spdlog::error("{} (the CLI needs --tcp until this is fixed)", relay.error().message);
+      }
+    }
+    boost::asio::signal_set local_socket_signals(ioc, SIGINT, SIGTERM);
+    local_socket_signals.async_wait([&local_socket](boost::system::error_code e, int) {
+      if (!e && local_socket) local_socket->stop();
+    });
+    // ---- end local CLI socket ----
     SystemdNotifier notifier(ioc);
     notifier.ready(fmt::format("siax-agent {} listening on port {}", SIAX_VERSION, server.bound_port()));
     monitor_service.start();

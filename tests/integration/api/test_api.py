@@ -267,3 +267,52 @@ def test_cli_talks_to_an_agent_serving_https(agent):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_cli_reaches_the_agent_over_its_local_socket_and_sends_no_token_to_the_port(agent):
+    """Issue 10, item 7: by default the CLI talks to <state_dir>/agent.sock (made by the agent,
+    0660, in its 0750 state dir), never to whatever listens on the configured port; --tcp is
+    the explicit way back to TCP."""
+    import socket
+    import threading
+    st = sb("stat", "-c", "%a %F", f"{agent.state_dir}/agent.sock").stdout.strip()
+    assert st == "660 socket", st
+    # Something else listens on the port the configuration names: it must receive nothing.
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen(4)
+    squatter.settimeout(0.2)
+    received = []
+
+    def collect():
+        while True:
+            try:
+                conn, _ = squatter.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(2)
+            try:
+                received.append(conn.recv(65536))
+            except OSError:
+                pass
+            conn.close()
+    threading.Thread(target=collect, daemon=True).start()
+    conf = ["--set", f"paths.state_dir={agent.state_dir}", "--set", f"server.port={squatter.getsockname()[1]}"]
+    try:
+        out = sb(AGENT, "--json", *conf, "apps", "list", check=False)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout)["success"] is True
+        assert received == [], received
+        # --tcp goes to the port, as asked: the squatter sees the request (and its token).
+        out = sb(AGENT, "--json", *conf, "--tcp", "apps", "list", check=False)
+        assert out.returncode != 0
+        assert eventually(lambda: len(received) == 1, timeout=5)
+        assert b"Authorization: Bearer" in received[0]
+    finally:
+        squatter.close()
+    # Nobody but root and the agent's user gets through: the state dir keeps others out.
+    out = sb("runuser", "-u", "nobody", "--", AGENT, "--json", *conf, "apps", "list", check=False)
+    assert out.returncode == 5, out.stdout + out.stderr
+    assert "agent_unreachable" in out.stdout

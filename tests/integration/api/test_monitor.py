@@ -38,6 +38,11 @@ def test_sigkill_under_restart_no_is_failed_with_its_reason(admin):
         pid = app_state(admin, name)["pid"]
         assert pid and pid_alive(pid)
         assert eventually(lambda: app_state(admin, name)["status"] == "running", timeout=10)
+        # The app must have logged its line before it dies (Debian 13's node takes ~1 s to
+        # get there on a loaded machine; "running" comes earlier).
+        assert eventually(lambda: "node-http listening on" in sb(
+            "journalctl", "-u", f"siax-app-{name}.service", "-o", "cat", "--no-pager", check=False).stdout,
+            timeout=10)
         sb("kill", "-9", str(pid))
         def reported():
             st = app_state(admin, name)

@@ -95,6 +95,7 @@ sb -- systemctl restart polkit.service
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 def=$(printf '{"app_name":"%s","script_path":"%s/tests/fixtures/apps/node-http/server.js","working_directory":"%s/tests/fixtures/apps/node-http","user":"%s","environment":{"PORT":"%s"}}' \
   "$APP" "$ROOT" "$ROOT" "$APP_USER" "$port")
+# shellcheck disable=SC2016  # $1 and $2 are expanded by the shell inside
 if out=$(sb -- sh -c 'printf "%s" "$1" | "$2" unit install -' sh "$def" "$AGENT" 2>&1); then
   ok "root installs $UNIT through the agent"
 else
