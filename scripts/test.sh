@@ -111,6 +111,8 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_pytest api
   step "live logs integration tests (pytest + WebSocket client, real journald in the sandbox)"
   run_pytest logs
+  step "deploy script tests (desplegar_agent.sh installs the agent as siax-agent.service; systemd 252)"
+  run_pytest deploy
   step "polkit matrix (the agent's user and the polkit rule, systemd 252)"
   run_summary polkit-252 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX"
   tools/sandbox/siax-sandbox down "$SANDBOX"
@@ -135,6 +137,10 @@ if tools/sandbox/siax-sandbox up "$SANDBOX257" --image trixie --owner $$ --journ
   fi
   step "polkit matrix (the agent's user and the polkit rule, systemd 257)"
   run_summary polkit-257 bash tests/integration/polkit/polkit_matrix.sh "$SANDBOX257"
+  if declare -F run_pytest >/dev/null; then
+    step "deploy script tests on systemd 257 (desplegar_agent.sh, sandbox $SANDBOX257)"
+    run_pytest deploy "$SANDBOX257"
+  fi
   tools/sandbox/siax-sandbox down "$SANDBOX257"
 else
   echo "test.sh: the systemd 257 sandbox did not boot"

@@ -46,6 +46,7 @@
 #include "registry/sqlite_registry.h"
 #include "units/unavailable_systemd.h"
 #include "http/local_socket.h"  // the local CLI socket (issue 10, item 7)
+#include "cli/systemd_notify.h"  // Type=notify and WatchdogSec= (desplegar_agent.sh)
 
 namespace siax::cli {
 namespace {
@@ -443,6 +444,8 @@ int serve(const config::Config& cfg) {
       if (!e && local_socket) local_socket->stop();
     });
     // ---- end local CLI socket ----
+    SystemdNotifier notifier(ioc);
+    notifier.ready(fmt::format("siax-agent {} listening on port {}", SIAX_VERSION, server.bound_port()));
     monitor_service.start();
     if (cloud_reporter) cloud_reporter->start();
     unit_watcher.start();
@@ -501,6 +504,7 @@ int serve(const config::Config& cfg) {
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int sig) {
       spdlog::info("stopping on signal {}", sig);
+      notifier.stopping();
       recovery_timer.cancel();
       users_timer.cancel();
       unit_watcher.stop();
