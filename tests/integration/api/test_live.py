@@ -326,3 +326,25 @@ def test_wait_reports_an_immediate_crash_and_the_default_answers_at_once(live):
             live.call("DELETE", f"/api/apps/{ok_name}")
     finally:
         live.call("DELETE", f"/api/apps/{name}")
+
+
+def test_cli_status_watch_follows_the_stream(live, live_agent):
+    import subprocess
+    from conftest import AGENT, SANDBOX, SANDBOX_TOOL
+    name = "live-cli"
+    body = node_app(name, free_port(), restart_policy="always", restart_sec=5)
+    assert live.post("/api/apps/register", dict(body, start=True))[0] == 201
+    try:
+        assert eventually(lambda: (app_of(live, name) or {}).get("pid"), timeout=10)
+        pid = app_of(live, name)["pid"]
+        p = subprocess.Popen([SANDBOX_TOOL, "exec", SANDBOX, "--", "timeout", "6", AGENT, "--set",
+                              f"server.port={live_agent.port}", "--set", f"paths.state_dir={live_agent.state_dir}",
+                              "apps", "status", name, "--watch"], stdout=subprocess.PIPE, text=True)
+        time.sleep(2)
+        sb("kill", "-9", str(pid))
+        out, _ = p.communicate(timeout=30)
+        lines = out.strip().split("\n")
+        assert lines[0].startswith(f"{name}: running"), out
+        assert any(l.startswith(f"{name}: restarting") or l.startswith(f"{name}: failed") for l in lines[1:]), out
+    finally:
+        live.call("DELETE", f"/api/apps/{name}")
