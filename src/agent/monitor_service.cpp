@@ -253,6 +253,8 @@ void MonitorService::run_partial(const std::set<std::string>& names) {
     }
     auto state = monitor::reconcile(def, unit_view, table, health, now);
     if (!unit) state.reason = state.reason.empty() ? unit.error().message : state.reason;
+    // The live state first: the journal read for the event's last lines below takes longer.
+    if (deps_.on_app_view) deps_.on_app_view(**record, unit, state);
     std::vector<monitor::Event> app_events;
     bool report = false;
     {
@@ -271,7 +273,6 @@ void MonitorService::run_partial(const std::set<std::string>& names) {
       events.push_back(std::move(e));
     }
     if (report) changed.push_back(state);
-    if (deps_.on_app_view) deps_.on_app_view(**record, unit, state);
   }
   {
     std::lock_guard lock(mutex_);
