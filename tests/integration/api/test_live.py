@@ -348,3 +348,31 @@ def test_cli_status_watch_follows_the_stream(live, live_agent):
         assert any(l.startswith(f"{name}: restarting") or l.startswith(f"{name}: failed") for l in lines[1:]), out
     finally:
         live.call("DELETE", f"/api/apps/{name}")
+
+
+def test_a_lost_bus_connection_is_survived(live):
+    name = "live-bus"
+    body = node_app(name, free_port(), restart_policy="always", restart_sec=30)
+    code, res, _ = live.post("/api/apps/register", dict(body, start=True))
+    if code == 409:  # a unit left by an interrupted run of this test
+        code, res, _ = live.post("/api/apps/register", dict(body, start=True, adopt=True))
+    assert code == 201, res
+    try:
+        s = sse(live)
+        assert s.next(lambda e: e.get("event") == "snapshot")
+        # Restarting the bus drops every connection: the agent's and systemd's own.
+        sb("systemctl", "restart", "dbus.service")
+        ev = s.next(lambda e: e.get("event") == "event" and e["json"]["event"]["kind"] == "systemd_resync"
+                    and "reconnected" in e["json"]["event"]["message"], timeout=20)
+        assert ev, "the lost bus connection was not noticed"
+        assert eventually(lambda: app_of(live, name)["status"] == "running" and app_of(live, name)["pid"], timeout=20), \
+            app_of(live, name)
+        pid = app_of(live, name)["pid"]
+        sb("kill", "-9", str(pid))
+        ev = s.next(lambda e: e.get("event") == "app" and e["json"]["app"]["name"] == name
+                    and e["json"]["app"]["status"] in ("restarting", "failed", "crashed"), timeout=10)
+        assert ev, "no signal after the bus came back"
+        s.close()
+    finally:
+        # A worker's own bus connection may fail once after the bus restart: retry.
+        assert eventually(lambda: live.call("DELETE", f"/api/apps/{name}")[0] in (200, 404), timeout=15)
