@@ -22,8 +22,8 @@ class UnitWatcher {
   using OnChange = std::function<void(const std::string& app)>;
   /// Everything may have changed and signals may have been missed: the watcher
   /// (re)connected to the bus, or systemd itself came back (daemon-reexec, a restart of
-  /// the bus name's owner). `why` is one line for an event. Called on the watcher's
-  /// thread; must not block.
+  /// the bus name's owner). `why` is one line for an event, "" for the first
+  /// subscription after start(). Called on the watcher's thread; must not block.
   using OnResync = std::function<void(const std::string& why)>;
 
   explicit UnitWatcher(OnChange on_change, OnResync on_resync = nullptr);
