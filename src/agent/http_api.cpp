@@ -1,4 +1,5 @@
 #include "agent/http_api.h"
+#include "agent/preview_route.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "auth/tokens.h"
 #include "core/unit_renderer.h"
 #include "core/validation.h"
+#include "panel/panel.h"
 
 namespace siax::agent {
 namespace {
@@ -490,6 +492,7 @@ Status install_api(ApiContext& ctx) {
   // header on mutations. /api/health and /api/login are open.
   if (auto used = s.use([&ctx](Request& req) -> std::optional<Response> {
         if (req.route == "/api/health" || req.route == "/api/login") return std::nullopt;
+        if (panel::is_public(req)) return std::nullopt;  // the panel's pages and files: no data
         auto unauthorized = [&](std::string code, std::string message) {
           if (is_mutation(req.method)) audit(ctx, req, req.method_text + " " + req.route, "", code);
           auto refusal = http::json_failure(StatusCode::unauthorized, code, message);
@@ -622,6 +625,7 @@ Status install_api(ApiContext& ctx) {
       return http::json_success(data);
     });
   }));
+  results.push_back(install_preview_route(ctx));
   results.push_back(s.route(Method::post, "/api/apps/register",
                             [&ctx](Request req, Responder res) { register_app(ctx, std::move(req), std::move(res)); }));
   results.push_back(s.route(Method::put, "/api/apps/:name",
