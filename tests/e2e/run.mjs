@@ -160,6 +160,18 @@ const tests = [
     }), agent.url);
     if (status !== 'open') throw new Error('the logged-in WebSocket did not open: ' + status);
   }],
+  ['usable in a narrow window (no page-wide horizontal scroll, form in one column)', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    try {
+      for (const path of ['/', '/apps/new', '/scan']) {
+        await page.goto(agent.url + path);
+        await page.waitForSelector('h1');
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        if (wide > 392) throw new Error(`${path} is ${wide} px wide`);
+      }
+      await shot(page, 'narrow-register');
+    } finally { await page.setViewportSize({ width: 1280, height: 860 }); }
+  }],
   ['no script errors in the pages', async () => {
     if (consoleErrors.length) throw new Error(consoleErrors.join('; '));
   }],
