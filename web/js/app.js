@@ -11,7 +11,7 @@ const SPAN_MS = 10 * 60 * 1000;
 export async function render(main, params, query) {
   const name = params.name;
   let detail;
-  try { detail = await api.get('/api/apps/' + enc(name)); } catch (e) {
+  try { detail = await api.get('/api/apps/' + enc(name) + '?fresh=1'); } catch (e) {  // fresh: with the unit file
     main.append(h('h1', null, name), alertBox(errorText(e)), h('a', { href: '/' }, 'Back to the apps'));
     return;
   }

@@ -44,13 +44,17 @@ export function render(main, params) {
   const needle = () => search.value.trim().toLowerCase();
   const passes = (e, q) => e.gap !== undefined || ((e.priority ?? 6) <= minPrio() && (!q || (e.message || '').toLowerCase().includes(q)));
 
+  // One element and one text node per line (no spans unless a search highlights): a
+  // flood re-lays out thousands of lines, so every node counts.
+  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   function line(e, q) {
     if (e.gap !== undefined) return h('div', { class: 'gap' }, `— ${e.gap} entries dropped here: the viewer fell behind (the agent keeps memory bounded) —`);
-    const t = new Date((e.time_usec || 0) / 1000);
-    const div = h('div', { class: 'l-' + (e.level || 'info') },
-      h('span', { class: 't' }, t.toLocaleTimeString() + ' '), h('span', { class: 't' }, (e.level || '').padEnd(7) + ' '));
+    const div = document.createElement('div');
+    div.className = 'l-' + (e.level || 'info');
+    const prefix = timeFmt.format(new Date((e.time_usec || 0) / 1000)) + ' ' + (e.level || '').padEnd(8);
     const msg = e.message || '';
-    if (!q) { div.append(msg); return div; }
+    if (!q) { div.textContent = prefix + msg; return div; }
+    div.append(prefix);
     const low = msg.toLowerCase();
     let i = 0;
     for (let j = low.indexOf(q); j >= 0; j = low.indexOf(q, i)) {
@@ -62,8 +66,12 @@ export function render(main, params) {
   }
 
   function trim() {
-    let n = view.childElementCount - DOM_LINES;
-    while (n-- > 0) view.firstElementChild.remove();
+    const n = view.childElementCount - DOM_LINES;
+    if (n <= 0) return;
+    const r = document.createRange();
+    r.setStartBefore(view.firstChild);
+    r.setEndAfter(view.children[n - 1]);
+    r.deleteContents();
   }
 
   function flush() {
@@ -80,7 +88,16 @@ export function render(main, params) {
     if (follow) view.scrollTop = view.scrollHeight;
     showStatus();
   }
-  const schedule = () => { if (!frame) frame = requestAnimationFrame(flush); };
+  // At most one render per animation frame, and under a flood at most one every 100 ms:
+  // the cost of a render is mostly layout, paid per render, not per line.
+  let lastFlush = 0;
+  let timer = 0;
+  const schedule = () => {
+    if (frame || timer) return;
+    const wait = 100 - (performance.now() - lastFlush);
+    if (pending.length > 50 && wait > 0) timer = setTimeout(() => { timer = 0; schedule(); }, wait);
+    else frame = requestAnimationFrame((t) => { lastFlush = t; flush(); });
+  };
 
   function rerender() {
     pending = [];
@@ -158,5 +175,5 @@ export function render(main, params) {
 
   connect();
   showStatus();
-  return () => { closed = true; clearTimeout(retry); if (frame) cancelAnimationFrame(frame); if (ws) ws.close(); };
+  return () => { closed = true; clearTimeout(retry); clearTimeout(timer); if (frame) cancelAnimationFrame(frame); if (ws) ws.close(); };
 }

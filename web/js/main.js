@@ -82,9 +82,11 @@ function startLive() {
 
 // What each missing right prevents and the command that grants it (docs/SECURITY.md).
 const RIGHTS = [
-  [/unit files/, 'registering, editing and deleting apps', 'run the agent as root (User=root in its unit), or install the unit helper: sudo bash packaging/install-unit-helper.sh'],
-  [/start\/stop|manage/, 'starting, stopping and restarting apps', 'sudo install -m 644 packaging/polkit/*.rules /etc/polkit-1/rules.d/ && sudo systemctl restart polkit'],
-  [/journal/, 'live logs', 'sudo usermod -aG systemd-journal <agent user> && sudo systemctl restart siax-agent'],
+  [/unit files/, 'registering, editing and deleting apps, enabling them at boot',
+    'run the agent as root (sudo siax-agent serve, or User=root in its unit); an unprivileged agent cannot write unit files yet (docs/SECURITY.md)'],
+  [/start\/stop|manage/, 'starting, stopping and restarting apps',
+    'sed "s/@SIAX_USER@/<agent-user>/" packaging/polkit/50-siax-agent.rules | sudo tee /etc/polkit-1/rules.d/50-siax-agent.rules'],
+  [/journal/, 'live logs', 'sudo usermod -aG systemd-journal <agent-user>, then restart the agent'],
   [/unit status|D-Bus/, 'seeing the status of apps', 'check the system bus policy: busctl status org.freedesktop.systemd1'],
 ];
 
