@@ -84,7 +84,7 @@ try {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   const heap = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
-  const r = await agent.api('POST', '/api/apps/flood/start');
+  const r = await agent.api('POST', '/api/apps/flood/restart');  // restart: a leftover flood from an earlier run starts over
   if (r.status !== 200) throw new Error('start flood: ' + JSON.stringify(r.error));
   t0 = Date.now();
   const samples = [];

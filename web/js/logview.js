@@ -74,18 +74,37 @@ export function render(main, params) {
     r.deleteContents();
   }
 
+  // Following a flood, only the newest lines can be read anyway: a big batch replaces the
+  // view by the last FLOOD_VIEW lines (contiguous, from the ring) instead of growing it to
+  // DOM_LINES and re-laying out thousands of lines every render. Scrolling up, Pause or a
+  // filter change draws the full DOM_LINES again from the ring; scrolled up, new lines are
+  // counted, not drawn, until "Jump to latest".
+  const FLOOD_VIEW = 300;
+  let unseen = 0;
   function flush() {
     frame = 0;
     stats.frames++;
     if (paused) return;
     const q = needle();
-    const batch = pending.length > DOM_LINES ? pending.slice(-DOM_LINES) : pending;
+    const batch = pending;
     pending = [];
-    const frag = document.createDocumentFragment();
-    for (const e of batch) if (passes(e, q)) { frag.append(line(e, q)); stats.rendered++; }
-    view.append(frag);
-    trim();
-    if (follow) view.scrollTop = view.scrollHeight;
+    if (!follow) {
+      unseen += batch.length;
+      jump.textContent = `Jump to latest (${unseen.toLocaleString()} new)`;
+      return showStatus();
+    }
+    if (batch.length > FLOOD_VIEW) {
+      const out = [];
+      for (let i = ring.length - 1; i >= 0 && out.length < FLOOD_VIEW; i--) if (passes(ring[i], q)) out.push(line(ring[i], q));
+      view.replaceChildren(...out.reverse());
+      stats.rendered += out.length;
+    } else {
+      const frag = document.createDocumentFragment();
+      for (const e of batch) if (passes(e, q)) { frag.append(line(e, q)); stats.rendered++; }
+      view.append(frag);
+      trim();
+    }
+    view.scrollTop = view.scrollHeight;
     showStatus();
   }
   // At most one render per animation frame, and under a flood at most one every 100 ms:
@@ -149,11 +168,21 @@ export function render(main, params) {
 
   view.addEventListener('scroll', () => {
     const atBottom = view.scrollHeight - view.scrollTop - view.clientHeight < 30;
+    if (atBottom === follow) return;
     follow = atBottom;
     jump.hidden = atBottom;
+    if (!follow && view.childElementCount < Math.min(DOM_LINES, ring.length)) {
+      // Scrolled up in a short (flood) view: draw the full history, keeping the place.
+      const fromBottom = view.scrollHeight - view.scrollTop;
+      rerender();
+      view.scrollTop = view.scrollHeight - fromBottom;
+    }
+    if (follow && unseen) rerender();
+    unseen = 0;
+    jump.textContent = 'Jump to latest';
     showStatus();
   });
-  jump.addEventListener('click', () => { follow = true; jump.hidden = true; view.scrollTop = view.scrollHeight; });
+  jump.addEventListener('click', () => { follow = true; jump.hidden = true; unseen = 0; jump.textContent = 'Jump to latest'; rerender(); view.scrollTop = view.scrollHeight; });
   level.addEventListener('change', rerender);
   let searchTimer = null;
   search.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(rerender, 150); });
