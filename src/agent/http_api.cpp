@@ -8,10 +8,12 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/live_routes.h"
 #include "api/app_json.h"
 #include "monitor/state_json.h"
 #include "procscan/process_filter.h"
@@ -86,60 +88,20 @@ Response busy() {
 
 json iso_or_null(std::int64_t usec) { return usec == 0 ? json(nullptr) : json(usec); }
 
-/// The status systemd's phase alone gives, before the monitor has seen the app.
-const char* status_from_phase(core::UnitPhase phase) {
-  switch (phase) {
-    case core::UnitPhase::Active: return "running";
-    case core::UnitPhase::Inactive: return "stopped";
-    case core::UnitPhase::Failed: return "failed";
-    case core::UnitPhase::Activating: return "starting";
-    case core::UnitPhase::AutoRestart: return "restarting";
-    case core::UnitPhase::Deactivating: return "stopping";
-    default: return "unknown";
-  }
+/// The app as the list and the seed's consumers see it (agent/live_state.h).
+json summary_json(const ApiContext& ctx, const AppView& v) {
+  std::optional<monitor::AppState> seen;
+  if (ctx.monitor != nullptr) seen = ctx.monitor->state(v.record.definition.name);
+  return app_summary_json(v.record, v.status, v.status_error, seen);
 }
 
-/// The app as the list and the seed's consumers see it: systemd's fresh view, and the
-/// monitor's reconciled status when the monitor saw the same systemd state (else the
-/// status systemd's phase implies, until the next scan).
-json summary_json(const ApiContext& ctx, const AppView& v) {
-  const auto& d = v.record.definition;
-  json j = {{"name", d.name},
-            {"runtime", core::to_string(d.runtime)},
-            {"description", d.description},
-            {"enabled", v.record.enabled},
-            {"cpu_usage", nullptr},
-            {"last_updated", iso_or_null(v.record.updated_at_usec)}};
+/// Puts an app's fresh view into the live state (after a registry mutation or an
+/// operation), so that a read right after the answer sees it.
+void feed_live(const ApiContext& ctx, const AppView& v) {
+  if (ctx.live == nullptr) return;
   std::optional<monitor::AppState> seen;
-  if (ctx.monitor != nullptr) seen = ctx.monitor->state(d.name);
-  if (v.status) {
-    auto s = api::status_to_json(*v.status);
-    j["status"] = status_from_phase(v.status->phase());
-    j["pid"] = s["pid"];
-    j["memory_usage"] = s["memory_usage"];
-    j["systemd_status"] = s["systemd_status"];
-    j["restart_count"] = s["restart_count"];
-    j["unit_file_state"] = s["unit_file_state"];
-    if (s.contains("failure")) j["failure"] = s["failure"];
-    j["reason"] = s.contains("failure") ? s["failure"] : json("");
-    const bool same = seen && seen->active_state == v.status->active_state && seen->sub_state == v.status->sub_state &&
-                      seen->main_pid == static_cast<int>(v.status->main_pid);
-    if (same) {
-      json m = monitor::to_json(*seen);
-      for (const char* key : {"status", "reason", "cpu_usage", "memory_usage", "memory_source", "uptime_seconds",
-                              "last_exit", "health", "pids", "stray_pids", "ports"}) {
-        if (m.contains(key)) j[key] = m[key];
-      }
-      j["monitored_at"] = seen->updated_usec;
-    }
-  } else {
-    j["status"] = "unknown";
-    j["pid"] = nullptr;
-    j["memory_usage"] = nullptr;
-    j["systemd_status"] = nullptr;
-    j["status_error"] = v.status_error;
-  }
-  return j;
+  if (ctx.monitor != nullptr) seen = ctx.monitor->state(v.record.definition.name);
+  ctx.live->app_view(v, seen);
 }
 
 json detail_json(const ApiContext& ctx, const AppView& v) {
@@ -196,10 +158,47 @@ void on_worker(ApiContext& ctx, Responder res, std::function<Response()> work) {
   if (!ctx.workers.try_post(job)) res.send(busy());
 }
 
+/// `?wait=SECONDS` after a start or restart: watches the app that long (polling systemd
+/// every 25 ms on the worker) and reports an exit in that window as a failed start, as
+/// the agent did by default before it answered at the end of systemd's job.
+Status watch_after_start(ApiContext& ctx, const std::string& name, std::chrono::milliseconds window) {
+  const auto deadline = std::chrono::steady_clock::now() + window;
+  while (true) {
+    auto v = ctx.apps.get(name);
+    if (!v) return tl::unexpected(v.error());
+    if (v->status) {
+      const auto& st = *v->status;
+      const auto phase = st.phase();
+      const bool exited_badly = phase == core::UnitPhase::Inactive && st.exec_main_code != core::ExitCode::None &&
+                                !(st.exec_main_code == core::ExitCode::Exited && st.exec_main_status == 0);
+      if (phase == core::UnitPhase::Failed || phase == core::UnitPhase::AutoRestart || exited_badly) {
+        feed_live(ctx, *v);
+        return fail(ErrorKind::OperationFailed, "start_failed",
+                    fmt::format("{} exited within {} ms of its start: {}. Its log: journalctl -u {} -n 50", st.unit,
+                                window.count(), st.failure_summary(), st.unit),
+                    {{"active_state", st.active_state}, {"sub_state", st.sub_state}, {"result", st.result}});
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
 void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
   const std::string verb_name = to_string(verb);
   const std::string name = req.param("name") != nullptr ? *req.param("name") : "";
   if (!allowed(ctx, req, res, auth::Role::Operator, verb_name, name)) return;
+  std::chrono::milliseconds wait{0};
+  if (req.query_param("wait") != nullptr) {
+    const auto w = query_int(req, "wait");
+    if (!w || *w < 0 || *w > 60 || (verb != Verb::Start && verb != Verb::Restart)) {
+      res.send(http::json_failure(StatusCode::bad_request, "invalid_wait",
+                                  "'wait' is a whole number of seconds from 0 to 60, for start and restart only "
+                                  "(e.g. ?wait=1)"));
+      return;
+    }
+    wait = std::chrono::seconds(*w);
+  }
   if (auto s = core::validate_app_name(name); !s) {
     audit(ctx, req, verb_name, name, s.error().code);
     res.send(http::error_response(s.error()));
@@ -223,14 +222,16 @@ void lifecycle(ApiContext& ctx, Verb verb, Request req, Responder res) {
     return;
   }
   auto held = std::make_shared<orchestrator::Lease>(std::move(*lease));
-  on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held] {
+  on_worker(ctx, res, [&ctx, req, name, verb, verb_name, held, wait] {
     auto s = ctx.apps.run(name, verb);
+    if (s && wait.count() > 0) s = watch_after_start(ctx, name, wait);
     held->release();
     if (ctx.monitor != nullptr) ctx.monitor->trigger(name);
     ctx.metrics.count_operation(name, verb_name, s ? "ok" : s.error().code);
     audit(ctx, req, verb_name, name, s ? "ok" : s.error().code, s ? "" : s.error().message);
-    if (!s) return http::error_response(s.error());
     auto v = ctx.apps.get(name);
+    if (v) feed_live(ctx, *v);
+    if (!s) return http::error_response(s.error());
     json data = {{"app", name}, {"action", verb_name}};
     if (v) data["state"] = summary_json(ctx, *v);
     return http::json_success(data);
@@ -284,6 +285,8 @@ void register_app(ApiContext& ctx, Request req, Responder res) {
     ctx.metrics.count_operation(def.name, "register", out ? "ok" : out.error().code);
     audit(ctx, req, "register", def.name, out ? "ok" : out.error().code, out ? "" : out.error().message);
     if (!out) return http::error_response(out.error());
+    feed_live(ctx, out->app);
+    if (ctx.monitor != nullptr) ctx.monitor->trigger(def.name);
     json data = detail_json(ctx, out->app);
     data["unit_path"] = out->unit_path;
     if (out->start_error) {
@@ -326,6 +329,8 @@ void update_app(ApiContext& ctx, Request req, Responder res) {
     ctx.metrics.count_operation(def.name, "update", out ? "ok" : out.error().code);
     audit(ctx, req, "update", def.name, out ? "ok" : out.error().code, out ? "" : out.error().message);
     if (!out) return http::error_response(out.error());
+    feed_live(ctx, *out);
+    if (ctx.monitor != nullptr) ctx.monitor->trigger(def.name);
     return http::json_success(detail_json(ctx, *out));
   });
 }
@@ -353,6 +358,7 @@ void delete_app(ApiContext& ctx, Request req, Responder res) {
     ctx.metrics.count_operation(name, "delete", s ? "ok" : s.error().code);
     audit(ctx, req, "delete", name, s ? "ok" : s.error().code, s ? "" : s.error().message);
     if (!s) return http::error_response(s.error());
+    if (ctx.live != nullptr) ctx.live->app_removed(name);
     return http::json_success({{"app", name}, {"deleted", true}});
   });
 }
@@ -582,6 +588,7 @@ Status install_api(ApiContext& ctx) {
   }));
   results.push_back(s.route(Method::get, "/api/apps", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "list", "")) return;
+    if (live_list(ctx, req, res)) return;  // from the live state (issue 12)
     on_worker(ctx, res, [&ctx] {
       // One ListUnitsByPatterns call, plus a status read only for the apps whose state
       // moved since the monitor's last cycle (docs/PERFORMANCE.md, "HTTP API").
@@ -596,6 +603,7 @@ Status install_api(ApiContext& ctx) {
   }));
   results.push_back(s.route(Method::get, "/api/apps/:name", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "get", "")) return;
+    if (live_detail(ctx, req, res, *req.param("name"))) return;  // from the live state unless ?fresh=1
     on_worker(ctx, res, [&ctx, name = *req.param("name")] {
       auto v = ctx.apps.get(name);
       if (!v) return http::error_response(v.error());
@@ -612,20 +620,30 @@ Status install_api(ApiContext& ctx) {
   }));
   results.push_back(s.route(Method::get, "/api/apps/:name/status", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "status", "")) return;
+    if (live_status(ctx, req, res, *req.param("name"))) return;  // the reconciled status, from memory
     on_worker(ctx, res, [&ctx, name = *req.param("name")] {
       auto v = ctx.apps.get(name);
       if (!v) return http::error_response(v.error());
       if (!v->status) {
         return http::json_failure(StatusCode::service_unavailable, "systemd_unavailable", v->status_error);
       }
+      // Before the live state is ready: systemd's view, reconciled status when the monitor has one.
       json data = api::status_to_json(*v->status);
+      const json summary = summary_json(ctx, *v);
+      data["systemd_phase"] = data["status"];
+      for (const char* key : {"status", "reason", "cpu_usage", "memory_usage", "uptime_seconds", "last_exit", "health"}) {
+        if (summary.contains(key)) data[key] = summary[key];
+      }
       data["name"] = name;
-      data["cpu_usage"] = nullptr;
       data["last_updated"] = iso_or_null(v->record.updated_at_usec);
       return http::json_success(data);
     });
   }));
   results.push_back(install_preview_route(ctx));
+  results.push_back(s.route(Method::get, "/api/stream", [&ctx](Request req, Responder res) {
+    if (!allowed(ctx, req, res, auth::Role::Viewer, "stream", "")) return;
+    live_stream(ctx, req, res);
+  }));
   results.push_back(s.route(Method::post, "/api/apps/register",
                             [&ctx](Request req, Responder res) { register_app(ctx, std::move(req), std::move(res)); }));
   results.push_back(s.route(Method::put, "/api/apps/:name",
@@ -849,6 +867,7 @@ Status install_api(ApiContext& ctx) {
         r.body += fmt::format("siax_app_status{{app=\"{}\",status=\"{}\"}} 1\n", st.name, monitor::to_string(st.status));
       }
     }
+    r.body += live_metrics(ctx);
     if (ctx.metrics_extra) r.body += ctx.metrics_extra();
     res.send(std::move(r));
   }));

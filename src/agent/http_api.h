@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/app_service.h"
+#include "agent/live_state.h"
 #include "agent/monitor_service.h"
+#include "agent/state_stream.h"
 #include "agent/worker_pool.h"
 #include "auth/login_limiter.h"
 #include "auth/roles.h"
@@ -71,6 +73,12 @@ struct ApiContext {
   std::function<nlohmann::json()> system_extra;
   /// Extra Prometheus lines for /metrics (e.g. the live logs' and the cloud's). May be empty.
   std::function<std::string()> metrics_extra;
+  /// The live state (issue 12). With it, GET /api/apps, /api/apps/:name, .../status and
+  /// /metrics answer from memory once the store is ready; the API's mutations feed it.
+  /// nullptr: every read asks systemd as before.
+  LiveFeed* live = nullptr;
+  /// GET /api/stream; nullptr: the route answers 503.
+  StateStream* stream = nullptr;
 };
 
 /// Registers the middleware and every route on ctx.server.

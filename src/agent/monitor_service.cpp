@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/app_definition.h"
 #include "monitor/reconcile.h"
 
 namespace siax::agent {
@@ -19,6 +20,16 @@ bool differs_for_report(const monitor::AppState& a, const monitor::AppState& b) 
 
 registry::EventRecord to_record(const monitor::Event& e) {
   return registry::EventRecord{0, e.at_usec, e.app, e.kind, monitor::to_string(e.severity), e.message};
+}
+
+/// A status with no load state is not systemd's answer about the unit (seen right after a
+/// daemon-reexec, while systemd is still deserializing): an error, so the cycle retries.
+Result<core::UnitStatus> checked(Result<core::UnitStatus> unit) {
+  if (unit && unit->load_state.empty()) {
+    return fail(ErrorKind::Unavailable, "systemd_incomplete",
+                "systemd answered without the unit's state (it may be re-executing); reading it again shortly");
+  }
+  return unit;
 }
 
 }  // namespace
@@ -72,9 +83,11 @@ void MonitorService::trigger(const std::string& app) {
       refresh_.insert(app);
     } else {
       refresh_all_ = true;  // bounded: past this, read everything
+      full_wanted_ = true;
     }
+    triggered_ = true;  // only this app: a partial re-read, no full cycle
   }
-  wake();
+  wake_.notify_all();
 }
 
 void MonitorService::hold(const std::string& app) {
@@ -94,6 +107,7 @@ void MonitorService::wake() {
   {
     std::lock_guard lock(wake_mutex_);
     triggered_ = true;
+    full_wanted_ = true;
   }
   wake_.notify_all();
 }
@@ -119,22 +133,159 @@ bool still_holds(const core::UnitStatus& before, const std::map<std::string, por
 
 void MonitorService::loop() {
   bool by_trigger = false;
+  bool full = true;
+  auto next_full = std::chrono::steady_clock::now();
   while (true) {
-    run_cycle();
-    if (by_trigger) {
-      std::lock_guard lock(mutex_);
-      ++stats_.triggered_cycles;
+    if (full) {
+      run_cycle();
+      std::chrono::milliseconds retry{0};
+      {
+        std::lock_guard lock(mutex_);
+        retry = retry_delay_;
+      }
+      next_full = std::chrono::steady_clock::now() + (retry.count() > 0 ? retry : options_.scan_interval);
+      if (by_trigger) {
+        std::lock_guard lock(mutex_);
+        ++stats_.triggered_cycles;
+      }
+    } else {
+      std::set<std::string> names;
+      {
+        std::lock_guard lock(wake_mutex_);
+        names.swap(refresh_);
+      }
+      if (!names.empty()) run_partial(names);
     }
     std::unique_lock lock(wake_mutex_);
-    const bool woken = wake_.wait_for(lock, options_.scan_interval, [this] { return stopping_ || triggered_; });
+    // A full cycle every scan_interval whatever the signals do in between.
+    const bool woken = wake_.wait_until(lock, next_full, [this] { return stopping_ || triggered_; });
     if (stopping_) return;
     by_trigger = woken;
+    full = !woken || full_wanted_;
     if (woken) {
-      // Debounce: systemd sends several signals per job; let them land.
-      wake_.wait_for(lock, options_.trigger_debounce, [this] { return stopping_; });
+      // Debounce: systemd sends several signals per job; let them land. A signal for one
+      // app waits only a few milliseconds (a crash must reach the API at once).
+      wake_.wait_for(lock, full ? options_.trigger_debounce : options_.signal_debounce, [this] { return stopping_; });
       if (stopping_) return;
       triggered_ = false;
+      full = full || full_wanted_;
     }
+    if (full) full_wanted_ = false;
+  }
+}
+
+void MonitorService::note(const monitor::Event& event) { emit(event); }
+
+void MonitorService::run_partial(const std::set<std::string>& names) {
+  const std::int64_t now = deps_.now_usec();
+  std::vector<core::ProcessInfo> table;
+  {
+    std::lock_guard lock(mutex_);
+    table = last_processes_;
+  }
+  std::vector<monitor::Event> events;
+  std::vector<monitor::AppState> changed;
+  std::vector<std::string> removed;
+  std::uint64_t reads = 0;
+  for (const auto& name : names) {
+    {
+      std::lock_guard lock(mutex_);
+      if (held_.count(name) != 0) continue;
+    }
+    auto record = deps_.registry.get_app(name);
+    if (!record) continue;  // the registry failed: the next full cycle decides
+    if (!*record) {
+      std::lock_guard lock(mutex_);
+      if (states_.erase(name) != 0) removed.push_back(name);
+      units_.erase(name);
+      tracks_.erase(name);
+      continue;
+    }
+    const auto& def = (*record)->definition;
+    const std::string unit_name = core::unit_name_for(name);
+    Result<core::UnitStatus> unit = checked(deps_.unit_status(name));
+    ++reads;
+    if (!unit) {
+      std::lock_guard lock(wake_mutex_);
+      full_wanted_ = true;  // a full cycle soon, with its retry
+      triggered_ = true;
+    }
+    // Re-read only this unit's processes: its cgroup, its main pid, and those the last
+    // scan saw in it (gone ones drop out of the table).
+    std::vector<int> pids;
+    for (const auto& p : table) {
+      if (p.unit == unit_name) pids.push_back(p.pid);
+    }
+    if (unit && unit->main_pid != 0) pids.push_back(static_cast<int>(unit->main_pid));
+    if (unit && deps_.unit_pids) {
+      for (int pid : deps_.unit_pids(unit->control_group)) pids.push_back(pid);
+    }
+    std::sort(pids.begin(), pids.end());
+    pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+    Result<std::vector<core::ProcessInfo>> fresh = std::vector<core::ProcessInfo>();
+    {
+      std::lock_guard scan_lock(scan_mutex_);
+      fresh = deps_.processes.read_pids(pids, std::chrono::steady_clock::now());
+    }
+    if (!fresh) continue;  // /proc unreadable: the next full cycle reports it
+    std::vector<core::ProcessInfo> merged;
+    merged.reserve(table.size() + fresh->size());
+    for (auto& p : table) {
+      if (std::binary_search(pids.begin(), pids.end(), p.pid)) continue;
+      merged.push_back(std::move(p));
+    }
+    for (auto& p : *fresh) merged.push_back(std::move(p));
+    std::sort(merged.begin(), merged.end(),
+              [](const core::ProcessInfo& a, const core::ProcessInfo& b) { return a.pid < b.pid; });
+    table = std::move(merged);
+
+    std::optional<core::UnitStatus> unit_view;
+    if (unit) unit_view = *unit;
+    std::optional<monitor::HealthView> health;
+    {
+      std::lock_guard lock(mutex_);
+      auto& track = tracks_[name];
+      if (def.health_check && track.health) {
+        const bool active = unit_view && unit_view->phase() == core::UnitPhase::Active;
+        if (!active) track.health->reset(now);
+        health = track.health->view();
+      }
+    }
+    auto state = monitor::reconcile(def, unit_view, table, health, now);
+    if (!unit) state.reason = state.reason.empty() ? unit.error().message : state.reason;
+    // The live state first: the journal read for the event's last lines below takes longer.
+    if (deps_.on_app_view) deps_.on_app_view(**record, unit, state);
+    std::vector<monitor::Event> app_events;
+    bool report = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto& track = tracks_[name];
+      app_events = track.events.observe(state, std::nullopt, std::nullopt, now);
+      report = !track.last || differs_for_report(*track.last, state);
+      track.last = state;
+      states_[name] = state;
+      if (unit_view) units_[name] = *unit_view;
+    }
+    for (auto& e : app_events) {
+      if (e.kind == "failed" || e.kind == "crashed" || e.kind == "restarting") {
+        if (deps_.last_log_lines) e.message = monitor::with_last_lines(e.message, deps_.last_log_lines(name));
+      }
+      events.push_back(std::move(e));
+    }
+    if (report) changed.push_back(state);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    last_processes_ = std::move(table);
+    ++stats_.partial_cycles;
+    stats_.unit_reads += reads;
+  }
+  for (const auto& e : events) emit(e);
+  if (deps_.on_removed) {
+    for (const auto& name : removed) deps_.on_removed(name);
+  }
+  if (deps_.on_state) {
+    for (const auto& st : changed) deps_.on_state(st);
   }
 }
 
@@ -182,6 +333,7 @@ void MonitorService::run_cycle() {
   }
   std::uint64_t reads = 0;
   std::uint64_t saved = 0;
+  std::uint64_t unit_errors = 0;
 
   std::vector<monitor::AppState> changed;
   std::vector<monitor::Event> events;
@@ -206,8 +358,9 @@ void MonitorService::run_cycle() {
         if (auto it = units_.find(def.name); it != units_.end()) before = it->second;
       }
       const bool keep = before && still_holds(*before, listed, def.name, *processes);
-      Result<core::UnitStatus> unit = keep ? Result<core::UnitStatus>(*before) : deps_.unit_status(def.name);
+      Result<core::UnitStatus> unit = keep ? Result<core::UnitStatus>(*before) : checked(deps_.unit_status(def.name));
       ++(keep ? saved : reads);
+      if (!unit) ++unit_errors;
       std::optional<core::UnitStatus> unit_view;
       if (unit) {
         unit_view = std::move(*unit);
@@ -268,6 +421,10 @@ void MonitorService::run_cycle() {
         events.push_back(std::move(e));
       }
       if (report) changed.push_back(state);
+      if (deps_.on_app_view) {
+        // `unit`'s value was moved into unit_view above.
+        deps_.on_app_view(record, unit_view ? Result<core::UnitStatus>(*unit_view) : unit, state);
+      }
       new_states.emplace(def.name, std::move(state));
     }
   }
@@ -288,6 +445,7 @@ void MonitorService::run_cycle() {
         if (auto it = monitored_.find(m.key); it != monitored_.end()) before = it->second;
       }
       for (auto& e : monitor::diff_monitored(before, st, now)) events.push_back(std::move(e));
+      if (deps_.on_monitored_view) deps_.on_monitored_view(m, st);
       new_monitored.emplace(m.key, std::move(st));
     }
   }
@@ -325,6 +483,12 @@ void MonitorService::run_cycle() {
     stats_.processes = processes->size();
     stats_.unit_reads += reads;
     stats_.unit_reads_saved += saved;
+    // systemd did not answer for some unit: try again soon (1 s, doubling up to the scan
+    // interval), not only at the next scan: the store must not keep "unknown" for minutes.
+    retry_delay_ = unit_errors == 0 ? std::chrono::milliseconds(0)
+                                    : std::min<std::chrono::milliseconds>(
+                                          options_.scan_interval,
+                                          retry_delay_.count() == 0 ? std::chrono::milliseconds(1000) : retry_delay_ * 2);
     last_processes_ = std::move(*processes);
   }
 
@@ -336,6 +500,13 @@ void MonitorService::run_cycle() {
     for (const auto& s : changed) deps_.on_state(s);
   }
   if (apps) run_health_checks(*apps, now);
+  if (apps && monitored_specs && deps_.on_full_cycle) {
+    std::vector<std::string> names;
+    for (const auto& r : *apps) names.push_back(r.definition.name);
+    std::vector<std::string> keys;
+    for (const auto& m : *monitored_specs) keys.push_back(m.key);
+    deps_.on_full_cycle(names, keys);
+  }
 
   std::lock_guard lock(mutex_);
   ++stats_.cycles;

@@ -78,6 +78,21 @@ struct MonitorDeps {
   /// reads an app's full status only when it is due: its states moved, its main process is
   /// gone, it was named by trigger(app), or its periodic turn came (see MonitorOptions).
   std::function<Result<std::map<std::string, ports::UnitListEntry>>()> unit_states = nullptr;
+  /// The live state (issue 12). Called on the monitor thread for every app each time it is
+  /// reconciled (a full cycle or a signalled re-read of that app), with what it was
+  /// reconciled from; the receiver keeps only what changed. May be empty.
+  std::function<void(const registry::AppRecord&, const Result<core::UnitStatus>&, const monitor::AppState&)>
+      on_app_view = nullptr;
+  /// Same for a monitored process. May be empty.
+  std::function<void(const registry::MonitoredProcess&, const monitor::MonitoredState&)> on_monitored_view = nullptr;
+  /// After a full cycle that could read the registry: every app and monitored key it saw
+  /// (the receiver forgets the others). May be empty.
+  std::function<void(const std::vector<std::string>& apps, const std::vector<std::string>& monitored)> on_full_cycle =
+      nullptr;
+  /// The pids of a unit's cgroup (its ControlGroup property), for a signalled re-read of
+  /// one app without walking /proc. May be empty (then the unit's main pid and the
+  /// processes the last scan saw in it are read).
+  std::function<std::vector<int>(const std::string& control_group)> unit_pids = nullptr;
 };
 
 struct MonitorOptions {
@@ -89,6 +104,9 @@ struct MonitorOptions {
   /// cycles (systemd's memory figure is at most this old; the apps take turns, a sixth of
   /// them per cycle), and all of them after trigger().
   int full_refresh_every = 6;
+  /// trigger(app) alone (a systemd signal for that app, an operation) re-reads only the
+  /// named apps' units and processes after this short debounce, instead of a full cycle.
+  std::chrono::milliseconds signal_debounce{5};
 };
 
 /// Counters for /metrics and /api/system.
@@ -104,6 +122,7 @@ struct MonitorStats {
   std::string last_error;                 ///< of the last cycle ("" when it went well)
   std::uint64_t unit_reads = 0;           ///< full unit statuses read from systemd
   std::uint64_t unit_reads_saved = 0;     ///< statuses kept from the cycle before (states unmoved)
+  std::uint64_t partial_cycles = 0;       ///< re-reads of only the signalled apps
 };
 
 /// How a monitored process's argv is kept in the registry's `command` column: a JSON
@@ -134,6 +153,12 @@ class MonitorService {
   void release(const std::string& app);
   /// One whole cycle on the caller's thread (what the thread runs; tests call it).
   void run_cycle();
+  /// Re-reads only these apps (their unit, their cgroup's processes) and reconciles them
+  /// against the last scan for the rest (what a signal for one app runs). An app no
+  /// longer registered is dropped (on_removed). Caller's thread.
+  void run_partial(const std::set<std::string>& apps);
+  /// Records an event that is not tied to a scan (e.g. the bus reconnected). Any thread.
+  void note(const monitor::Event& event);
 
   /// The latest state of an app (nullopt before its first cycle or when unknown).
   [[nodiscard]] std::optional<monitor::AppState> state(const std::string& app) const;
@@ -171,6 +196,7 @@ class MonitorService {
   std::map<std::string, core::UnitStatus> units_;  ///< as read by the last cycle
   std::set<std::string> held_;                     ///< apps being deleted
   std::int64_t units_at_usec_ = 0;
+  std::chrono::milliseconds retry_delay_{0};  ///< > 0: the last cycle could not read some unit
   std::vector<core::ProcessInfo> last_processes_;
   MonitorStats stats_;
   std::map<std::string, AppTrack> tracks_;  ///< per app, also touched by probe results
@@ -179,6 +205,7 @@ class MonitorService {
   std::condition_variable wake_;
   bool triggered_ = false;
   bool refresh_all_ = true;           ///< the next cycle reads every unit
+  bool full_wanted_ = true;           ///< the next wake-up runs a full cycle (not only the named apps)
   std::set<std::string> refresh_;     ///< the next cycle reads these units
   int cycles_since_full_ = 0;  ///< the rotation's phase (0 .. full_refresh_every-1)
   bool stopping_ = false;

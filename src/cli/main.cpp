@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
@@ -24,6 +26,7 @@
 #include "auth/passwords.h"
 #include "auth/tokens.h"
 #include "cli/client.h"
+#include "cli/stream_client.h"
 #include "cli/serve.h"
 #include "config/config.h"
 #include "core/unit_renderer.h"
@@ -151,6 +154,67 @@ std::string apps_table(const json& apps) {
   return out;
 }
 
+/// One line for `apps status NAME` from an app object (GET /api/apps or the stream).
+std::string status_line(const json& d) {
+  return fmt::format("{}: {} ({}), pid {}, restarts {}{}", cell(d["name"]), cell(d["status"]),
+                     cell(d.value("systemd_status", json(nullptr))), cell(d.value("pid", json(nullptr))),
+                     cell(d.value("restart_count", json(nullptr))),
+                     d.contains("reason") && d["reason"].is_string() && !d["reason"].get<std::string>().empty()
+                         ? ", " + cell(d["reason"])
+                         : "");
+}
+
+/// `apps list --watch` (only = "") and `apps status NAME --watch`: follows GET /api/stream
+/// and redraws on every change (the table in place; one line per change for one app).
+/// With --json, prints every event's data as one line. Reconnects with Last-Event-ID when
+/// the stream breaks; Ctrl-C ends it.
+int watch_apps(const siax::cli::Endpoint& ep, const std::string& only, bool as_json) {
+  std::map<std::string, json> apps;
+  std::string last_id;
+  std::string last_line;
+  int failures = 0;
+  while (true) {
+    const std::string target = last_id.empty() ? "/api/stream" : "/api/stream?last_event_id=" + last_id;
+    auto s = siax::cli::follow_stream(ep, target, [&](const siax::cli::SseEvent& e) {
+      failures = 0;
+      last_id = e.id;
+      auto data = json::parse(e.data, nullptr, false);
+      if (!data.is_object()) return true;
+      if (as_json) {
+        std::cout << json{{"event", e.type}, {"data", data}}.dump() << std::endl;
+        return true;
+      }
+      if (e.type == "snapshot") {
+        apps.clear();
+        for (const auto& a : data["apps"]) apps[a.value("name", "")] = a;
+      } else if (e.type == "app") {
+        apps[data["app"].value("name", "")] = data["app"];
+      } else if (e.type == "app_removed") {
+        apps.erase(data.value("name", ""));
+      } else {
+        return true;
+      }
+      if (!only.empty()) {
+        auto it = apps.find(only);
+        std::string line = it == apps.end() ? only + ": not registered" : status_line(it->second);
+        if (line != last_line) std::cout << line << std::endl;
+        last_line = line;
+        return true;
+      }
+      json list = json::array();
+      for (const auto& [name, a] : apps) list.push_back(a);
+      // Home, clear the screen, draw: the table is updated in place.
+      std::cout << "\x1b[H\x1b[2J" << apps_table(list) << "\n\n(live: " << apps.size()
+                << " apps, state version " << e.id << "; Ctrl-C to stop)" << std::endl;
+      return true;
+    });
+    if (s) return 0;
+    if (s.error().code == "stream_refused" || ++failures > 5) return report(s.error(), as_json);
+    std::cerr << s.error().message << "; reconnecting...\n";
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 std::string token_from(const std::string& flag, const std::string& state_dir) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("SIAX_TOKEN"); env != nullptr && *env != '\0') return env;
@@ -211,12 +275,15 @@ int main(int argc, char** argv) {
   bool opt_enable = false;
   bool opt_adopt = false;
   auto* apps_list = apps->add_subcommand("list", "all apps with their status");
+  bool opt_watch = false;
+  apps_list->add_flag("--watch", opt_watch, "keep the table on screen, updated as the agent's state changes");
   std::map<std::string, CLI::App*> app_verbs;
   for (const char* verb : {"status", "show", "start", "stop", "restart", "enable", "disable", "delete"}) {
     auto* sub = apps->add_subcommand(verb, fmt::format("{} an app", verb));
     sub->add_option("name", app_name, "the app's name")->required();
     app_verbs[verb] = sub;
   }
+  app_verbs["status"]->add_flag("--watch", opt_watch, "print a line each time the app's state changes");
   auto* apps_register = apps->add_subcommand("register", "register an app from a JSON definition");
   apps_register->add_option("definition", def_file, "JSON file, or - for standard input")->required();
   apps_register->add_flag("--start", opt_start, "start it once registered");
@@ -317,6 +384,8 @@ int main(int argc, char** argv) {
         return out;
       });
     }
+    if (*apps_list && opt_watch) return watch_apps(ep, "", as_json);
+    if (*app_verbs["status"] && opt_watch) return watch_apps(ep, app_name, as_json);
     if (*apps_list) return send("GET", "/api/apps", std::nullopt, apps_table);
     if (*apps_register || *apps_update) {
       auto body = read_json_file(def_file);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -21,7 +22,11 @@
 #include "agent/app_service.h"
 #include "agent/http_api.h"
 #include "panel/panel.h"
+#include "agent/live_state.h"
 #include "agent/monitor_service.h"
+#include "agent/state_stream.h"
+#include "procscan/cgroup_procs.h"
+#include "state/state_store.h"
 #include "cloud/cloud_config.h"
 #include "cloud/cloud_reporter.h"
 #include "cloud/curl_transport.h"
@@ -173,6 +178,27 @@ int serve(const config::Config& cfg) {
   {
     agent::WorkerPool workers(4, 64);
 
+    // ---- the live state (issue 12): one store, fed by the monitor, the signals and the API ----
+    std::atomic<agent::StateStream*> stream_ptr{nullptr};
+    state::StoreOptions store_opts;
+    store_opts.usage_interval_ms = cfg.apps.usage_interval.count();
+    store_opts.max_subscribers = cfg.limits.max_streams;
+    state::StateStore live_store(store_opts, [&stream_ptr] {
+      if (auto* st = stream_ptr.load()) st->notify();
+    });
+    agent::LiveFeed live(live_store);
+    agent::StateStream state_stream(live_store, {});
+    stream_ptr = &state_stream;
+    // systemd's reachability and the agent's rights, for the stream's "system" messages.
+    auto refresh_system = [&] {
+      (void)workers.try_post([&] {
+        auto p = units_for_thread().permissions();
+        live_store.set_system(
+            {{"systemd_reachable", p.systemd_reachable}, {"degraded", !p.missing.empty()}, {"missing", p.missing}});
+      });
+    };
+    // ---- end live state ----
+
     // ---- the monitor (issue 4): /proc scans + systemd, reconciled every scan_interval ----
     procscan::ProcScanner scanner;
     monitor::HttpProber prober(ioc);
@@ -227,13 +253,24 @@ int serve(const config::Config& cfg) {
       if (!cloud_reporter) return;
       if (auto r = cloud_reporter->report_state(monitor::to_json(st)); !r) spdlog::warn("cloud: {}", r.error().message);
     };
-    mon_deps.on_event = [&cloud_reporter](const monitor::Event& e) {
+    mon_deps.on_app_view = [&live](const registry::AppRecord& r, const Result<core::UnitStatus>& u,
+                                   const monitor::AppState& st) { live.app(r, u, st); };
+    mon_deps.on_monitored_view = [&live](const registry::MonitoredProcess& m, const monitor::MonitoredState& st) {
+      live.monitored(m, st);
+    };
+    mon_deps.on_full_cycle = [&live](const std::vector<std::string>& a, const std::vector<std::string>& m) {
+      live.full_cycle(a, m);
+    };
+    mon_deps.unit_pids = [](const std::string& cg) { return procscan::read_cgroup_procs(cg); };
+    mon_deps.on_event = [&cloud_reporter, &live](const monitor::Event& e) {
+      live.event(e);
       spdlog::log(e.severity == monitor::Severity::Error ? spdlog::level::err : spdlog::level::warn, "event: {}: {}",
                   e.kind, e.message);
       if (!cloud_reporter) return;
       if (auto r = cloud_reporter->report_event(monitor::to_json(e)); !r) spdlog::warn("cloud: {}", r.error().message);
     };
-    mon_deps.on_removed = [&cloud_reporter](const std::string& app) {
+    mon_deps.on_removed = [&cloud_reporter, &live](const std::string& app) {
+      live.app_removed(app);
       if (!cloud_reporter) return;
       if (auto r = cloud_reporter->retire_app({{"name", app}, {"status", "removed"}}); !r) {
         spdlog::warn("cloud: {}", r.error().message);
@@ -275,18 +312,29 @@ int serve(const config::Config& cfg) {
         cloud_reporter = std::move(*r);
       }
     }
-    adapters::UnitWatcher unit_watcher([&monitor_service](const std::string& app) {
-      if (app.empty()) {
-        monitor_service.trigger();  // a daemon reload, unit files changed: re-read every unit
-      } else {
-        monitor_service.trigger(app);
-      }
-    });
+    adapters::UnitWatcher unit_watcher(
+        [&monitor_service](const std::string& app) {
+          if (app.empty()) {
+            monitor_service.trigger();  // a daemon reload, unit files changed: re-read every unit
+          } else {
+            monitor_service.trigger(app);  // only this app's unit and processes, at once
+          }
+        },
+        [&monitor_service, &refresh_system](const std::string& why) {
+          // (Re)subscribed: signals may have been missed; re-read everything and say so.
+          if (!why.empty()) {
+            monitor_service.note(monitor::Event{now_usec(), "", "systemd_resync", monitor::Severity::Warning, why});
+          }
+          monitor_service.trigger();
+          refresh_system();
+        });
     // ---- end monitor ----
 
     agent::ApiContext ctx{apps,     registry, limiter, ops, sessions, logins, workers, metrics, server,
                           [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
                           cfg.server.tls_enabled(), &monitor_service, nullptr, nullptr};
+    ctx.live = &live;
+    ctx.stream = &state_stream;
     ctx.system_extra = [&cloud_reporter] {
       return nlohmann::json{
           {"cloud", cloud_reporter ? cloud::stats_to_json(cloud_reporter->stats()) : nlohmann::json(nullptr)}};
@@ -334,6 +382,8 @@ int serve(const config::Config& cfg) {
                  cfg.server.listen_address, server.bound_port());
     spdlog::info("{}", cloud::describe(cfg.cloud, cloud_server));
     monitor_service.start();
+    state_stream.start();
+    refresh_system();
     if (cloud_reporter) cloud_reporter->start();
     unit_watcher.start();
 
@@ -345,6 +395,7 @@ int serve(const config::Config& cfg) {
           spdlog::warn("recovery: {}: {}: {}", f.app, f.kind, f.detail);
         }
       });
+      refresh_system();
       recovery_timer.expires_after(std::chrono::minutes(1));
       recovery_timer.async_wait([&](boost::system::error_code e) {
         if (!e) schedule_recovery();
@@ -357,6 +408,7 @@ int serve(const config::Config& cfg) {
       spdlog::info("stopping on signal {}", sig);
       recovery_timer.cancel();
       unit_watcher.stop();
+      state_stream.stop();  // ends the streams so that the server can stop
       monitor_service.stop();  // waits for the cycle in progress
       if (cloud_reporter) cloud_reporter->stop();  // cancels the request in flight; the outbox keeps the rest
       server.stop(std::chrono::seconds(5));

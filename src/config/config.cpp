@@ -194,7 +194,7 @@ std::optional<std::string> check_server_id(std::string_view id) {
 std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
 std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
-const std::array<KeyDef, 24> kKeys = {{
+const std::array<KeyDef, 26> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -260,6 +260,14 @@ const std::array<KeyDef, 24> kKeys = {{
        return std::nullopt;
      },
      [](const Config& c) { return std::to_string(c.limits.log_viewers_total); }},
+    {"limits", "max_streams", "SIAX_MAX_STREAMS", Type::Integer,
+     "Simultaneous live state streams (GET /api/stream); more are refused with 429 (1 to 10000).",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (auto p = check_range(num(v), 1, 10'000)) return p;
+       c.limits.max_streams = static_cast<std::size_t>(num(v));
+       return std::nullopt;
+     },
+     [](const Config& c) { return std::to_string(c.limits.max_streams); }},
     // [paths]
     {"paths", "state_dir", "SIAX_STATE_DIR", Type::String,
      "Directory for the agent's state (the SQLite registry). Absolute path.",
@@ -286,9 +294,15 @@ const std::array<KeyDef, 24> kKeys = {{
      [](Config& c, const Value& v) { return set_duration(c.apps.job_timeout, v, 1000, 3'600'000, " ms"); },
      [](const Config& c) { return render_ms(c.apps.job_timeout); }},
     {"apps", "start_settle_ms", "SIAX_START_SETTLE_MS", Type::Integer,
-     "After a start, watch the app this long for an immediate crash, in milliseconds (0 to 60000).",
+     "After a start, watch the app this long for an immediate crash before answering, in milliseconds (0 to 60000; "
+     "0: answer as soon as systemd's job is done, after one status read).",
      [](Config& c, const Value& v) { return set_duration(c.apps.start_settle, v, 0, 60'000, " ms"); },
      [](const Config& c) { return render_ms(c.apps.start_settle); }},
+    {"apps", "usage_interval_ms", "SIAX_USAGE_INTERVAL_MS", Type::Integer,
+     "An app's CPU and memory figures change in the live state (API, stream) at most this often, in milliseconds "
+     "(0 to 3600000; status changes are never held back).",
+     [](Config& c, const Value& v) { return set_duration(c.apps.usage_interval, v, 0, 3'600'000, " ms"); },
+     [](const Config& c) { return render_ms(c.apps.usage_interval); }},
     {"apps", "scan_interval_ms", "SIAX_SCAN_INTERVAL_MS", Type::Integer,
      "How often app status and resource usage are refreshed, in milliseconds (100 to 3600000).",
      [](Config& c, const Value& v) { return set_duration(c.apps.scan_interval, v, 100, 3'600'000, " ms"); },

@@ -33,7 +33,9 @@
 /// | apps.allow_root_apps         | SIAX_ALLOW_ROOT_APPS         | false                        |
 /// | apps.rate_limit_interval_ms  | SIAX_RATE_LIMIT_INTERVAL_MS  | 1000 (0: no limit)           |
 /// | apps.job_timeout_ms          | SIAX_JOB_TIMEOUT_MS          | 30000                        |
-/// | apps.start_settle_ms         | SIAX_START_SETTLE_MS         | 500                          |
+/// | apps.start_settle_ms         | SIAX_START_SETTLE_MS         | 0                            |
+/// | apps.usage_interval_ms       | SIAX_USAGE_INTERVAL_MS       | 5000                         |
+/// | limits.max_streams           | SIAX_MAX_STREAMS             | 32                           |
 /// | apps.scan_interval_ms        | SIAX_SCAN_INTERVAL_MS        | 5000                         |
 /// | runtimes.node                | SIAX_NODE                    | "/usr/bin/node"              |
 /// | runtimes.npm                 | SIAX_NPM                     | "/usr/bin/npm"               |
@@ -83,6 +85,7 @@ struct LimitsConfig {
   std::chrono::seconds request_timeout{10};
   std::size_t log_viewers_per_app = 10;  ///< live-log viewers of one app (or of the agent's own log)
   std::size_t log_viewers_total = 100;   ///< live-log viewers overall
+  std::size_t max_streams = 32;          ///< live state streams (GET /api/stream)
   bool operator==(const LimitsConfig&) const = default;
 };
 
@@ -96,7 +99,8 @@ struct AppsConfig {
   bool allow_root_apps = false;
   std::chrono::milliseconds rate_limit_interval{1000};  ///< per app; 0 disables the limit
   std::chrono::milliseconds job_timeout{30'000};
-  std::chrono::milliseconds start_settle{500};
+  std::chrono::milliseconds start_settle{0};  ///< 0: answer when systemd's job is done (issue 12)
+  std::chrono::milliseconds usage_interval{5'000};  ///< live state: usage changes at most this often per app
   std::chrono::milliseconds scan_interval{5'000};
   bool operator==(const AppsConfig&) const = default;
 };

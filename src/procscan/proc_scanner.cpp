@@ -169,6 +169,16 @@ ProcScanner::ProcScanner(ProcScannerOptions options) : options_(std::move(option
 }
 
 Result<std::vector<core::ProcessInfo>> ProcScanner::scan(std::chrono::steady_clock::time_point now) {
+  return scan_impl(now, nullptr);
+}
+
+Result<std::vector<core::ProcessInfo>> ProcScanner::read_pids(const std::vector<int>& pids,
+                                                              std::chrono::steady_clock::time_point now) {
+  return scan_impl(now, &pids);
+}
+
+Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::steady_clock::time_point now,
+                                                              const std::vector<int>* only) {
   stats_ = ScanStats{};
   const std::string& root = options_.proc_root;
 
@@ -196,7 +206,14 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan(std::chrono::steady_clo
   stats_.listen_sockets = listening.size();
 
   std::vector<std::string> pids;
-  while (dirent* entry = ::readdir(dir.get())) {
+  if (only != nullptr) {
+    for (int pid : *only) {
+      if (pid > 0 && pids.size() < options_.max_processes) pids.push_back(std::to_string(pid));
+    }
+  }
+  while (only == nullptr) {
+    dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) break;
     if (!is_pid_name(entry->d_name)) continue;
     if (pids.size() >= options_.max_processes) {
       stats_.truncated = true;
@@ -322,6 +339,11 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan(std::chrono::steady_clo
 
   std::sort(processes.begin(), processes.end(),
             [](const core::ProcessInfo& a, const core::ProcessInfo& b) { return a.pid < b.pid; });
+  if (only != nullptr) {
+    // A partial read: the full scans keep the CPU baseline.
+    stats_.reported = processes.size();
+    return processes;
+  }
   previous_ = std::move(current);
   previous_time_ = now;
   stats_.reported = processes.size();

@@ -36,6 +36,24 @@ class ProcessSource {
   /// (CPU % is computed over the time since the previous call). Errors: Unavailable when
   /// the proc root cannot be read.
   [[nodiscard]] virtual Result<std::vector<core::ProcessInfo>> scan(std::chrono::steady_clock::time_point now) = 0;
+  /// Only the processes with these pids (those that exist), sorted by pid: what the
+  /// monitor reads when one unit changed, instead of the whole table. CPU % is over the
+  /// time since the last full scan. The default filters a full scan.
+  [[nodiscard]] virtual Result<std::vector<core::ProcessInfo>> read_pids(const std::vector<int>& pids,
+                                                                         std::chrono::steady_clock::time_point now) {
+    auto all = scan(now);
+    if (!all) return all;
+    std::vector<core::ProcessInfo> out;
+    for (auto& p : *all) {
+      for (int pid : pids) {
+        if (p.pid == pid) {
+          out.push_back(std::move(p));
+          break;
+        }
+      }
+    }
+    return out;
+  }
 };
 
 struct ProcScannerOptions {
@@ -68,6 +86,9 @@ class ProcScanner final : public ProcessSource {
   /// "" and listen_ports empty where the agent lacks the right to read them.
   /// Errors: Unavailable "proc_unreadable" when the root or <root>/stat cannot be read.
   [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan(std::chrono::steady_clock::time_point now) override;
+  /// Reads only these pids (no directory listing); keeps the last full scan's CPU ticks.
+  [[nodiscard]] Result<std::vector<core::ProcessInfo>> read_pids(const std::vector<int>& pids,
+                                                                 std::chrono::steady_clock::time_point now) override;
 
   [[nodiscard]] const ScanStats& last_stats() const noexcept { return stats_; }
 
@@ -76,6 +97,9 @@ class ProcScanner final : public ProcessSource {
     std::uint64_t starttime = 0;  ///< identifies the process together with the pid
     std::uint64_t ticks = 0;
   };
+
+  [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan_impl(std::chrono::steady_clock::time_point now,
+                                                                 const std::vector<int>* only);
 
   ProcScannerOptions options_;
   ScanStats stats_;

@@ -218,7 +218,8 @@ Status SdbusSystemd::run_job(const char* method, const char* verb, const std::st
                             unit, *result, st->failure_summary(), unit);
     return tl::unexpected(e);
   }
-  if (settle && options_.start_settle.count() > 0) return watch_start(unit);
+  // With no settle window, one status read still reports a process that already died.
+  if (settle) return watch_start(unit);
   return ok();
 }
 

@@ -54,7 +54,8 @@ std::string app_from_unit_object_path(const std::string& path) {
   return core::app_name_from_unit(unit).value_or("");
 }
 
-UnitWatcher::UnitWatcher(OnChange on_change) : on_change_(std::move(on_change)) {}
+UnitWatcher::UnitWatcher(OnChange on_change, OnResync on_resync)
+    : on_change_(std::move(on_change)), on_resync_(std::move(on_resync)) {}
 
 UnitWatcher::~UnitWatcher() { stop(); }
 
@@ -98,6 +99,41 @@ void UnitWatcher::run() {
     self->on_change_("");
     return 0;
   };
+  // UnitNew / UnitRemoved (s unit id, o path): a unit of ours was loaded or unloaded.
+  auto on_unit_new_removed = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+    auto* self = static_cast<UnitWatcher*>(userdata);
+    const char* unit = nullptr;
+    const char* path = nullptr;
+    if (sd_bus_message_read(m, "so", &unit, &path) < 0 || unit == nullptr) return 0;
+    if (auto app = core::app_name_from_unit(unit)) {
+      ++self->notifications_;
+      self->on_change_(*app);
+    }
+    return 0;
+  };
+  // Reloading (b active): at the end of a daemon-reload every unit may have changed.
+  auto on_reloading = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+    auto* self = static_cast<UnitWatcher*>(userdata);
+    int active = 0;
+    if (sd_bus_message_read(m, "b", &active) < 0) return 0;
+    if (active == 0) self->on_change_("");
+    return 0;
+  };
+  // NameOwnerChanged of org.freedesktop.systemd1: systemd re-executed (or restarted) and
+  // took its bus name again; our Subscribe went with the old owner.
+  struct OwnerChange {
+    UnitWatcher* self;
+    bool resubscribe = false;
+  } owner_change{this};
+  auto on_owner = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+    auto* oc = static_cast<OwnerChange*>(userdata);
+    const char* name = nullptr;
+    const char* old_owner = nullptr;
+    const char* new_owner = nullptr;
+    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return 0;
+    if (new_owner != nullptr && *new_owner != '\0') oc->resubscribe = true;
+    return 0;
+  };
 
   while (!stopping_) {
     Bus b;
@@ -111,13 +147,33 @@ void UnitWatcher::run() {
     ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "JobRemoved", on_job_removed, this) >= 0;
     ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitFilesChanged", on_manager_change,
                                    this) >= 0;
+    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitNew", on_unit_new_removed, this) >= 0;
+    ok = ok &&
+         sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitRemoved", on_unit_new_removed, this) >= 0;
+    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "Reloading", on_reloading, this) >= 0;
+    ok = ok && sd_bus_add_match(b.bus, nullptr,
+                                "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                "arg0='org.freedesktop.systemd1'",
+                                on_owner, &owner_change) >= 0;
     // Subscribe makes systemd send unit signals; it may be refused to an unprivileged
     // caller on old systemd versions: then job signals still arrive (broadcast).
     ok = ok && sd_bus_call_method(b.bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0;
     connected_ = ok;
+    // Whatever happened while we were not subscribed was missed: read everything again.
+    if (ok && on_resync_) on_resync_(reconnects_++ == 0 ? "" : "reconnected to the system bus; state re-read");
     while (ok && !stopping_) {
       int r = sd_bus_process(b.bus, nullptr);
       if (r < 0) break;  // connection lost
+      if (owner_change.resubscribe) {
+        owner_change.resubscribe = false;
+        // Ask the new systemd for signals again; it may take a moment to be on the bus.
+        for (int i = 0; i < 50 && !stopping_; ++i) {
+          if (sd_bus_call_method(b.bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (on_resync_) on_resync_("systemd re-executed (or restarted); state re-read");
+      }
       if (r > 0) continue;
       r = sd_bus_wait(b.bus, 200'000);  // µs: wake up to notice stop()
       if (r < 0 && r != -EINTR) break;

@@ -1,7 +1,9 @@
 #pragma once
 /// Event-driven half of the monitor: tells the agent at once when systemd changes a
 /// `siax-app-*` unit (PropertiesChanged on a unit object, JobRemoved for one of our
-/// units, UnitFilesChanged, Reloading), so the panel does not wait for the next scan.
+/// units, UnitNew/UnitRemoved, UnitFilesChanged, Reloading; NameOwnerChanged of
+/// systemd's bus name, which is how a daemon-reexec shows), so the panel does not wait for
+/// the next scan.
 ///
 /// Thread: owns one thread with its own system-bus connection; `on_change` is called
 /// on that thread with the app name ("" when the change is not tied to one app: a
@@ -18,8 +20,13 @@ namespace siax::adapters {
 class UnitWatcher {
  public:
   using OnChange = std::function<void(const std::string& app)>;
+  /// Everything may have changed and signals may have been missed: the watcher
+  /// (re)connected to the bus, or systemd itself came back (daemon-reexec, a restart of
+  /// the bus name's owner). `why` is one line for an event. Called on the watcher's
+  /// thread; must not block.
+  using OnResync = std::function<void(const std::string& why)>;
 
-  explicit UnitWatcher(OnChange on_change);
+  explicit UnitWatcher(OnChange on_change, OnResync on_resync = nullptr);
   ~UnitWatcher();  ///< stops the thread
   UnitWatcher(const UnitWatcher&) = delete;
   UnitWatcher& operator=(const UnitWatcher&) = delete;
@@ -37,10 +44,12 @@ class UnitWatcher {
   void run();
 
   OnChange on_change_;
+  OnResync on_resync_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> notifications_{0};
+  std::uint64_t reconnects_ = 0;  ///< watcher thread only
 };
 
 /// The app name of a systemd unit object path (".../unit/siax_2dapp_2dapi_2eservice"

@@ -43,7 +43,8 @@ def lifecycle(admin, name, body, probe):
     code, res, _ = admin.post(f"/api/apps/{name}/stop")
     assert code == 200, res
     st = status_of(admin, name)
-    assert st["status"] == "inactive" and st["pid"] is None
+    # The reconciled status (issue 12), systemd's own fields beside it.
+    assert st["status"] == "stopped" and st["active_state"] == "inactive" and st["pid"] is None, st
     assert eventually(lambda: not pid_alive(pid))
     wait_window()
     admin.post(f"/api/apps/{name}/start")
@@ -209,7 +210,7 @@ def test_agent_killed_keeps_registry_and_apps_running(agent, admin):
     assert pid_alive(pid), "systemd owns the apps: killing the agent must not stop them"
     agent.start()
     st = status_of(admin, "it-survivor")
-    assert st["pid"] == pid and st["status"] == "active"
+    assert st["pid"] == pid and st["status"] == "running" and st["active_state"] == "active", st
     assert http_ok(port)
     admin.call("DELETE", "/api/apps/it-survivor")
 

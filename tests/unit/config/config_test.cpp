@@ -43,7 +43,7 @@ TEST(ConfigDefaults, WorkWithoutAnyFile) {
   EXPECT_FALSE(c->apps.allow_root_apps);
   EXPECT_EQ(c->apps.rate_limit_interval, 1000ms);
   EXPECT_EQ(c->apps.job_timeout, 30000ms);
-  EXPECT_EQ(c->apps.start_settle, 500ms);
+  EXPECT_EQ(c->apps.start_settle, 0ms);
   EXPECT_EQ(c->apps.scan_interval, 5s);
   EXPECT_EQ(c->limits.max_body_bytes, 1024u * 1024u);
   EXPECT_EQ(c->limits.max_connections, 256u);
@@ -328,6 +328,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_REQUEST_TIMEOUT_S", "3"},
       {"SIAX_LOG_VIEWERS_PER_APP", "3"},
       {"SIAX_LOG_VIEWERS_TOTAL", "30"},
+      {"SIAX_MAX_STREAMS", "7"},
       {"SIAX_STATE_DIR", "/s"},
       {"SIAX_UNIT_DIR", "/u"},
       {"SIAX_ALLOW_ROOT_APPS", "yes"},
@@ -335,6 +336,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_JOB_TIMEOUT_MS", "5000"},
       {"SIAX_START_SETTLE_MS", "100"},
       {"SIAX_SCAN_INTERVAL_MS", "1000"},
+      {"SIAX_USAGE_INTERVAL_MS", "2500"},
       {"SIAX_NODE", "/n"},
       {"SIAX_NPM", "/m"},
       {"SIAX_PYTHON", "/p"},
@@ -354,6 +356,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_EQ(c->limits.max_connections, 8u);
   EXPECT_EQ(c->limits.log_viewers_per_app, 3u);
   EXPECT_EQ(c->limits.log_viewers_total, 30u);
+  EXPECT_EQ(c->limits.max_streams, 7u);
   EXPECT_EQ(c->limits.request_timeout, 3s);
   EXPECT_EQ(c->paths.state_dir, "/s");
   EXPECT_EQ(c->paths.unit_dir, "/u");
@@ -362,6 +365,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_EQ(c->apps.job_timeout, 5s);
   EXPECT_EQ(c->apps.start_settle, 100ms);
   EXPECT_EQ(c->apps.scan_interval, 1s);
+  EXPECT_EQ(c->apps.usage_interval, 2500ms);
   EXPECT_EQ(c->runtimes.node, "/n");
   EXPECT_EQ(c->runtimes.npm, "/m");
   EXPECT_EQ(c->runtimes.python, "/p");
@@ -523,7 +527,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 24u);
+  EXPECT_EQ(keys.size(), 26u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;

@@ -1,0 +1,143 @@
+#include "agent/live_routes.h"
+
+#include <fmt/format.h>
+
+namespace siax::agent {
+
+using nlohmann::json;
+using http::Response;
+using http::StatusCode;
+
+namespace {
+
+bool usable(const ApiContext& ctx) { return ctx.live != nullptr && ctx.live->store().ready(); }
+
+/// The success envelope around an already serialized JSON value.
+std::string envelope(const std::string& data) {
+  std::string out;
+  out.reserve(data.size() + 40);
+  out += "{\"success\":true,\"data\":";
+  out += data;
+  out += ",\"error\":null}";
+  return out;
+}
+
+/// Whether an If-None-Match header names `etag` (a list, or "*").
+bool matches(std::string_view header, std::string_view etag) {
+  std::size_t pos = 0;
+  while (pos < header.size()) {
+    auto comma = header.find(',', pos);
+    auto item = header.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.rfind("W/", 0) == 0) item.remove_prefix(2);
+    if (item == etag || item == "*") return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool live_list(ApiContext& ctx, const http::Request& req, const http::Responder& res) {
+  if (!usable(ctx)) return false;
+  const auto list = ctx.live->store().apps();
+  const std::string etag = fmt::format("\"apps-{}\"", list.version);
+  Response r;
+  r.headers.set("ETag", etag);
+  r.headers.set("Cache-Control", "no-cache");
+  if (auto inm = req.header("If-None-Match"); inm && matches(*inm, etag)) {
+    r.status = StatusCode::not_modified;
+    res.send(std::move(r));
+    return true;
+  }
+  r.body = envelope(*list.json);
+  res.send(std::move(r));
+  return true;
+}
+
+bool live_detail(ApiContext& ctx, const http::Request& req, const http::Responder& res, const std::string& name) {
+  if (!usable(ctx)) return false;
+  if (const auto* fresh = req.query_param("fresh"); fresh != nullptr && *fresh != "0") return false;
+  auto app = ctx.live->store().app(name);
+  auto extra = ctx.live->store().app_extra(name);
+  if (!app || !extra || !extra->is_object()) return false;
+  for (auto& [k, v] : extra->items()) (*app)[k] = v;
+  res.send(http::json_success(*app));
+  return true;
+}
+
+bool live_status(ApiContext& ctx, const http::Request&, const http::Responder& res, const std::string& name) {
+  if (!usable(ctx)) return false;
+  auto app = ctx.live->store().app(name);
+  auto extra = ctx.live->store().app_extra(name);
+  if (!app || !extra || !extra->is_object()) return false;
+  const json raw = extra->value("systemd", json(nullptr));
+  if (!raw.is_object()) return false;  // systemd unreachable: the caller answers 503 as before
+  // systemd's raw fields under their own names, then the reconciled view over them.
+  json data = raw;
+  data["systemd_phase"] = raw.value("status", json(nullptr));
+  data["systemd_pid"] = raw.value("pid", json(nullptr));
+  data["systemd_memory_usage"] = raw.value("memory_usage", json(nullptr));
+  for (const char* key : {"name", "status", "reason", "pid", "pids", "stray_pids", "cpu_usage", "memory_usage",
+                          "memory_source", "uptime_seconds", "last_exit", "health", "ports", "restart_count",
+                          "last_updated", "monitored_at", "failure"}) {
+    if (app->contains(key)) data[key] = (*app)[key];
+  }
+  data["version"] = ctx.live->store().version();
+  res.send(http::json_success(data));
+  return true;
+}
+
+void live_stream(ApiContext& ctx, const http::Request& req, const http::Responder& res) {
+  if (ctx.stream == nullptr || ctx.live == nullptr) {
+    res.send(http::json_failure(StatusCode::service_unavailable, "stream_off", "the live state is not running"));
+    return;
+  }
+  std::optional<std::uint64_t> last;
+  std::string text;
+  if (auto h = req.header("Last-Event-ID")) {
+    text = std::string(*h);
+  } else if (const auto* q = req.query_param("last_event_id")) {
+    text = *q;
+  }
+  if (!text.empty()) {
+    if (text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
+      res.send(http::json_failure(StatusCode::bad_request, "invalid_last_event_id",
+                                  "Last-Event-ID (or ?last_event_id=) must be the id of an event of this stream, "
+                                  "a whole number"));
+      return;
+    }
+    last = std::stoull(text);
+  }
+  ctx.stream->open(res, last);
+}
+
+std::string live_metrics(const ApiContext& ctx) {
+  if (ctx.live == nullptr) return "";
+  const auto s = ctx.live->store().stats();
+  std::string out = fmt::format(
+      "# HELP siax_state_version The live state's version (grows on every change).\n"
+      "# TYPE siax_state_version counter\nsiax_state_version {}\n"
+      "# HELP siax_state_changes_total Changes recorded in the live state.\n"
+      "# TYPE siax_state_changes_total counter\nsiax_state_changes_total {}\n"
+      "# HELP siax_state_coalesced_total Usage-only updates held back by apps.usage_interval_ms.\n"
+      "# TYPE siax_state_coalesced_total counter\nsiax_state_coalesced_total {}\n"
+      "# HELP siax_state_subscriber_overflows_total Slow stream clients sent a snapshot instead of a longer queue.\n"
+      "# TYPE siax_state_subscriber_overflows_total counter\nsiax_state_subscriber_overflows_total {}\n",
+      s.version, s.changes, s.coalesced, s.subscriber_overflows);
+  if (ctx.stream != nullptr) {
+    const auto st = ctx.stream->stats();
+    out += fmt::format(
+        "# HELP siax_streams Open live state streams.\n# TYPE siax_streams gauge\nsiax_streams {}\n"
+        "# HELP siax_streams_refused_total Streams refused over limits.max_streams.\n"
+        "# TYPE siax_streams_refused_total counter\nsiax_streams_refused_total {}\n"
+        "# HELP siax_stream_snapshots_total Snapshots sent on streams.\n"
+        "# TYPE siax_stream_snapshots_total counter\nsiax_stream_snapshots_total {}\n",
+        st.open, st.refused, st.snapshots);
+  }
+  return out;
+}
+
+}  // namespace siax::agent

@@ -1,0 +1,125 @@
+#include "agent/live_state.h"
+
+#include "api/app_json.h"
+#include "core/app_definition.h"
+#include "monitor/state_json.h"
+
+namespace siax::agent {
+
+using nlohmann::json;
+
+namespace {
+
+json usec_or_null(std::int64_t usec) { return usec == 0 ? json(nullptr) : json(usec); }
+
+/// The status systemd's phase alone gives, before the monitor has seen the app.
+const char* status_from_phase(core::UnitPhase phase) {
+  switch (phase) {
+    case core::UnitPhase::Active: return "running";
+    case core::UnitPhase::Inactive: return "stopped";
+    case core::UnitPhase::Failed: return "failed";
+    case core::UnitPhase::Activating: return "starting";
+    case core::UnitPhase::AutoRestart: return "restarting";
+    case core::UnitPhase::Deactivating: return "stopping";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+json app_summary_json(const registry::AppRecord& record, const std::optional<core::UnitStatus>& status,
+                      const std::string& status_error, const std::optional<monitor::AppState>& seen) {
+  const auto& d = record.definition;
+  json j = {{"name", d.name},
+            {"runtime", core::to_string(d.runtime)},
+            {"description", d.description},
+            {"enabled", record.enabled},
+            {"cpu_usage", nullptr},
+            {"last_updated", usec_or_null(record.updated_at_usec)}};
+  if (status) {
+    auto s = api::status_to_json(*status);
+    j["status"] = status_from_phase(status->phase());
+    j["pid"] = s["pid"];
+    j["memory_usage"] = s["memory_usage"];
+    j["systemd_status"] = s["systemd_status"];
+    j["restart_count"] = s["restart_count"];
+    j["unit_file_state"] = s["unit_file_state"];
+    if (s.contains("failure")) j["failure"] = s["failure"];
+    j["reason"] = s.contains("failure") ? s["failure"] : json("");
+    const bool same = seen && seen->active_state == status->active_state && seen->sub_state == status->sub_state &&
+                      seen->main_pid == static_cast<int>(status->main_pid);
+    if (same) {
+      json m = monitor::to_json(*seen);
+      for (const char* key : {"status", "reason", "cpu_usage", "memory_usage", "memory_source", "uptime_seconds",
+                              "last_exit", "health", "pids", "stray_pids", "ports"}) {
+        if (m.contains(key)) j[key] = m[key];
+      }
+      j["monitored_at"] = seen->updated_usec;
+    }
+  } else {
+    j["status"] = "unknown";
+    j["pid"] = nullptr;
+    j["memory_usage"] = nullptr;
+    j["systemd_status"] = nullptr;
+    j["status_error"] = status_error;
+  }
+  return j;
+}
+
+json app_detail_extra_json(const registry::AppRecord& record, const std::optional<core::UnitStatus>& status) {
+  return json{{"definition", api::definition_to_json(record.definition)},
+              {"unit", core::unit_name_for(record.definition.name)},
+              {"created_at", usec_or_null(record.created_at_usec)},
+              {"systemd", status ? api::status_to_json(*status) : json(nullptr)}};
+}
+
+json monitored_json(const registry::MonitoredProcess& m, const std::optional<monitor::MonitoredState>& state) {
+  json command = json::array();
+  if (auto argv = json::parse(m.command, nullptr, false); argv.is_array()) command = argv;
+  json j = {{"key", m.key},         {"name", m.name},         {"user", m.user},
+            {"command", command},   {"added_at", m.added_at_usec}, {"status", "unknown"}};
+  if (state) {
+    json st = monitor::to_json(*state);
+    for (auto& [k, v] : st.items()) {
+      if (k != "key" && k != "name") j[k] = v;
+    }
+  }
+  return j;
+}
+
+json event_json(const monitor::Event& event) { return monitor::to_json(event); }
+
+std::int64_t LiveFeed::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void LiveFeed::app(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
+                   const monitor::AppState& state) {
+  std::optional<core::UnitStatus> status;
+  if (unit) status = *unit;
+  const std::string error = unit ? std::string() : unit.error().message;
+  (void)store_.put_app(record.definition.name, app_summary_json(record, status, error, state),
+                       app_detail_extra_json(record, status), now_ms());
+}
+
+void LiveFeed::app_view(const AppView& view, const std::optional<monitor::AppState>& seen) {
+  (void)store_.put_app(view.record.definition.name, app_summary_json(view.record, view.status, view.status_error, seen),
+                       app_detail_extra_json(view.record, view.status), now_ms());
+}
+
+void LiveFeed::app_removed(const std::string& name) { (void)store_.remove_app(name); }
+
+void LiveFeed::monitored(const registry::MonitoredProcess& spec, const monitor::MonitoredState& state) {
+  (void)store_.put_monitored(spec.key, monitored_json(spec, state));
+}
+
+void LiveFeed::event(const monitor::Event& event) { store_.add_event(event_json(event)); }
+
+void LiveFeed::full_cycle(const std::vector<std::string>& apps, const std::vector<std::string>& monitored) {
+  store_.retain_apps(apps);
+  store_.retain_monitored(monitored);
+  store_.set_ready();
+}
+
+}  // namespace siax::agent

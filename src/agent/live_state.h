@@ -1,0 +1,63 @@
+#pragma once
+/// The live state's feed (issue 12): turns what the monitor, the signal path and the API
+/// know about an app into the objects GET /api/apps lists, and puts them in the
+/// StateStore (which keeps only what changed). Also the JSON of those objects, shared by
+/// the store's writers and the API's fallback paths (one shape, one place).
+///
+/// Threading: LiveFeed is thread-safe (the store is); the JSON functions are pure.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/app_service.h"
+#include "core/unit_status.h"
+#include "monitor/app_state.h"
+#include "monitor/events.h"
+#include "registry/registry.h"
+#include "state/state_store.h"
+
+namespace siax::agent {
+
+/// The object GET /api/apps lists (and the stream's "app" events carry): the registry's
+/// record, systemd's view (absent with `status_error` when systemd could not be asked),
+/// and the monitor's reconciled state when it was computed from the same systemd state
+/// (else the status systemd's phase implies). Pure.
+[[nodiscard]] nlohmann::json app_summary_json(const registry::AppRecord& record,
+                                              const std::optional<core::UnitStatus>& status,
+                                              const std::string& status_error,
+                                              const std::optional<monitor::AppState>& seen);
+/// What GET /api/apps/:name adds to the summary: {"definition", "unit", "created_at",
+/// "systemd" (systemd's raw fields, null when unreachable)}. Pure.
+[[nodiscard]] nlohmann::json app_detail_extra_json(const registry::AppRecord& record,
+                                                   const std::optional<core::UnitStatus>& status);
+/// The object GET /api/monitored lists. Pure.
+[[nodiscard]] nlohmann::json monitored_json(const registry::MonitoredProcess& spec,
+                                            const std::optional<monitor::MonitoredState>& state);
+/// An event as GET /api/events and the stream show it (no id: not stored yet). Pure.
+[[nodiscard]] nlohmann::json event_json(const monitor::Event& event);
+
+class LiveFeed {
+ public:
+  explicit LiveFeed(state::StateStore& store) : store_(store) {}
+
+  /// From the monitor (a full cycle or a signalled re-read): reconciled with `unit`.
+  void app(const registry::AppRecord& record, const Result<core::UnitStatus>& unit, const monitor::AppState& state);
+  /// From the API after a registry mutation or an operation: systemd's fresh view, with
+  /// the monitor's last state when it saw the same systemd state.
+  void app_view(const AppView& view, const std::optional<monitor::AppState>& seen);
+  void app_removed(const std::string& name);
+  void monitored(const registry::MonitoredProcess& spec, const monitor::MonitoredState& state);
+  void event(const monitor::Event& event);
+  /// After a full cycle: forget apps and processes not seen; the store is ready.
+  void full_cycle(const std::vector<std::string>& apps, const std::vector<std::string>& monitored);
+
+  [[nodiscard]] state::StateStore& store() { return store_; }
+
+ private:
+  static std::int64_t now_ms();
+  state::StateStore& store_;
+};
+
+}  // namespace siax::agent

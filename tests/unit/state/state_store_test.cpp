@@ -1,0 +1,196 @@
+#include "state/state_store.h"
+
+#include <gtest/gtest.h>
+
+namespace siax::state {
+namespace {
+
+using nlohmann::json;
+
+json app(const std::string& name, const std::string& status, double cpu = 0.0) {
+  return json{{"name", name}, {"status", status}, {"cpu_usage", cpu}, {"pid", 10}};
+}
+
+TEST(StateStore, VersionGrowsOnlyOnChange) {
+  StateStore store;
+  EXPECT_EQ(store.version(), 0u);
+  EXPECT_TRUE(store.put_app("a", app("a", "running"), {}, 0));
+  EXPECT_EQ(store.version(), 1u);
+  EXPECT_FALSE(store.put_app("a", app("a", "running"), {}, 10));  // same object
+  EXPECT_EQ(store.version(), 1u);
+  EXPECT_TRUE(store.put_app("a", app("a", "failed"), {}, 20));
+  EXPECT_EQ(store.version(), 2u);
+  EXPECT_TRUE(store.remove_app("a"));
+  EXPECT_FALSE(store.remove_app("a"));
+  EXPECT_EQ(store.version(), 3u);
+  EXPECT_EQ(store.stats().unchanged, 1u);
+}
+
+TEST(StateStore, UsageOnlyUpdatesAreCoalescedPerInterval) {
+  StoreOptions o;
+  o.usage_interval_ms = 1000;
+  StateStore store(o);
+  ASSERT_TRUE(store.put_app("a", app("a", "running", 1.0), {}, 0));
+  EXPECT_FALSE(store.put_app("a", app("a", "running", 2.0), {}, 500));  // usage only, too soon
+  EXPECT_EQ((*store.app("a"))["cpu_usage"], 1.0);
+  EXPECT_TRUE(store.put_app("a", app("a", "running", 3.0), {}, 1000));  // interval passed
+  EXPECT_EQ((*store.app("a"))["cpu_usage"], 3.0);
+  // A status change is never held back, even within the interval.
+  EXPECT_TRUE(store.put_app("a", app("a", "crashed", 3.5), {}, 1001));
+  EXPECT_EQ((*store.app("a"))["status"], "crashed");
+  EXPECT_EQ(store.stats().coalesced, 1u);
+}
+
+TEST(StateStore, ExtraIsKeptWithoutMakingAChange) {
+  StateStore store;
+  ASSERT_TRUE(store.put_app("a", app("a", "running"), json{{"active_state", "active"}}, 0));
+  EXPECT_FALSE(store.put_app("a", app("a", "running"), json{{"active_state", "x"}}, 1));
+  EXPECT_EQ((*store.app_extra("a"))["active_state"], "x");
+  EXPECT_EQ(store.version(), 1u);
+}
+
+TEST(StateStore, AppListIsCachedUntilAnAppChanges) {
+  StateStore store;
+  store.put_app("b", app("b", "running"), {}, 0);
+  store.put_app("a", app("a", "stopped"), {}, 0);
+  auto l1 = store.apps();
+  EXPECT_EQ(l1.version, 2u);
+  EXPECT_EQ(json::parse(*l1.json).size(), 2u);
+  EXPECT_EQ(json::parse(*l1.json)[0]["name"], "a");  // sorted by name
+  store.add_event(json{{"kind", "x"}});  // not an app: the list stays the same object
+  auto l2 = store.apps();
+  EXPECT_EQ(l2.json.get(), l1.json.get());
+  EXPECT_EQ(l2.version, 2u);
+  store.put_app("a", app("a", "running"), {}, 0);
+  auto l3 = store.apps();
+  EXPECT_NE(l3.json.get(), l1.json.get());
+  EXPECT_EQ(l3.version, 4u);
+}
+
+TEST(StateStore, SnapshotPlusDeltasRebuildsTheState) {
+  StateStore store;
+  store.put_app("a", app("a", "running"), {}, 0);
+  store.put_monitored("k", json{{"key", "k"}, {"status", "running"}});
+  store.set_system(json{{"systemd_reachable", true}, {"degraded", false}, {"missing", json::array()}});
+  const auto snap = store.snapshot();
+  const json s = json::parse(snap.data);
+  EXPECT_EQ(s["version"], 3);
+  EXPECT_EQ(s["apps"].size(), 1u);
+  EXPECT_EQ(s["monitored"].size(), 1u);
+  EXPECT_EQ(s["system"]["systemd_reachable"], true);
+
+  store.put_app("b", app("b", "starting"), {}, 0);
+  store.remove_app("a");
+  store.remove_monitored("k");
+  auto changes = store.changes_since(snap.version);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 3u);
+  EXPECT_EQ((*changes)[0]->type, "app");
+  EXPECT_EQ((*changes)[0]->version, 4u);
+  EXPECT_EQ(json::parse((*changes)[0]->data)["app"]["name"], "b");
+  EXPECT_EQ(json::parse((*changes)[0]->data)["version"], 4);
+  EXPECT_EQ((*changes)[1]->type, "app_removed");
+  EXPECT_EQ(json::parse((*changes)[1]->data)["name"], "a");
+  EXPECT_EQ((*changes)[2]->type, "monitored_removed");
+  EXPECT_EQ(json::parse((*changes)[2]->data)["id"], "k");
+  // Nothing after the latest; a version from the future needs a snapshot.
+  EXPECT_TRUE(store.changes_since(store.version())->empty());
+  EXPECT_FALSE(store.changes_since(store.version() + 1));
+}
+
+TEST(StateStore, ResumeFromAVersionNoLongerKeptNeedsASnapshot) {
+  StoreOptions o;
+  o.history = 3;
+  StateStore store(o);
+  for (int i = 0; i < 5; ++i) store.add_event(json{{"n", i}});
+  EXPECT_FALSE(store.changes_since(0));
+  EXPECT_FALSE(store.changes_since(1));
+  auto from2 = store.changes_since(2);  // 3, 4, 5 are kept
+  ASSERT_TRUE(from2);
+  EXPECT_EQ(from2->size(), 3u);
+  EXPECT_EQ(from2->front()->version, 3u);
+}
+
+TEST(StateStore, SubscribersGetEveryChangeInOrder) {
+  int notified = 0;
+  StateStore store({}, [&] { ++notified; });
+  auto sub = store.subscribe();
+  ASSERT_TRUE(sub);
+  store.put_app("a", app("a", "running"), {}, 0);
+  store.put_app("a", app("a", "failed"), {}, 0);
+  EXPECT_EQ(notified, 2);
+  EXPECT_TRUE((*sub)->pending());
+  auto b = (*sub)->take();
+  EXPECT_FALSE(b.snapshot);
+  ASSERT_EQ(b.changes.size(), 2u);
+  EXPECT_EQ(b.changes[0]->version, 1u);
+  EXPECT_EQ(b.changes[1]->version, 2u);
+  EXPECT_FALSE((*sub)->pending());
+}
+
+TEST(StateStore, ASlowSubscriberIsBoundedAndToldToStartOver) {
+  StoreOptions o;
+  o.max_queue = 4;
+  StateStore store(o);
+  auto sub = store.subscribe();
+  ASSERT_TRUE(sub);
+  for (int i = 0; i < 1000; ++i) {
+    store.add_event(json{{"n", i}});
+    EXPECT_LE((*sub)->queued(), 4u);
+  }
+  auto b = (*sub)->take();
+  EXPECT_TRUE(b.snapshot);
+  EXPECT_TRUE(b.changes.empty());
+  EXPECT_EQ((*sub)->overflows(), 1u);
+  EXPECT_EQ(store.stats().subscriber_overflows, 1u);
+  // After the snapshot it follows again.
+  store.add_event(json{{"n", "next"}});
+  auto b2 = (*sub)->take();
+  EXPECT_FALSE(b2.snapshot);
+  ASSERT_EQ(b2.changes.size(), 1u);
+  EXPECT_EQ(b2.changes[0]->version, 1001u);
+}
+
+TEST(StateStore, SubscribersAreLimitedAndReleasedWhenDropped) {
+  StoreOptions o;
+  o.max_subscribers = 2;
+  StateStore store(o);
+  auto a = store.subscribe();
+  auto b = store.subscribe();
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b);
+  auto c = store.subscribe();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, "too_many_streams");
+  a->reset();
+  EXPECT_TRUE(store.subscribe());
+}
+
+TEST(StateStore, RetainRemovesTheOthers) {
+  StateStore store;
+  store.put_app("a", app("a", "running"), {}, 0);
+  store.put_app("b", app("b", "running"), {}, 0);
+  store.put_monitored("k1", json{{"key", "k1"}});
+  store.put_monitored("k2", json{{"key", "k2"}});
+  store.retain_apps({"b"});
+  store.retain_monitored({"k1"});
+  EXPECT_FALSE(store.app("a"));
+  EXPECT_TRUE(store.app("b"));
+  EXPECT_EQ(store.all_monitored().size(), 1u);
+  auto ch = store.changes_since(4);
+  ASSERT_TRUE(ch);
+  ASSERT_EQ(ch->size(), 2u);
+  EXPECT_EQ((*ch)[0]->type, "app_removed");
+  EXPECT_EQ((*ch)[1]->type, "monitored_removed");
+}
+
+TEST(StateStore, SystemChangesOnlyWhenItDiffers) {
+  StateStore store;
+  EXPECT_TRUE(store.set_system(json{{"systemd_reachable", true}}));
+  EXPECT_FALSE(store.set_system(json{{"systemd_reachable", true}}));
+  EXPECT_TRUE(store.set_system(json{{"systemd_reachable", false}}));
+  EXPECT_EQ(store.version(), 2u);
+}
+
+}  // namespace
+}  // namespace siax::state
