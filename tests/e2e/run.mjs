@@ -34,7 +34,8 @@ const tests = [
   }],
   ['log in', async () => {
     await login(page, agent.url);
-    await page.waitForSelector('#conn');
+    // Fed by GET /api/stream: the indicator says Live.
+    await eventually(async () => (await page.textContent('#conn')).startsWith('Live'), 'the live stream');
     await shot(page, 'dashboard-empty');
   }],
   ['a bad script path shows the server message next to the field', async () => {
@@ -88,7 +89,11 @@ const tests = [
   ['its logs arrive live in the log viewer', async () => {
     await page.goto(agent.url + '/apps/' + APP + '/logs');
     await eventually(async () => (await page.textContent('#log')).includes(`node-http listening on ${appPort}`), 'the first log line');
-    const r = await agent.api('POST', `/api/apps/${APP}/restart`);
+    const r = await eventually(async () => {  // the start may have been less than a second ago (rate limit)
+      const x = await agent.api('POST', `/api/apps/${APP}/restart`);
+      if (x.status === 429) return null;
+      return x;
+    }, 'the restart');
     if (r.status !== 200) throw new Error('restart: ' + JSON.stringify(r.error));
     await eventually(async () => (await page.textContent('#log')).includes('node-http stopping'), 'a live line', 20000);
     await page.fill('#log-search', 'stopping');
@@ -111,6 +116,10 @@ const tests = [
     const text = await page.textContent('#dash-note');
     if (!/too many operations|is busy/.test(text)) throw new Error('no server message: ' + text);
     await shot(page, 'dashboard-error');
+  }],
+  ['a change made elsewhere (the API) reaches the open dashboard through the stream', async () => {
+    await eventually(async () => (await agent.api('POST', `/api/apps/${APP}/stop`)).status === 200, 'the API stop');
+    await eventually(async () => (await row(APP).locator('.pill').textContent()) === 'stopped', 'the pushed change', 20000);
   }],
   ['delete it (confirmed) and see it gone', async () => {
     await eventually(async () => (await btn('Delete').isEnabled()), 'buttons enabled');
