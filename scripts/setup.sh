@@ -46,6 +46,6 @@ fi
 # downloads a browser of its own).
 if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then
   echo "setup: installing npm packages for tests/e2e"
-  (cd tests/e2e && npm install --no-audit --no-fund --silent)
+  (cd tests/e2e && npm ci --prefer-offline --no-audit --no-fund --silent)
 fi
 echo "setup: done"

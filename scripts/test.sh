@@ -111,6 +111,17 @@ if tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --journal-unlimited --bin
   run_pytest api
   step "live logs integration tests (pytest + WebSocket client, real journald in the sandbox)"
   run_pytest logs
+  step "panel browser tests (playwright-core drives Debian's chromium; agent in the sandbox)"
+  e2e_log="$LOGDIR/e2e.log"
+  (cd tests/e2e && SIAX_SANDBOX="$SANDBOX" SIAX_AGENT_BIN="$ROOT/build/debug/src/siax-agent" \
+    SIAX_E2E_ARTIFACTS="$ROOT/build/test-artifacts/e2e" node run.mjs 2>&1) | tee "$e2e_log"
+  e2e_rc=${PIPESTATUS[0]}
+  ep=$(grep -Eo '^e2e: [0-9]+ passed, [0-9]+ failed' "$e2e_log" | tail -1)
+  if [ -n "$ep" ]; then
+    PASSED=$((PASSED + $(echo "$ep" | cut -d' ' -f2)))
+    FAILED=$((FAILED + $(echo "$ep" | cut -d' ' -f4)))
+  fi
+  if [ "$e2e_rc" -ne 0 ] && { [ -z "$ep" ] || [ "$(echo "$ep" | cut -d' ' -f4)" -eq 0 ]; }; then FAILED=$((FAILED + 1)); fi
   step "deploy script tests (desplegar_agent.sh installs the agent as siax-agent.service; systemd 252)"
   run_pytest deploy
   step "polkit matrix (the agent's user and the polkit rule, systemd 252)"

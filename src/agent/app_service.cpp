@@ -199,6 +199,8 @@ Result<std::vector<AppView>> AppService::list(const StatusCache& cached) {
   return out;
 }
 
+Result<std::string> AppService::preview(const core::AppDefinition& def) { return units_().check_and_render(def); }
+
 Result<std::pair<std::optional<std::string>, std::string>> AppService::unit_files(const std::string& name) {
   auto rec = require(name);
   if (!rec) return tl::unexpected(rec.error());

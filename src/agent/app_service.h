@@ -75,6 +75,8 @@ class AppService {
   /// list now (or, unloaded by systemd, was inactive) is shown with the cached status;
   /// any other is asked for afresh. Falls back to list() when the one call fails.
   [[nodiscard]] Result<std::vector<AppView>> list(const StatusCache& cached);
+  /// The unit register_app would write for `def` (same checks), writing nothing.
+  [[nodiscard]] Result<std::string> preview(const core::AppDefinition& def);
   /// The unit file as it is on disk and as the agent would render it now.
   [[nodiscard]] Result<std::pair<std::optional<std::string>, std::string>> unit_files(const std::string& name);
 

@@ -1,4 +1,5 @@
 #include "agent/http_api.h"
+#include "agent/preview_route.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "auth/tokens.h"
 #include "core/unit_renderer.h"
 #include "core/validation.h"
+#include "panel/panel.h"
 
 namespace siax::agent {
 namespace {
@@ -540,6 +542,7 @@ Status install_api(ApiContext& ctx) {
   if (auto used = s.use([&ctx](Request& req) -> std::optional<Response> {
         if (req.route == "/api/health" || req.route == "/api/login") return std::nullopt;
         if (req.route == kWebhookRoute) return std::nullopt;  // signed instead (webhook_route.h)
+        if (panel::is_public(req)) return std::nullopt;  // the panel's pages and files: no data
         auto unauthorized = [&](std::string code, std::string message) {
           // Not audited: strangers must not be able to flush the audit log (issue 10, item 5).
           ctx.metrics.count_unauthenticated();
@@ -690,6 +693,7 @@ Status install_api(ApiContext& ctx) {
       return http::json_success(data);
     });
   }));
+  results.push_back(install_preview_route(ctx));
   results.push_back(s.route(Method::get, "/api/stream", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "stream", "")) return;
     live_stream(ctx, req, res);

@@ -28,6 +28,7 @@
 #include "adapters/linux/sdbus_systemd.h"
 #include "agent/app_service.h"
 #include "agent/http_api.h"
+#include "panel/panel.h"
 #include "agent/live_state.h"
 #include "agent/monitor_service.h"
 #include "agent/webhook.h"
@@ -459,11 +460,17 @@ int serve(const config::Config& cfg) {
       if (!e) log_endpoint.stop();
     });
     // ---- end live logs ----
+    if (auto s = panel::install(server); !s) {  // the web panel (issue 13), web/ compiled in
+      spdlog::critical("cannot set up the panel: {}", s.error().message);
+      return 1;
+    }
     if (auto s = server.start(); !s) {
       spdlog::critical("{}", s.error().message);
       return 1;
     }
     spdlog::info("siax-agent {} listening on {}://{}:{}", SIAX_VERSION, cfg.server.tls_enabled() ? "https" : "http",
+                 cfg.server.listen_address, server.bound_port());
+    spdlog::info("panel: open {}://{}:{}/ in a browser", cfg.server.tls_enabled() ? "https" : "http",
                  cfg.server.listen_address, server.bound_port());
     spdlog::info("{}", cloud::describe(cfg.cloud, cloud_server));
     // ---- the local CLI's socket (docs/SECURITY.md): <state_dir>/agent.sock, root and our own user ----

@@ -492,6 +492,8 @@ Status LogEndpoint::install(http::Server& server) {
   };
   if (auto s = server.use([core, is_ours](http::Request& req) -> std::optional<http::Response> {
         if (!is_ours(req.route)) return std::nullopt;
+        // A plain GET of /logs or /logs/:app_name is the panel's page, not the WebSocket.
+        if ((req.route == kAppRoute || req.route == kAgentRoute) && !req.header("Upgrade")) return std::nullopt;
         if (!req.auth.has_value()) {
           return http::json_failure(http::StatusCode::unauthorized, "authentication_required",
                                     "send 'Authorization: Bearer <token>' or log in to the panel");

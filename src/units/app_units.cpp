@@ -32,6 +32,12 @@ Result<std::string> AppUnits::render(const core::AppDefinition& def) const {
   return core::render_unit(def, settings_.interpreters);
 }
 
+Result<std::string> AppUnits::check_and_render(const core::AppDefinition& def) const {
+  if (auto s = core::validate_definition(def); !s) return tl::unexpected(s.error());
+  if (auto s = preflight(def, host_, settings_); !s) return tl::unexpected(s.error());
+  return render(def);
+}
+
 Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
   if (auto s = core::validate_definition(def); !s) return tl::unexpected(s.error());
   if (auto s = preflight(def, host_, settings_); !s) return tl::unexpected(s.error());

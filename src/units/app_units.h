@@ -51,6 +51,9 @@ class AppUnits {
   [[nodiscard]] Result<InstallOutcome> install(const core::AppDefinition& def);
   /// Renders without touching anything (for previews and drift checks).
   [[nodiscard]] Result<std::string> render(const core::AppDefinition& def) const;
+  /// The checks of install() (syntax and host), then render(): the unit that install()
+  /// would write, without writing anything (the panel's preview).
+  [[nodiscard]] Result<std::string> check_and_render(const core::AppDefinition& def) const;
 
   [[nodiscard]] Status start(const std::string& app);
   [[nodiscard]] Status stop(const std::string& app);
