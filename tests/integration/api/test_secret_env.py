@@ -126,6 +126,13 @@ def test_secret_environment_lifecycle(agent, admin):
     assert code == 200, res
     assert sb("test", "-e", path, check=False).returncode != 0
 
+    # The registry (SQLite, with its WAL) never held a value: it keeps the names only.
+    found = sb("sh", "-c", f"cat {agent.state_dir}/registry.db* | grep -a -c -e '{PLAIN}' -e 'rotated-{RUN}' "
+                           f"-e 's3cr3t-{RUN}'", check=False)
+    assert found.stdout.strip() == "0", "a secret value is in the registry"
+    assert sb("sh", "-c", f"cat {agent.state_dir}/registry.db* | grep -a -c -e 'secenv-{RUN}'",
+              check=False).stdout.strip() != "0"  # the check above reads the right files
+
     # The audit log recorded the operations and no value.
     code, res, _ = admin.get(f"/api/audit?target={name}&limit=100")
     assert code == 200, res
