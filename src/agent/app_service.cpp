@@ -54,7 +54,10 @@ AppView AppService::view(registry::AppRecord record) {
   return v;
 }
 
-Result<RegisterOutcome> AppService::register_app(const core::AppDefinition& def, const RegisterOptions& options) {
+Result<RegisterOutcome> AppService::register_app(const core::AppDefinition& given, const RegisterOptions& options) {
+  // No secret_environment: no secrets (a file left by an earlier app of that name is removed).
+  core::AppDefinition def = given;
+  if (!def.secret_values) def.secret_values.emplace();
   if (auto s = core::validate_definition(def); !s) return tl::unexpected(s.error());
   auto existing = registry_.get_app(def.name);
   if (!existing) return tl::unexpected(existing.error());
@@ -79,6 +82,7 @@ Result<RegisterOutcome> AppService::register_app(const core::AppDefinition& def,
 
   const auto now = now_();
   registry::AppRecord rec{def, false, now, now};
+  rec.definition.secret_values.reset();  // the values live in the secret file only
   if (auto s = registry_.put_app(rec); !s) {
     if (!*on_disk) (void)units.remove(def.name);  // leave nothing behind
     return tl::unexpected(s.error());
@@ -99,9 +103,13 @@ Result<RegisterOutcome> AppService::register_app(const core::AppDefinition& def,
   return out;
 }
 
-Result<AppView> AppService::update_app(const core::AppDefinition& def) {
-  auto rec = require(def.name);
+Result<AppView> AppService::update_app(const core::AppDefinition& given) {
+  auto rec = require(given.name);
   if (!rec) return tl::unexpected(rec.error());
+  // No secret_environment in the update: the current secrets stay (names here, values in their file).
+  core::AppDefinition def = given;
+  if (!def.secret_values) def.secret_names = rec->definition.secret_names;
+  if (auto s = core::validate_definition(def); !s) return tl::unexpected(s.error());
   auto& units = units_();
   auto before = units.status(def.name);
   const bool was_running = before && (before->phase() == core::UnitPhase::Active ||
@@ -110,6 +118,7 @@ Result<AppView> AppService::update_app(const core::AppDefinition& def) {
   auto installed = units.install(def);
   if (!installed) return tl::unexpected(installed.error());
   rec->definition = def;
+  rec->definition.secret_values.reset();  // the values live in the secret file only
   rec->updated_at_usec = now_();
   if (auto s = registry_.put_app(*rec); !s) return tl::unexpected(s.error());
   if (installed->changed && was_running) {

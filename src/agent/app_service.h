@@ -58,8 +58,10 @@ class AppService {
 
   /// Validates, installs the unit, records the app; then enables/starts as asked.
   /// Conflict when the app exists (or an unknown unit of that name exists and adopt is off).
+  /// Without `secret_values` the app has no secrets. The registry keeps the secret names only.
   [[nodiscard]] Result<RegisterOutcome> register_app(const core::AppDefinition& def, const RegisterOptions& options);
   /// Replaces the definition, re-renders the unit, restarts the app if it was running.
+  /// `secret_values` nullopt keeps the current secrets; an empty map removes them.
   [[nodiscard]] Result<AppView> update_app(const core::AppDefinition& def);
   /// Stops, disables, removes the unit and forgets the app. NotFound when there is nothing to remove.
   [[nodiscard]] Status unregister(const std::string& name);

@@ -2,11 +2,15 @@
 
 #include "monitor/health_json.h"
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/validation.h"
 
 namespace siax::api {
 namespace {
@@ -21,7 +25,7 @@ const std::set<std::string>& known_fields() {
   static const std::set<std::string> fields = {
       "app_name", "name", "script_path", "working_directory", "user", "environment", "restart_policy", "app_type",
       "runtime", "description", "custom_executable", "use_npm_start", "module", "host", "port", "args",
-      "restart_sec", "memory_max", "cpu_quota", "health_check"};
+      "restart_sec", "memory_max", "cpu_quota", "health_check", "secret_environment"};
   return fields;
 }
 
@@ -146,6 +150,24 @@ Result<core::AppDefinition> definition_from_json(const json& body) {
       }
     }
   }
+  if (auto it = body.find("secret_environment"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) {
+      return invalid("invalid_secret_environment", "'secret_environment' must be an object of name: value strings");
+    }
+    std::map<std::string, std::string> values;
+    for (const auto& [k, v] : it->items()) {
+      if (v.is_string()) {
+        values[k] = v.get<std::string>();
+      } else if (v.is_number() || v.is_boolean()) {
+        values[k] = v.dump();
+      } else {
+        return invalid("invalid_secret_environment", fmt::format("secret environment variable '{}' must be a string", k));
+      }
+      def.secret_names.push_back(k);
+    }
+    std::sort(def.secret_names.begin(), def.secret_names.end());
+    def.secret_values = std::move(values);
+  }
   auto policy = get_string(body, "restart_policy", false);
   if (!policy) return tl::unexpected(policy.error());
   if (!policy->empty()) {
@@ -212,6 +234,12 @@ json definition_to_json(const core::AppDefinition& def) {
   if (def.memory_max_bytes) j["memory_max"] = *def.memory_max_bytes;
   if (def.cpu_quota_percent) j["cpu_quota"] = *def.cpu_quota_percent;
   if (def.health_check) j["health_check"] = monitor::to_json(*def.health_check);
+  // Names only: the values are never returned, to anyone (they live in a root-only file).
+  if (!def.secret_names.empty()) {
+    json secrets = json::object();
+    for (const auto& name : def.secret_names) secrets[name] = std::string(core::kSecretMask);
+    j["secret_environment"] = std::move(secrets);
+  }
   return j;
 }
 

@@ -4,7 +4,9 @@
 /// (app_name, script_path, working_directory, user, environment, restart_policy,
 /// app_type "nodejs"|"python", description, custom_executable, use_npm_start)
 /// and the new fields (runtime, module, host, port, args, restart_sec, memory_max,
-/// cpu_quota). Unknown fields are refused, so that a typo is not silently ignored.
+/// cpu_quota, secret_environment). Unknown fields are refused, so that a typo is not silently ignored.
+/// `secret_environment` is read into AppDefinition::secret_names and ::secret_values;
+/// definition_to_json writes the names only, each with the value "***" (for every role).
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"

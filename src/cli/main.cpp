@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/linux/fs_secret_store.h"
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
@@ -541,7 +542,8 @@ int main(int argc, char** argv) {
     auto def = siax::api::definition_from_json(*j);
     if (!def) return report(def.error(), as_json);
     auto text = siax::core::render_unit(
-        *def, {cfg->runtimes.node, cfg->runtimes.npm, cfg->runtimes.python});
+        *def, {cfg->runtimes.node, cfg->runtimes.npm, cfg->runtimes.python},
+        siax::adapters::FsSecretStore(siax::adapters::default_secrets_directory(cfg->paths.state_dir)).path_of(def->name));
     if (!text) return report(text.error(), as_json);
     return print_ok({{"unit", siax::core::unit_name_for(def->name)}, {"content", *text}}, as_json, *text);
   }
@@ -552,11 +554,12 @@ int main(int argc, char** argv) {
   auto systemd = siax::adapters::SdbusSystemd::connect(opts);
   if (!systemd) return report(systemd.error(), as_json);
   siax::adapters::FsUnitStore store(cfg->paths.unit_dir);
+  siax::adapters::FsSecretStore secrets(siax::adapters::default_secrets_directory(cfg->paths.state_dir));
   siax::adapters::LinuxHost host;
   siax::units::PreflightSettings settings;
   settings.allow_root = cfg->apps.allow_root_apps;
   settings.interpreters = {cfg->runtimes.node, cfg->runtimes.npm, cfg->runtimes.python};
-  siax::units::AppUnits units(**systemd, store, host, settings);
+  siax::units::AppUnits units(**systemd, store, host, settings, &secrets);
 
   if (*perms) {
     auto p = units.permissions();

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "adapters/linux/fs_secret_store.h"
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
@@ -178,6 +179,7 @@ int serve(const config::Config& cfg) {
   }
 
   adapters::FsUnitStore store(cfg.paths.unit_dir);
+  adapters::FsSecretStore secrets(adapters::default_secrets_directory(cfg.paths.state_dir));
   adapters::LinuxHost host;
   units::PreflightSettings settings;
   settings.allow_root = cfg.apps.allow_root_apps;
@@ -208,7 +210,7 @@ int serve(const config::Config& cfg) {
         t.bus = nullptr;
         t.systemd = std::make_unique<units::UnavailableSystemd>(bus.error());
       }
-      t.units = std::make_unique<units::AppUnits>(*t.systemd, store, host, settings);
+      t.units = std::make_unique<units::AppUnits>(*t.systemd, store, host, settings, &secrets);
       t.made = now;
     }
     return *t.units;

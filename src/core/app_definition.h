@@ -40,6 +40,15 @@ struct AppDefinition {
   std::string user;                ///< the Unix user the app runs as
   std::string working_directory;   ///< absolute
   std::map<std::string, std::string> environment;
+  /// Names of the app's secret environment variables (docs/SECURITY.md, "Secret environment"):
+  /// their values live only in a 0600 root file the unit reads with EnvironmentFile=.
+  /// The registry and the API keep the names; the values are never stored or returned.
+  std::vector<std::string> secret_names;  ///< sorted, unique
+  /// The secret values, only while a register/update carries them to the secret file store:
+  /// nullopt = keep the current file (an update without `secret_environment`), an empty
+  /// map = no secrets (the file is removed). Never serialized (api::definition_to_json
+  /// writes the names with "***"); the registry drops it.
+  std::optional<std::map<std::string, std::string>> secret_values;
   RestartPolicy restart_policy = RestartPolicy::Always;
   std::uint32_t restart_sec = 2;
   std::optional<std::uint64_t> memory_max_bytes;  ///< MemoryMax=

@@ -70,8 +70,46 @@ std::vector<std::string> exec_command(const AppDefinition& def, const Interprete
   return cmd;
 }
 
-Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters) {
+std::string quote_environment_file_value(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '\\' || c == '"' || c == '`' || c == '$') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+Result<std::string> render_environment_file(const AppDefinition& def) {
+  if (auto s = validate_secret_environment(def); !s) return tl::unexpected(s.error());
+  if (!def.secret_values) {
+    return fail(ErrorKind::InvalidInput, "invalid_secret_environment", "no secret values to write");
+  }
+  std::string out = "# Written by siax-agent from the app's secret_environment; edits here are overwritten.\n";
+  for (const auto& [name, value] : *def.secret_values) {
+    out += name;
+    out += '=';
+    out += quote_environment_file_value(value);
+    out += '\n';
+    if (out.size() > kMaxEnvironmentFileBytes) {
+      return fail(ErrorKind::InvalidInput, "secret_environment_too_large",
+                  fmt::format("the secret environment of '{}' is over {} bytes: use fewer or shorter values", def.name,
+                              kMaxEnvironmentFileBytes));
+    }
+  }
+  return out;
+}
+
+Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters,
+                                std::string_view environment_file) {
   if (auto s = validate_definition(def); !s) return tl::unexpected(s.error());
+  if (!def.secret_names.empty()) {
+    if (environment_file.empty()) {
+      return fail(ErrorKind::InvalidInput, "secret_environment_unsupported",
+                  "this app has a secret_environment but the agent has no place for secret files here");
+    }
+    if (auto s = validate_environment_file_path(environment_file); !s) return tl::unexpected(s.error());
+  }
   for (const auto* path : {&interpreters.node, &interpreters.npm, &interpreters.python}) {
     if (auto s = validate_absolute_path("interpreter", *path); !s) return tl::unexpected(s.error());
   }
@@ -97,6 +135,8 @@ Result<std::string> render_unit(const AppDefinition& def, const Interpreters& in
   for (const auto& [name, value] : def.environment) {
     out += fmt::format("Environment={}\n", quote_environment(name, value));
   }
+  // The secrets' values are in a 0600 root file, not here: a unit is readable by every local user.
+  if (!def.secret_names.empty()) out += fmt::format("EnvironmentFile={}\n", escape_specifiers(environment_file));
   std::string exec;
   for (const auto& word : exec_command(def, interpreters)) {
     if (!exec.empty()) exec += ' ';

@@ -25,7 +25,24 @@ inline constexpr std::size_t kMaxRenderedUnitBytes = 128 * 1024;
 /// The unit text (InvalidInput "unit_too_large" over kMaxRenderedUnitBytes). Its second line is a checksum of everything after it
 /// ("# siax-checksum: fnv1a64:<16 hex digits>"), so that a file edited by hand can be
 /// told apart from one the agent wrote from an older definition (see classify_unit_file).
-[[nodiscard]] Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters);
+///
+/// `environment_file` is where the app's secret environment file is (ports::SecretFileStore::path_of);
+/// when the definition has secret names the unit gets `EnvironmentFile=<path>` ('%' doubled),
+/// and an empty path is refused then.
+[[nodiscard]] Result<std::string> render_unit(const AppDefinition& def, const Interpreters& interpreters,
+                                              std::string_view environment_file = {});
+
+/// The largest secret environment file render_environment_file produces.
+inline constexpr std::size_t kMaxEnvironmentFileBytes = 128 * 1024;
+
+/// The text of a systemd environment file (systemd.exec, EnvironmentFile=) for the
+/// secret values: a comment line, then one `NAME="value"` line per variable, the value
+/// double-quoted with `\`, `"`, `` ` `` and `$` backslash-escaped (systemd reads
+/// them back verbatim; no variable expansion). Validates with validate_secret_environment
+/// first; InvalidInput "secret_environment_too_large" over kMaxEnvironmentFileBytes.
+[[nodiscard]] Result<std::string> render_environment_file(const AppDefinition& def);
+/// One value of an environment file: double-quoted, `\ " ` $` backslash-escaped.
+[[nodiscard]] std::string quote_environment_file_value(std::string_view value);
 
 /// How a unit file on disk compares with what the agent would render now.
 enum class UnitFileState {

@@ -1,5 +1,7 @@
 #include "core/validation.h"
 
+#include <cstdint>
+
 #include <fmt/format.h>
 
 namespace siax::core {
@@ -41,6 +43,47 @@ bool is_dotted_identifier(std::string_view s) {
     if (dot == std::string_view::npos) return true;
     s.remove_prefix(dot + 1);
   }
+}
+
+/// Why `value` cannot be written to a systemd environment file, or nullptr: invalid
+/// UTF-8, a control character other than tab, U+FEFF or a Unicode noncharacter.
+const char* secret_value_problem(std::string_view value) {
+  std::size_t i = 0;
+  while (i < value.size()) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x80) {
+      if (is_control(c) && c != '\t') return "a control character (a newline?)";
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return "invalid UTF-8";
+    }
+    if (i + len > value.size()) return "invalid UTF-8";
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(value[i + k]);
+      if ((cc & 0xC0) != 0x80) return "invalid UTF-8";
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    const bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return "invalid UTF-8";
+    if (cp >= 0x80 && cp <= 0x9F) return "a control character";
+    if (cp == 0xFEFF) return "a byte order mark (U+FEFF)";
+    if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) return "a Unicode noncharacter";
+    i += len;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -198,6 +241,7 @@ Status validate_definition(const AppDefinition& def) {
     if (auto s = validate_env_name(name); !s) return s;
     if (auto s = validate_unit_text(fmt::format("the value of {}", name), value, kMaxEnvValue); !s) return s;
   }
+  if (auto s = validate_secret_environment(def); !s) return s;
   if (auto s = validate_unit_text("description", def.description, kMaxDescription); !s) return s;
   if (def.restart_sec > 3600) {
     return invalid("invalid_restart_sec", "restart_sec must be between 0 and 3600 seconds");
@@ -207,6 +251,71 @@ Status validate_definition(const AppDefinition& def) {
   }
   if (def.cpu_quota_percent && (*def.cpu_quota_percent == 0 || *def.cpu_quota_percent > 10000)) {
     return invalid("invalid_cpu_quota", "cpu_quota must be between 1 and 10000 percent (100 = one core)");
+  }
+  return ok();
+}
+
+Status validate_secret_environment(const AppDefinition& def) {
+  if (def.secret_names.size() > kMaxEnvVars) {
+    return invalid("invalid_secret_environment",
+                   fmt::format("{} secret environment variables given; at most {} are allowed", def.secret_names.size(),
+                               kMaxEnvVars));
+  }
+  for (std::size_t i = 0; i < def.secret_names.size(); ++i) {
+    const auto& name = def.secret_names[i];
+    if (auto s = validate_env_name(name); !s) {
+      return invalid("invalid_secret_environment", fmt::format("secret_environment: {}", s.error().message));
+    }
+    if (i > 0 && !(def.secret_names[i - 1] < name)) {
+      return invalid("invalid_secret_environment", "secret_environment names must be sorted and unique");
+    }
+    if (def.environment.contains(name)) {
+      return invalid("invalid_secret_environment",
+                     fmt::format("{} is in both environment and secret_environment: keep it in one of them "
+                                 "(secret_environment for secrets)",
+                                 name));
+    }
+  }
+  if (!def.secret_values) return ok();
+  std::size_t k = 0;
+  for (const auto& [name, value] : *def.secret_values) {
+    if (k >= def.secret_names.size() || def.secret_names[k] != name) {
+      return invalid("invalid_secret_environment", "secret_environment names and values do not match");
+    }
+    ++k;
+    // The messages below name the variable, never the value: it is a secret.
+    if (value.size() > kMaxEnvValue) {
+      return invalid("invalid_secret_environment",
+                     fmt::format("the value of secret {} is {} bytes long; at most {} are allowed", name, value.size(),
+                                 kMaxEnvValue));
+    }
+    if (value == kSecretMask) {
+      return invalid("invalid_secret_environment",
+                     fmt::format("the value of secret {} is \"***\", the mask the API shows instead of secrets: send "
+                                 "the real value, or leave secret_environment out of an update to keep the current "
+                                 "secrets",
+                                 name));
+    }
+    if (const char* problem = secret_value_problem(value)) {
+      return invalid("invalid_secret_environment",
+                     fmt::format("the value of secret {} contains {}, which a systemd environment file cannot carry "
+                                 "safely: remove it",
+                                 name, problem));
+    }
+  }
+  if (k != def.secret_names.size()) {
+    return invalid("invalid_secret_environment", "secret_environment names and values do not match");
+  }
+  return ok();
+}
+
+Status validate_environment_file_path(std::string_view path) {
+  if (auto s = validate_absolute_path("the secret environment file", path); !s) return s;
+  if (path.find_first_of("*?[] \t\"'") != std::string_view::npos) {
+    return invalid("invalid_path",
+                   fmt::format("the secret environment file '{}' contains a blank, quote or glob character "
+                               "(* ? [ ]), which EnvironmentFile= would misread: choose another state directory",
+                               printable(path)));
   }
   return ok();
 }

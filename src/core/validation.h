@@ -25,6 +25,17 @@ namespace siax::core {
 /// A Python "package.module:attribute" reference for uvicorn.
 [[nodiscard]] Status validate_asgi_module(std::string_view module);
 
+/// The secret environment (names and, when given, values): names as validate_env_name,
+/// at most kMaxEnvVars, none also in `environment`; values valid UTF-8 without control
+/// characters but tab, without U+FEFF or Unicode noncharacters, at most kMaxEnvValue bytes,
+/// not the mask "***"; `secret_names` equal to the keys of `secret_values` when given.
+/// Messages name the variable, never its value.
+[[nodiscard]] Status validate_secret_environment(const AppDefinition& def);
+/// The path of a secret environment file as the unit names it (EnvironmentFile=): absolute,
+/// normalized, and none of the characters systemd would treat as a glob or a separator
+/// (`*?[]`, blanks) nor a backslash or quote.
+[[nodiscard]] Status validate_environment_file_path(std::string_view path);
+
 /// Every syntactic rule for the definition, the first failure reported.
 [[nodiscard]] Status validate_definition(const AppDefinition& def);
 
@@ -33,5 +44,8 @@ inline constexpr std::size_t kMaxEnvVars = 128;
 inline constexpr std::size_t kMaxEnvValue = 32 * 1024;
 inline constexpr std::size_t kMaxArgLength = 4096;
 inline constexpr std::size_t kMaxDescription = 256;
+/// The mask the API shows for secret values; refused as a value so that a definition read
+/// back from the API and sent again cannot overwrite a secret with it.
+inline constexpr std::string_view kSecretMask = "***";
 
 }  // namespace siax::core

@@ -467,6 +467,7 @@ Result<AppRecord> app_row(const Statement& stmt, std::string_view path) {
       return unexpected(corrupt(path, fmt::format("the app '{}' cannot be read: {}", name, def.error().message)));
     }
     record.definition = std::move(*def);
+    record.definition.secret_values.reset();  // stored as names with "***": the values are in the secret file
   } catch (const nlohmann::json::exception& e) {
     return unexpected(corrupt(path, fmt::format("the app '{}' cannot be read: {}", name, e.what())));
   }

@@ -10,8 +10,8 @@
 namespace siax::units {
 
 AppUnits::AppUnits(ports::SystemdManager& systemd, ports::UnitFileStore& store, const ports::Host& host,
-                   PreflightSettings settings)
-    : systemd_(systemd), store_(store), host_(host), settings_(std::move(settings)) {}
+                   PreflightSettings settings, ports::SecretFileStore* secrets)
+    : systemd_(systemd), store_(store), host_(host), settings_(std::move(settings)), secrets_(secrets) {}
 
 Result<std::string> AppUnits::unit_of(const std::string& app) const {
   if (auto s = core::validate_app_name(app); !s) return tl::unexpected(s.error());
@@ -29,7 +29,9 @@ Status AppUnits::require_unit_file(const std::string& app, const std::string& un
 }
 
 Result<std::string> AppUnits::render(const core::AppDefinition& def) const {
-  return core::render_unit(def, settings_.interpreters);
+  const std::string env_file = secrets_ != nullptr && core::validate_app_name(def.name) ? secrets_->path_of(def.name)
+                                                                                        : std::string();
+  return core::render_unit(def, settings_.interpreters, env_file);
 }
 
 Result<std::string> AppUnits::check_and_render(const core::AppDefinition& def) const {
@@ -53,18 +55,62 @@ Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
                             out.path),
                 {{"missing_right", "write_unit_files"}});
   }
+  // The secret environment file: rendered (and so validated) before anything is written.
+  const bool secrets_given = def.secret_values.has_value();
+  std::optional<std::string> env_text;
+  if (secrets_given && !def.secret_values->empty()) {
+    auto text = core::render_environment_file(def);
+    if (!text) return tl::unexpected(text.error());
+    env_text = std::move(*text);
+  }
+  if ((env_text || !def.secret_names.empty()) && secrets_ == nullptr) {
+    return fail(ErrorKind::InvalidInput, "secret_environment_unsupported",
+                "this agent has no store for secret environment files: leave secret_environment out");
+  }
   auto previous = store_.read(out.unit);
   if (!previous) return tl::unexpected(previous.error());
-  if (*previous && **previous == out.content) return out;
 
-  if (auto s = store_.write(out.unit, out.content); !s) return tl::unexpected(s.error());
+  std::optional<std::string> previous_env;
+  bool env_changed = false;
+  if (env_text) {
+    auto before = secrets_->read(def.name);
+    if (!before) return tl::unexpected(before.error());
+    previous_env = std::move(*before);
+    env_changed = previous_env != env_text;
+    if (env_changed) {
+      if (auto s = secrets_->write(def.name, *env_text); !s) return tl::unexpected(s.error());
+    }
+  }
+  // Puts the secret file back as it was (best effort: the caller sees the first error).
+  auto restore_env = [&] {
+    if (!env_changed) return;
+    (void)(previous_env ? secrets_->write(def.name, *previous_env) : secrets_->remove(def.name));
+  };
+  // An empty secret_environment: the unit no longer names the file, so it goes after the unit.
+  auto drop_env = [&]() -> Status {
+    if (secrets_ != nullptr && secrets_given && def.secret_values->empty()) return secrets_->remove(def.name);
+    return ok();
+  };
+
+  if (*previous && **previous == out.content) {
+    out.changed = env_changed;
+    if (auto s = drop_env(); !s) return tl::unexpected(s.error());
+    return out;
+  }
+
+  if (auto s = store_.write(out.unit, out.content); !s) {
+    restore_env();
+    return tl::unexpected(s.error());
+  }
   out.changed = true;
   if (auto s = systemd_.daemon_reload(); !s) {
     // Put things back as they were: the old file, or none.
     auto restored = *previous ? store_.write(out.unit, **previous) : store_.remove(out.unit);
     (void)restored;  // the reload error is what the caller needs to see
+    restore_env();
     return tl::unexpected(s.error());
   }
+  if (auto s = drop_env(); !s) return tl::unexpected(s.error());
   return out;
 }
 
@@ -137,6 +183,9 @@ Status AppUnits::remove(const std::string& app) {
     return s;
   }
   if (auto s = store_.remove(*unit); !s) return s;
+  if (secrets_ != nullptr) {
+    if (auto s = secrets_->remove(app); !s) return s;
+  }
   if (auto s = systemd_.daemon_reload(); !s) return s;
   return systemd_.reset_failed(*unit);
 }

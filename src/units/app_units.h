@@ -16,6 +16,7 @@
 #include "core/app_definition.h"
 #include "core/unit_status.h"
 #include "ports/host.h"
+#include "ports/secret_file_store.h"
 #include "ports/systemd_manager.h"
 #include "ports/unit_file_store.h"
 #include "units/preflight.h"
@@ -43,13 +44,19 @@ struct Permissions {
 
 class AppUnits {
  public:
+  /// `secrets` holds the apps' secret environment files; without one, a definition with a
+  /// secret_environment is refused ("secret_environment_unsupported").
   AppUnits(ports::SystemdManager& systemd, ports::UnitFileStore& store, const ports::Host& host,
-           PreflightSettings settings);
+           PreflightSettings settings, ports::SecretFileStore* secrets = nullptr);
 
   /// Validates (syntax and host checks), renders, writes the unit atomically and
-  /// reloads systemd. Does not start or enable.
+  /// reloads systemd. Does not start or enable. The secret environment file: written
+  /// first when `def.secret_values` has values, removed after the unit when it is an
+  /// empty map, left as it is when nullopt; put back as it was when the unit cannot be
+  /// written or reloaded. `changed` is also true when only the secret file changed.
   [[nodiscard]] Result<InstallOutcome> install(const core::AppDefinition& def);
-  /// Renders without touching anything (for previews and drift checks).
+  /// Renders without touching anything (for previews and drift checks). Never contains a
+  /// secret value (only the EnvironmentFile= path).
   [[nodiscard]] Result<std::string> render(const core::AppDefinition& def) const;
   /// The checks of install() (syntax and host), then render(): the unit that install()
   /// would write, without writing anything (the panel's preview).
@@ -61,8 +68,8 @@ class AppUnits {
   [[nodiscard]] Status enable(const std::string& app);
   [[nodiscard]] Status disable(const std::string& app);
   [[nodiscard]] Status daemon_reload();
-  /// Stops and disables the unit, removes its file, reloads systemd and forgets a
-  /// failed state. Safe to repeat; succeeds when the app is already gone.
+  /// Stops and disables the unit, removes its file and its secret environment file,
+  /// reloads systemd and forgets a failed state. Safe to repeat; succeeds when the app is already gone.
   [[nodiscard]] Status remove(const std::string& app);
 
   [[nodiscard]] Result<core::UnitStatus> status(const std::string& app);
@@ -81,6 +88,7 @@ class AppUnits {
   ports::UnitFileStore& store_;
   const ports::Host& host_;
   PreflightSettings settings_;
+  ports::SecretFileStore* secrets_;
 };
 
 }  // namespace siax::units

@@ -93,5 +93,50 @@ TEST(DefinitionJson, RoundTrips) {
   EXPECT_EQ(*back, d);
 }
 
+TEST(DefinitionJson, SecretEnvironmentIsParsedAndNeverReturned) {
+  json body = {{"app_name", "api"},          {"script_path", "/srv/app/server.js"},
+               {"working_directory", "/srv/app"}, {"user", "app"},
+               {"secret_environment", {{"ZED", "last-secret"}, {"API_KEY", "sk-live-123"}, {"N", 42}}}};
+  auto def = definition_from_json(body);
+  ASSERT_TRUE(def) << def.error().message;
+  EXPECT_EQ(def->secret_names, (std::vector<std::string>{"API_KEY", "N", "ZED"}));
+  ASSERT_TRUE(def->secret_values);
+  EXPECT_EQ(def->secret_values->at("API_KEY"), "sk-live-123");
+  EXPECT_EQ(def->secret_values->at("N"), "42");
+  const auto out = definition_to_json(*def);
+  const std::string text = out.dump();
+  EXPECT_EQ(text.find("sk-live-123"), std::string::npos) << text;
+  EXPECT_EQ(text.find("last-secret"), std::string::npos) << text;
+  EXPECT_EQ(out["secret_environment"], (json{{"API_KEY", "***"}, {"N", "***"}, {"ZED", "***"}}));
+  // Read back (as the registry does): the names, and "***" values the registry drops.
+  auto back = definition_from_json(out);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->secret_names, def->secret_names);
+}
+
+TEST(DefinitionJson, NoSecretEnvironmentMeansKeepAndEmptyMeansNone) {
+  json body = {{"app_name", "api"}, {"script_path", "/srv/app/server.js"}, {"working_directory", "/srv/app"},
+               {"user", "app"}};
+  auto absent = definition_from_json(body);
+  ASSERT_TRUE(absent);
+  EXPECT_FALSE(absent->secret_values);
+  EXPECT_FALSE(definition_to_json(*absent).contains("secret_environment"));
+  body["secret_environment"] = json::object();
+  auto empty = definition_from_json(body);
+  ASSERT_TRUE(empty);
+  ASSERT_TRUE(empty->secret_values);
+  EXPECT_TRUE(empty->secret_values->empty());
+}
+
+TEST(DefinitionJson, SecretEnvironmentMustBeAnObjectOfScalars) {
+  json body = {{"app_name", "api"}, {"script_path", "/srv/app/server.js"}, {"working_directory", "/srv/app"},
+               {"user", "app"}, {"secret_environment", json::array({"A=b"})}};
+  auto def = definition_from_json(body);
+  ASSERT_FALSE(def);
+  EXPECT_EQ(def.error().code, "invalid_secret_environment");
+  body["secret_environment"] = {{"A", {{"nested", "x"}}}};
+  EXPECT_FALSE(definition_from_json(body));
+}
+
 }  // namespace
 }  // namespace siax::api

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fake_host.h"
+#include "fakes/fake_secret_store.h"
 #include "fakes/fake_systemd.h"
 #include "fakes/fake_unit_store.h"
 
@@ -174,6 +175,81 @@ TEST_F(AppUnitsTest, ListInstalledMergesFilesAndLoadedUnits) {
   auto apps = units.list_installed();
   ASSERT_TRUE(apps);
   EXPECT_EQ(*apps, (std::vector<std::string>{"a", "b"}));
+}
+
+class AppUnitsSecretsTest : public AppUnitsTest {
+ protected:
+  fakes::FakeSecretStore secrets;
+  AppUnits with_store{systemd, store, host, PreflightSettings{}, &secrets};
+
+  static core::AppDefinition secret_app(std::map<std::string, std::string> values) {
+    auto d = app();
+    for (const auto& [k, v] : values) d.secret_names.push_back(k);
+    d.secret_values = std::move(values);
+    return d;
+  }
+};
+
+TEST_F(AppUnitsSecretsTest, InstallWritesTheSecretFileAndTheUnitNamesIt) {
+  auto out = with_store.install(secret_app({{"TOKEN", "t0p-s3cret"}}));
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_TRUE(secrets.files.contains("api"));
+  EXPECT_NE(secrets.files["api"].find("TOKEN=\"t0p-s3cret\"\n"), std::string::npos);
+  const auto& unit = store.files["siax-app-api.service"];
+  EXPECT_NE(unit.find("EnvironmentFile=/etc/siax-agent/secrets/api.env\n"), std::string::npos);
+  EXPECT_EQ(unit.find("t0p-s3cret"), std::string::npos);
+  EXPECT_EQ(out->content.find("t0p-s3cret"), std::string::npos);
+}
+
+TEST_F(AppUnitsSecretsTest, ANewValueAloneIsAChange) {
+  ASSERT_TRUE(with_store.install(secret_app({{"TOKEN", "one"}})));
+  auto again = with_store.install(secret_app({{"TOKEN", "one"}}));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  auto other = with_store.install(secret_app({{"TOKEN", "two"}}));
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->changed);  // the unit is the same, the app must restart for the new value
+  EXPECT_NE(secrets.files["api"].find("\"two\""), std::string::npos);
+}
+
+TEST_F(AppUnitsSecretsTest, NamesWithoutValuesKeepTheFileAnEmptyMapRemovesIt) {
+  ASSERT_TRUE(with_store.install(secret_app({{"TOKEN", "one"}})));
+  auto keep = secret_app({{"TOKEN", "one"}});
+  keep.secret_values.reset();
+  keep.description = "changed";
+  auto kept = with_store.install(keep);
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_NE(secrets.files["api"].find("\"one\""), std::string::npos);
+  EXPECT_NE(store.files["siax-app-api.service"].find("EnvironmentFile="), std::string::npos);
+  auto none = with_store.install(secret_app({}));
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(secrets.files.contains("api"));
+  EXPECT_EQ(store.files["siax-app-api.service"].find("EnvironmentFile="), std::string::npos);
+}
+
+TEST_F(AppUnitsSecretsTest, AFailedReloadPutsTheOldSecretsBack) {
+  ASSERT_TRUE(with_store.install(secret_app({{"TOKEN", "old"}})));
+  systemd.failures["daemon-reload"] = Error{ErrorKind::Internal, "dbus_error", "boom", {}};
+  auto next = secret_app({{"TOKEN", "new"}, {"MORE", "x"}});
+  next.description = "a unit that differs, so that systemd is reloaded";
+  auto out = with_store.install(next);
+  ASSERT_FALSE(out);
+  EXPECT_NE(secrets.files["api"].find("\"old\""), std::string::npos);
+  EXPECT_EQ(secrets.files["api"].find("new"), std::string::npos);
+}
+
+TEST_F(AppUnitsSecretsTest, RemoveDeletesTheSecretFile) {
+  ASSERT_TRUE(with_store.install(secret_app({{"TOKEN", "one"}})));
+  ASSERT_TRUE(with_store.remove("api"));
+  EXPECT_FALSE(secrets.files.contains("api"));
+}
+
+TEST_F(AppUnitsSecretsTest, WithoutAStoreSecretsAreRefused) {
+  auto out = units.install(secret_app({{"TOKEN", "one"}}));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, "secret_environment_unsupported");
+  EXPECT_TRUE(store.files.empty());
+  EXPECT_TRUE(units.install(secret_app({})));  // no secrets: fine without a store
 }
 
 }  // namespace
