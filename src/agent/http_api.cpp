@@ -426,7 +426,7 @@ void login(ApiContext& ctx, Request req, Responder res) {
       return http::json_failure(StatusCode::unauthorized, "invalid_credentials", "wrong user name or password");
     }
     ctx.logins.record_success(key);
-    auto session = ctx.sessions.create(username, to_auth_role((*user)->role));
+    auto session = ctx.sessions.create(username, to_auth_role((*user)->role), registry::credential_stamp(**user));
     if (!session) return http::error_response(session.error());
     req.auth = Identity{"user:" + username, session->role, true};
     audit(ctx, req, "login", "", "ok");

@@ -40,7 +40,7 @@ void SessionStore::purge_expired_locked(TimePoint now) {
   std::erase_if(sessions_, [&](const auto& kv) { return now >= kv.second.expires_at; });
 }
 
-Result<Session> SessionStore::create(std::string username, Role role) {
+Result<Session> SessionStore::create(std::string username, Role role, std::string stamp) {
   auto id = random_id();
   if (!id) return tl::unexpected(id.error());
   auto csrf = random_id();
@@ -52,6 +52,7 @@ Result<Session> SessionStore::create(std::string username, Role role) {
   s.csrf_token = std::move(*csrf);
   s.username = std::move(username);
   s.role = role;
+  s.stamp = std::move(stamp);
   s.created = now;
   s.last_seen = now;
   s.expires_at = expiry_of(s);
@@ -94,6 +95,15 @@ bool SessionStore::remove(std::string_view id) {
 std::size_t SessionStore::remove_user(std::string_view username) {
   std::lock_guard lock(mutex_);
   return std::erase_if(sessions_, [&](const auto& kv) { return kv.second.username == username; });
+}
+
+std::size_t SessionStore::retain_current(
+    const std::function<std::optional<std::string>(const std::string& user)>& current_stamp) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(sessions_, [&](const auto& kv) {
+    auto stamp = current_stamp(kv.second.username);
+    return !stamp || *stamp != kv.second.stamp;
+  });
 }
 
 std::size_t SessionStore::size() {

@@ -38,6 +38,9 @@ struct Session {
   std::string csrf_token;  ///< 32 other random bytes, base64url; sent by the panel in a header
   std::string username;
   Role role = Role::Viewer;
+  /// What the user's credentials were at login (e.g. a digest of the password hash and
+  /// role); retain_current() ends the session when they change.
+  std::string stamp;
   TimePoint created{};
   TimePoint last_seen{};
   TimePoint expires_at{};  ///< min(last_seen + idle_timeout, created + absolute_lifetime)
@@ -58,7 +61,7 @@ class SessionStore {
 
   /// A new session for a user who just proved who they are. Fails only when the CSPRNG
   /// fails (see random_bytes).
-  [[nodiscard]] Result<Session> create(std::string username, Role role);
+  [[nodiscard]] Result<Session> create(std::string username, Role role, std::string stamp = {});
 
   /// The live session with this id, its idle timeout renewed; nullopt when unknown or
   /// expired (an expired session is removed).
@@ -68,6 +71,11 @@ class SessionStore {
   bool remove(std::string_view id);
   /// Ends every session of a user (password change, user deleted). Returns how many.
   std::size_t remove_user(std::string_view username);
+
+  /// Ends every session whose user is gone (`current_stamp` answers nullopt) or whose
+  /// credentials changed since login (a different stamp); returns how many ended. Called
+  /// with the store locked: `current_stamp` must not call back into the store.
+  std::size_t retain_current(const std::function<std::optional<std::string>(const std::string& user)>& current_stamp);
 
   /// Live sessions (expired ones are dropped first).
   [[nodiscard]] std::size_t size();

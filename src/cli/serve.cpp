@@ -526,35 +526,24 @@ int serve(const config::Config& cfg) {
     schedule_recovery();
 
     // Sessions end when their user's password or role changes or the user goes
-    // ('siax-agent user set-password' writes the registry from another process): the
-    // users are compared every 2 s, on a worker (issue 10, item 8).
+    // ('siax-agent user set-password' writes the registry from another process): every
+    // 2 s, on a worker, each session's login stamp is compared with the user's current one.
     boost::asio::steady_timer users_timer(ioc);
-    auto known_users = std::make_shared<std::map<std::string, registry::UserRecord>>();
-    std::mutex users_mu;  // two checks may overlap on the pool
-    auto read_users = [&registry]() -> std::optional<std::map<std::string, registry::UserRecord>> {
-      auto users = registry.list_users();
-      if (!users) return std::nullopt;
-      std::map<std::string, registry::UserRecord> out;
-      for (auto& u : *users) out.emplace(u.username, std::move(u));
-      return out;
-    };
-    if (auto first = read_users()) *known_users = std::move(*first);
     std::function<void()> schedule_users_check = [&] {
       users_timer.expires_after(std::chrono::seconds(2));
       users_timer.async_wait([&](boost::system::error_code e) {
         if (e) return;
-        (void)workers.try_post([&, known_users] {
-          std::lock_guard lock(users_mu);
-          auto now = read_users();
-          if (!now) return;
-          for (const auto& [name, before] : *known_users) {
-            auto it = now->find(name);
-            if (it == now->end() || it->second.password_hash != before.password_hash ||
-                it->second.role != before.role) {
-              if (auto n = sessions.remove_user(name)) spdlog::info("ended {} session(s) of user {}", n, name);
-            }
-          }
-          *known_users = std::move(*now);
+        (void)workers.try_post([&] {
+          auto users = registry.list_users();
+          if (!users) return;
+          std::map<std::string, std::string> stamps;
+          for (const auto& u : *users) stamps.emplace(u.username, registry::credential_stamp(u));
+          auto ended = sessions.retain_current([&](const std::string& user) -> std::optional<std::string> {
+            auto it = stamps.find(user);
+            if (it == stamps.end()) return std::nullopt;
+            return it->second;
+          });
+          if (ended > 0) spdlog::info("ended {} session(s) whose user changed or was removed", ended);
         });
         schedule_users_check();
       });

@@ -96,6 +96,12 @@ struct UserRecord {
   friend bool operator==(const UserRecord&, const UserRecord&) = default;
 };
 
+/// What a panel session remembers of its user's credentials at login: a new password
+/// (a new salted hash) or another role gives another stamp, and the session ends.
+[[nodiscard]] inline std::string credential_stamp(const UserRecord& user) {
+  return user.password_hash + "|" + std::to_string(static_cast<int>(user.role));
+}
+
 /// One line of the audit log.
 struct AuditEntry {
   std::int64_t id = 0;  ///< assigned by append_audit() (ignored on input), increasing

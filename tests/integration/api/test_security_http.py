@@ -83,14 +83,16 @@ def test_viewers_and_operators_see_no_environment_values(agent, admin):
     assert code == 201, res
     for role in ("viewer", "operator"):
         who = Api(agent.port, make_token(agent, f"{role}-{RUN}", role))
-        code, res, _ = who.get(f"/api/apps/{name}")
-        assert code == 200, res
-        text = json.dumps(res)
-        assert "hunter2" not in text, role
-        assert res["data"]["definition"]["environment"] == {"PORT": "***", "DB_PASSWORD": "***"}
+        # From the live state (no unit file) and read afresh (with the unit file).
+        for query in ("", "?fresh=1"):
+            code, res, _ = who.get(f"/api/apps/{name}{query}")
+            assert code == 200, res
+            text = json.dumps(res)
+            assert "hunter2" not in text, (role, query)
+            assert res["data"]["definition"]["environment"] == {"PORT": "***", "DB_PASSWORD": "***"}
         assert 'Environment="DB_PASSWORD=***"' in res["data"]["unit_file"]["content"]
         assert 'Environment="DB_PASSWORD=***"' in res["data"]["unit_file"]["rendered"]
-    code, res, _ = admin.get(f"/api/apps/{name}")
+    code, res, _ = admin.get(f"/api/apps/{name}?fresh=1")
     assert res["data"]["definition"]["environment"]["DB_PASSWORD"] == "hunter2-s3cret"
     assert "hunter2-s3cret" in res["data"]["unit_file"]["content"]
 
@@ -175,7 +177,9 @@ def test_plain_http_on_a_remote_address_needs_an_explicit_setting():
 def test_the_cli_reads_its_token_from_a_file_or_stdin(agent, admin):
     path = f"/tmp/siax-token-{RUN}"
     sb("sh", "-c", f"umask 077; printf '%s\\n' '{admin.token}' > {path}")
-    base = [AGENT, "--json", "--set", f"server.port={agent.port}", "--set", "paths.state_dir=/nonexistent"]
+    # No state dir (so no cli-token and no local socket there): over TCP, the token comes
+    # only from --token-file or --token -.
+    base = [AGENT, "--json", "--tcp", "--set", f"server.port={agent.port}", "--set", "paths.state_dir=/nonexistent"]
     from_file = sb(*base, "--token-file", path, "apps", "list", check=False)
     assert from_file.returncode == 0, from_file.stdout + from_file.stderr
     from_stdin = sb(*base, "--token", "-", "apps", "list", input=admin.token + "\n", check=False)

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "unit/auth/test_clock.h"
@@ -111,6 +112,24 @@ TEST(Sessions, RemoveUserEndsAllTheirSessions) {
   EXPECT_FALSE(store.find(a1.id));
   EXPECT_FALSE(store.find(a2.id));
   EXPECT_TRUE(store.find(b.id));
+}
+
+TEST(Sessions, RetainCurrentEndsSessionsWhoseCredentialsChangedOrWhoseUserWent) {
+  TestClock clock;
+  SessionStore store(clock.fn());
+  auto kept = store.create("alice", Role::Admin, "hash-1|2").value();
+  auto changed = store.create("bob", Role::Viewer, "old-hash|0").value();
+  auto gone = store.create("carol", Role::Viewer, "hash-c|0").value();
+  const std::map<std::string, std::string> now = {{"alice", "hash-1|2"}, {"bob", "new-hash|0"}};
+  auto ended = store.retain_current([&](const std::string& user) -> std::optional<std::string> {
+    auto it = now.find(user);
+    if (it == now.end()) return std::nullopt;
+    return it->second;
+  });
+  EXPECT_EQ(ended, 2u);
+  EXPECT_TRUE(store.find(kept.id));
+  EXPECT_FALSE(store.find(changed.id));
+  EXPECT_FALSE(store.find(gone.id));
 }
 
 TEST(Sessions, StoreIsBoundedAndEvictsTheLeastRecentlyUsed) {
