@@ -161,7 +161,8 @@ void MonitorService::loop() {
     const bool woken = wake_.wait_until(lock, next_full, [this] { return stopping_ || triggered_; });
     if (stopping_) return;
     by_trigger = woken;
-    full = !woken || full_wanted_;
+    // Signals never starve the full cycle: once it is due, it runs, whatever woke us.
+    full = !woken || full_wanted_ || std::chrono::steady_clock::now() >= next_full;
     if (woken) {
       // Debounce: systemd sends several signals per job; let them land. A signal for one
       // app waits only a few milliseconds (a crash must reach the API at once).

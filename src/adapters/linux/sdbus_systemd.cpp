@@ -109,7 +109,13 @@ Result<std::unique_ptr<SdbusSystemd>> SdbusSystemd::connect(Options options) {
 
 SdbusSystemd::SdbusSystemd(sd_bus* bus, Options options) : bus_(bus), options_(options) {}
 
-bool SdbusSystemd::is_open() const { return sd_bus_is_open(bus_) > 0; }
+bool SdbusSystemd::is_open() const {
+  // A connection the bus closed while this thread was idle (dbus restarted) still reads as
+  // open until something is read from it: take in what is pending first (non-blocking).
+  for (int i = 0; i < 64 && sd_bus_process(bus_, nullptr) > 0; ++i) {
+  }
+  return sd_bus_is_open(bus_) > 0;
+}
 
 SdbusSystemd::~SdbusSystemd() {
   sd_bus_slot_unref(job_removed_slot_);
