@@ -50,6 +50,15 @@ void on_worker(ApiContext& ctx, http::Responder res, std::function<Response()> w
   }
 }
 
+void refresh_live(ApiContext& ctx, const std::string& app) {
+  if (ctx.live == nullptr) return;
+  auto v = ctx.apps.get(app);
+  if (!v) return;
+  std::optional<monitor::AppState> seen;
+  if (ctx.monitor != nullptr) seen = ctx.monitor->state(app);
+  ctx.live->app_view(*v, seen);
+}
+
 void append_audit(ApiContext& ctx, registry::AuditEntry entry) {
   auto write = [&reg = ctx.registry, e = std::move(entry)] { (void)reg.append_audit(e); };
   if (ctx.workers.try_post(write)) return;

@@ -32,6 +32,10 @@ struct Refused {
 /// "internal"). The pool full: 503 "agent_busy" with Retry-After: 1, and `work` never runs.
 void on_worker(ApiContext& ctx, http::Responder res, std::function<http::Response()> work);
 
+/// Puts `app`'s fresh view (systemd now, the monitor's last state) into the live state
+/// after an operation, so that a read right after the answer sees it. On a worker.
+void refresh_live(ApiContext& ctx, const std::string& app);
+
 /// Appends `entry` to the audit log on a worker. The pool full: written inline from any
 /// thread but the io thread; from the io thread it is dropped and counted.
 void append_audit(ApiContext& ctx, registry::AuditEntry entry);

@@ -153,6 +153,7 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
     auto s = ctx.apps.run(cmd.app, *verb);
     held->release();
     if (ctx.monitor != nullptr) ctx.monitor->trigger(cmd.app);
+    refresh_live(ctx, cmd.app);
     ctx.metrics.count_operation(cmd.app, cmd.action, s ? "ok" : s.error().code);
     if (!s && s.error().kind == ErrorKind::NotFound) {
       // The same answer as for an app the webhook may not touch (the audit log tells them apart).
