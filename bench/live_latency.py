@@ -21,7 +21,7 @@ def get_apps():
 
 
 sock = socket.create_connection(("127.0.0.1", port))
-sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
 buf = b""
 
 

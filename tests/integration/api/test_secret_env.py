@@ -73,10 +73,11 @@ def test_secret_environment_lifecycle(agent, admin):
     # The API: names with "***" for everyone, admin included; no value in the unit texts.
     viewer = Api(agent.port, make_token(agent, f"secenv-viewer-{RUN}", "viewer"))
     for who in (admin, viewer):
-        code, res, _ = who.get(f"/api/apps/{name}")
-        assert code == 200, res
-        assert_nowhere(json.dumps(res), PLAIN)
-        assert res["data"]["definition"]["secret_environment"] == {"API_KEY": "***", "OTHER_SECRET": "***"}
+        for query in ("", "?fresh=1"):  # the live state, and afresh with the unit file
+            code, res, _ = who.get(f"/api/apps/{name}{query}")
+            assert code == 200, res
+            assert_nowhere(json.dumps(res), PLAIN)
+            assert res["data"]["definition"]["secret_environment"] == {"API_KEY": "***", "OTHER_SECRET": "***"}
         assert f"EnvironmentFile={path}" in res["data"]["unit_file"]["rendered"]
         assert res["data"]["unit_file"]["state"] == "current"
         code, res, _ = who.get("/api/apps")
