@@ -195,10 +195,16 @@ int serve(const config::Config& cfg) {
       adapters::SdbusSystemd* bus = nullptr;
       std::unique_ptr<units::AppUnits> units;
       std::chrono::steady_clock::time_point made;
+      std::chrono::steady_clock::time_point used;
     };
     thread_local PerThread t;
     const auto now = std::chrono::steady_clock::now();
-    const bool lost = t.units && (t.bus == nullptr ? now - t.made > std::chrono::seconds(5) : !t.bus->is_open());
+    // A bus idle for a second is pinged first (one round trip): the daemon may have dropped
+    // it meanwhile (dbus restarted), and an operation must not be the one to find out.
+    const bool idle = now - t.used > std::chrono::seconds(1);
+    const bool lost = t.units && (t.bus == nullptr ? now - t.made > std::chrono::seconds(5)
+                                                   : !(idle ? t.bus->answers() : t.bus->is_open()));
+    t.used = now;
     if (!t.units || lost) {
       t.units.reset();
       auto bus = adapters::SdbusSystemd::connect(bus_opts);
@@ -324,8 +330,14 @@ int serve(const config::Config& cfg) {
     mon_deps.on_monitored_view = [&live](const registry::MonitoredProcess& m, const monitor::MonitoredState& st) {
       live.monitored(m, st);
     };
-    mon_deps.on_full_cycle = [&live](const std::vector<std::string>& a, const std::vector<std::string>& m) {
-      live.full_cycle(a, m);
+    mon_deps.on_full_cycle = [&live, &registry](const std::vector<std::string>& a, const std::vector<std::string>& m) {
+      // An app registered while the cycle ran is not in `a` but is already in the store
+      // (the API fed it): keep whatever the registry holds now.
+      std::vector<std::string> keep = a;
+      if (auto now = registry.list_apps()) {
+        for (const auto& r : *now) keep.push_back(r.definition.name);
+      }
+      live.full_cycle(keep, m);
     };
     mon_deps.unit_pids = [](const std::string& cg) { return procscan::read_cgroup_procs(cg); };
     mon_deps.on_event = [&cloud_reporter, &live](const monitor::Event& e) {

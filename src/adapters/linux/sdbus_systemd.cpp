@@ -117,6 +117,15 @@ bool SdbusSystemd::is_open() const {
   return sd_bus_is_open(bus_) > 0;
 }
 
+bool SdbusSystemd::answers() const {
+  if (!is_open()) return false;
+  sd_bus_error err = SD_BUS_ERROR_NULL;
+  const int r = sd_bus_call_method(bus_, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.Peer",
+                                   "Ping", &err, nullptr, "");
+  sd_bus_error_free(&err);
+  return r >= 0 && is_open();
+}
+
 SdbusSystemd::~SdbusSystemd() {
   sd_bus_slot_unref(job_removed_slot_);
   sd_bus_flush_close_unref(bus_);
