@@ -38,6 +38,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$ROOT"
 echo "run.sh: agent on 127.0.0.1:${SIAX_PORT:-8080}; open http://127.0.0.1:${SIAX_PORT:-8080}/ (Ctrl-C stops it and tears the sandbox down)"
+echo "run.sh: log in as 'admin'; its first password (never printed) is in a root-only file inside the sandbox:"
+echo "          tools/sandbox/siax-sandbox exec $SANDBOX -- cat /var/lib/siax-agent/initial-admin-password"
+echo "        or set your own: tools/sandbox/siax-sandbox exec $SANDBOX -- $AGENT user set-password admin"
 if [ "$DEMO" = 1 ]; then bash scripts/demo.sh "$SANDBOX" & fi
 tools/sandbox/siax-sandbox exec "$SANDBOX" --cwd / \
   ${SIAX_PORT:+--env SIAX_PORT="$SIAX_PORT"} -- "$AGENT" serve ${ARGS[@]+"${ARGS[@]}"}
