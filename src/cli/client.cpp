@@ -46,6 +46,15 @@ Reply exchange(Stream& stream, const Endpoint& ep, const std::string& method, co
 
 }  // namespace
 
+boost::asio::ssl::context pinned_tls_context(const std::string& cert_file) {
+  namespace ssl = boost::asio::ssl;
+  ssl::context tls(ssl::context::tls_client);
+  tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  tls.load_verify_file(cert_file);
+  tls.set_verify_mode(ssl::verify_peer);
+  return tls;
+}
+
 Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
                    const std::optional<nlohmann::json>& body) {
   const char* scheme = ep.tls_cert_file ? "https" : "http";
@@ -66,11 +75,7 @@ Result<Reply> call(const Endpoint& ep, const std::string& method, const std::str
         return reply;
       }
       namespace ssl = boost::asio::ssl;
-      ssl::context tls(ssl::context::tls_client);
-      tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1);
-      tls.load_verify_file(*ep.tls_cert_file);
-      tls.set_verify_mode(ssl::verify_peer);
+      auto tls = pinned_tls_context(*ep.tls_cert_file);
       beast::ssl_stream<beast::basic_stream<local>> stream(ioc, tls);
       beast::get_lowest_layer(stream).expires_after(kTimeout);
       beast::get_lowest_layer(stream).connect(local::endpoint(*ep.unix_socket));
@@ -105,11 +110,7 @@ Result<Reply> call(const Endpoint& ep, const std::string& method, const std::str
     // self-signed certificate works and no other certificate is accepted. Its names are
     // not checked against ep.host: the CLI talks to the local agent by address.
     namespace ssl = boost::asio::ssl;
-    ssl::context tls(ssl::context::tls_client);
-    tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                    ssl::context::no_tlsv1_1);
-    tls.load_verify_file(*ep.tls_cert_file);
-    tls.set_verify_mode(ssl::verify_peer);
+    auto tls = pinned_tls_context(*ep.tls_cert_file);
     beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
     beast::get_lowest_layer(stream).expires_after(kTimeout);
     beast::get_lowest_layer(stream).connect(addresses);

@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
@@ -19,6 +21,10 @@ struct Endpoint {
   /// instead of host:port, so the token reaches nobody but the agent (docs/SECURITY.md).
   std::optional<std::string> unix_socket;
 };
+
+/// A TLS client context that trusts the agent's own certificate (`cert_file`) and nothing
+/// else, TLS 1.2 or later. Throws on an unreadable certificate (callers catch).
+[[nodiscard]] boost::asio::ssl::context pinned_tls_context(const std::string& cert_file);
 
 struct Reply {
   unsigned status = 0;

@@ -103,14 +103,6 @@ Status follow(Stream& stream, const Endpoint& ep, const std::string& target,
 Status follow_stream(const Endpoint& ep, const std::string& target,
                      const std::function<bool(const SseEvent&)>& on_event) {
   namespace ssl = boost::asio::ssl;
-  auto client_tls = [&ep] {
-    ssl::context tls(ssl::context::tls_client);
-    tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                    ssl::context::no_tlsv1_1);
-    tls.load_verify_file(*ep.tls_cert_file);
-    tls.set_verify_mode(ssl::verify_peer);
-    return tls;
-  };
   if (ep.unix_socket) {
     // The agent's local socket, like every other CLI call: the token never goes to the port.
     using local = boost::asio::local::stream_protocol;
@@ -121,7 +113,7 @@ Status follow_stream(const Endpoint& ep, const std::string& target,
         stream.connect(local::endpoint(*ep.unix_socket));
         return follow(stream, ep, target, on_event);
       }
-      auto tls = client_tls();
+      auto tls = pinned_tls_context(*ep.tls_cert_file);
       beast::ssl_stream<beast::basic_stream<local>> stream(ioc, tls);
       beast::get_lowest_layer(stream).connect(local::endpoint(*ep.unix_socket));
       stream.handshake(ssl::stream_base::client);
@@ -142,7 +134,7 @@ Status follow_stream(const Endpoint& ep, const std::string& target,
       stream.connect(addresses);
       return follow(stream, ep, target, on_event);
     }
-    auto tls = client_tls();
+    auto tls = pinned_tls_context(*ep.tls_cert_file);
     beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
     beast::get_lowest_layer(stream).connect(addresses);
     stream.handshake(ssl::stream_base::client);
