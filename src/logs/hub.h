@@ -38,7 +38,7 @@ struct HubOptions {
   std::size_t read_budget = 2'048;  ///< lines read per turn before yielding
   /// How long a possibly-growing entry (an error line, a traceback) is held waiting for
   /// its next line.
-  std::chrono::milliseconds hold_delay{100};
+  std::chrono::milliseconds hold_delay{250};
   /// Poll of a quiet stream: the first line after a quiet spell would otherwise wait for
   /// journald's (coalesced, up to 250 ms) change notification. A poll costs a few
   /// microseconds (sd_journal_process + one sd_journal_next), and streams exist only
