@@ -105,6 +105,32 @@ def test_hostile_patterns_over_websocket_get_an_error_frame_and_close_1008(agent
     assert health_ms(agent.port) < 500
 
 
+def test_a_too_long_text_filter_gets_a_clear_400_for_downloads_and_viewers(agent, admin, token, numbered):
+    ok = "NUMBERED 3"
+    code, body, _ = admin.get(f"/api/apps/{numbered}/logs?" + urllib.parse.urlencode({"q": ok, "format": "json"}))
+    assert code == 200
+    for q in ("x" * 257, "numbered " * 100):  # (the whole request target is at most 2048 bytes)
+        query = urllib.parse.urlencode({"q": q})
+        status, body, _ = admin.get(f"/api/apps/{numbered}/logs?{query}")
+        assert status == 400, (len(q), status, body)
+        assert body["error"]["code"] == "text_too_long", body
+        assert f"q is {len(q)} bytes long, at most 256" in body["error"]["message"], body
+        status, body, _ = admin.get(f"/api/agent/logs?{query}")
+        assert status == 400 and body["error"]["code"] == "text_too_long", body
+
+    async def go():
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+            async with Viewer(agent.port, token, f"/logs/{numbered}", q="y" * 300).connect():
+                pass
+        assert refused.value.status_code == 400
+        # At the limit it is accepted, and a 256-byte text that is nearly every line costs nothing visible.
+        async with Viewer(agent.port, token, f"/logs/{numbered}", q="a" * 255 + "b", tail="1000").connect() as ws:
+            entries, _ = await collect(ws, lambda es, fs: any(f.get("type") == "live" for f in fs))
+            assert entries == []
+    run(go())
+    assert health_ms(agent.port) < 500
+
+
 def test_redos_patterns_give_the_right_lines_in_bounded_time(agent, admin, numbered):
     for pattern, want in BOUNDED:
         t0 = time.monotonic()
