@@ -23,6 +23,7 @@
 #include "auth/login_limiter.h"
 #include "auth/roles.h"
 #include "auth/sessions.h"
+#include "auth/token_cache.h"
 #include "http/server.h"
 #include "orchestrator/op_serializer.h"
 #include "orchestrator/rate_limiter.h"
@@ -100,6 +101,10 @@ struct ApiContext {
   LiveFeed* live = nullptr;
   /// GET /api/stream; nullptr: the route answers 503.
   StateStream* stream = nullptr;
+  /// The active API tokens in memory (kept in step with the registry by TokenSync): bearer
+  /// tokens are checked here, never against the registry on the io thread. nullptr: bearer
+  /// tokens are refused with 503 (the panel's sessions still work).
+  auth::TokenCache* tokens = nullptr;
 };
 
 /// Registers the middleware and every route on ctx.server.

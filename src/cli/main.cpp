@@ -29,6 +29,7 @@
 #include "cli/client.h"
 #include "cli/stream_client.h"
 #include "cli/serve.h"
+#include "cli/token_notify.h"
 #include "config/config.h"
 #include "core/unit_renderer.h"
 #include "registry/sqlite_registry.h"
@@ -475,6 +476,7 @@ int main(int argc, char** argv) {
       if (!hash) return report(hash.error(), as_json);
       auto id = (*reg)->add_token(token_name, *role, *hash, now_usec());
       if (!id) return report(id.error(), as_json);
+      siax::cli::tell_agent_tokens_changed(*cfg);  // in effect when we return (docs/SECURITY.md)
       return print_ok({{"id", *id}, {"name", token_name}, {"role", role_name}, {"token", *secret}}, as_json,
                       fmt::format("token {} ({}, {}): {}\nIt is shown once: store it now. Use it as "
                                   "'Authorization: Bearer <token>'.",
@@ -509,6 +511,7 @@ int main(int argc, char** argv) {
         if ((std::to_string(t.id) == token_name || t.name == token_name) && !t.revoked_at_usec) {
           auto r = (*reg)->revoke_token(t.id, now_usec());
           if (!r) return report(r.error(), as_json);
+          siax::cli::tell_agent_tokens_changed(*cfg);
           return print_ok({{"id", t.id}, {"revoked", true}}, as_json, fmt::format("revoked token {} ({})", t.id, t.name));
         }
       }

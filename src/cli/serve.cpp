@@ -35,6 +35,7 @@
 #include "agent/webhook.h"
 #include "agent/webhook_route.h"
 #include "agent/state_stream.h"
+#include "agent/token_sync.h"
 #include "procscan/cgroup_procs.h"
 #include "state/state_store.h"
 #include "cloud/cloud_config.h"
@@ -412,6 +413,25 @@ int serve(const config::Config& cfg) {
                           [&] { return units_for_thread().permissions(); }, now_usec, SIAX_VERSION, host_name(),
                           cfg.server.tls_enabled(), &monitor_service, nullptr, nullptr};
     ctx.warn = [](std::string_view m) { spdlog::warn("{}", m); };
+    // ---- API tokens in memory (docs/SECURITY.md): the io thread never reads the registry to authenticate ----
+    auth::TokenCache token_cache;
+    agent::TokenSync token_sync(ioc, workers, registry, token_cache, cfg.paths.state_dir + "/registry.db", {},
+                                [](std::string_view m) { spdlog::warn("{}", m); });
+    if (auto s = token_sync.load_now(); !s) {
+      spdlog::critical("cannot read the API tokens: {}", s.error().message);
+      return 1;
+    }
+    token_sync.start();
+    ctx.tokens = &token_cache;
+    if (auto s = token_sync.install_reload_route(server); !s) {
+      spdlog::critical("cannot set up the token routes: {}", s.error().message);
+      return 1;
+    }
+    boost::asio::signal_set token_signals(ioc, SIGINT, SIGTERM);
+    token_signals.async_wait([&token_sync](boost::system::error_code e, int) {
+      if (!e) token_sync.stop();
+    });
+    // ---- end API tokens ----
     ctx.live = &live;
     ctx.stream = &state_stream;
     ctx.system_extra = [&cloud_reporter] {
@@ -465,8 +485,8 @@ int serve(const config::Config& cfg) {
       spdlog::critical("cannot set up the logs endpoints: {}", s.error().message);
       return 1;
     }
-    ctx.metrics_extra = [&log_endpoint, &cloud_reporter] {
-      return log_endpoint.render_metrics() +
+    ctx.metrics_extra = [&log_endpoint, &cloud_reporter, &token_sync] {
+      return log_endpoint.render_metrics() + token_sync.render_metrics() +
              (cloud_reporter ? cloud::stats_to_prometheus(cloud_reporter->stats()) : std::string());
     };
     boost::asio::signal_set log_signals(ioc, SIGINT, SIGTERM);  // viewers are closed on stop
