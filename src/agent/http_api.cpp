@@ -450,6 +450,15 @@ void Metrics::count_rate_limited(const std::string& app) {
   if (rate_limited_.size() < 100'000) ++rate_limited_[app];
 }
 
+void Metrics::count_webhook_refused(std::string_view code) {
+  std::lock_guard lock(mutex_);
+  auto it = webhook_refused_.find(code);
+  if (it == webhook_refused_.end()) {
+    it = webhook_refused_.try_emplace(webhook_refused_.size() < 32 ? std::string(code) : "other", 0).first;
+  }
+  ++it->second;
+}
+
 namespace {
 
 std::string label(std::string_view v) {
@@ -503,6 +512,12 @@ std::string Metrics::render(const http::ServerStats& stats, std::size_t workers_
     out += "# TYPE siax_rate_limited_total counter\n";
     for (const auto& [app, n] : rate_limited_) {
       out += fmt::format("siax_rate_limited_total{{app=\"{}\"}} {}\n", label(app), n);
+    }
+    out += "# HELP siax_webhook_refused_total Webhook requests refused before authentication (summarised in the "
+           "audit log).\n";
+    out += "# TYPE siax_webhook_refused_total counter\n";
+    for (const auto& [code, n] : webhook_refused_) {
+      out += fmt::format("siax_webhook_refused_total{{code=\"{}\"}} {}\n", label(code), n);
     }
   }
   out += "# HELP siax_http_unauthenticated_total Requests refused for missing or bad credentials (not audited).\n";

@@ -101,15 +101,24 @@ StatusCode status_for(webhook::Refusal refusal) {
 
 void handle(ApiContext& ctx, const Request& req, const Responder& res) {
   Auditor audit{ctx, req.remote_address, "webhook", ""};
+  // Before the sender proved to hold the secret, anyone can send requests: they are
+  // counted, and audited only as a summary (at most one entry a minute), never one by one.
+  auto refused = [&](std::string_view code) {
+    ctx.metrics.count_webhook_refused(code);
+    if (ctx.webhook == nullptr) return;  // off: like any unknown route, nothing to audit
+    if (auto summary = ctx.webhook->refusals().note(code, req.remote_address, ctx.now_usec() / 1'000'000)) {
+      audit("webhook", "", "refused", std::move(*summary));
+    }
+  };
   if (ctx.webhook == nullptr) {
-    audit("webhook", "", "webhook_disabled", "");
+    refused("webhook_disabled");
     res.send(http::json_failure(StatusCode::not_found, "webhook_disabled",
                                 "the webhook is off on this agent: an administrator turns it on with "
                                 "webhook.secret_file (docs/API.md, \"Webhook\")"));
     return;
   }
   if (req.body.size() > webhook::kMaxBodyBytes) {
-    audit("webhook", "", "body_too_large", fmt::format("{} bytes", req.body.size()));
+    refused("body_too_large");
     res.send(http::json_failure(StatusCode::payload_too_large, "body_too_large",
                                 fmt::format("the body is {} bytes; a webhook command is at most {} bytes",
                                             req.body.size(), webhook::kMaxBodyBytes)));
@@ -120,7 +129,14 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
   auto accepted = ctx.webhook->verify(presented, ctx.now_usec() / 1'000'000);
   if (!accepted) {
     const auto& r = accepted.error();
-    audit("webhook", "", r.code, r.message);
+    if (r.refusal == webhook::Refusal::InvalidBody && presented.signature) {
+      // The signature checked out (it is verified before the body): a holder of the secret
+      // sent a bad command. Audited like any other of theirs.
+      audit.role = "operator";
+      audit("webhook", "", r.code, r.message);
+    } else {
+      refused(r.code);
+    }
     auto refusal = http::json_failure(status_for(r.refusal), r.code, r.message,
                                       r.refusal == webhook::Refusal::Busy
                                           ? std::optional<std::chrono::seconds>(std::chrono::seconds(5))
