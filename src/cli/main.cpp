@@ -29,6 +29,7 @@
 #include "cli/client.h"
 #include "cli/stream_client.h"
 #include "cli/serve.h"
+#include "cli/unit_helper.h"
 #include "config/config.h"
 #include "core/unit_renderer.h"
 #include "registry/sqlite_registry.h"
@@ -356,6 +357,14 @@ int main(int argc, char** argv) {
   }
   auto* unit_list = unit->add_subcommand("list", "apps with a siax-app-* unit");
 
+  // --- the root unit helper (socket-activated by siax-agent-helper.socket; docs/SECURITY.md) ---
+  siax::cli::UnitHelperOptions helper_opts;
+  long helper_idle = 30;
+  auto* unit_helper = app.add_subcommand("unit-helper", "root helper: writes siax-app-* units for the agent (user mode)");
+  unit_helper->add_option("--peer-user", helper_opts.peer_user, "the agent's user, the only one served besides root");
+  unit_helper->add_option("--idle-exit", helper_idle, "exit after this many seconds without a request")
+      ->check(CLI::Range(1, 3600));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -379,6 +388,11 @@ int main(int argc, char** argv) {
   if (!cfg) return report(cfg.error(), as_json);
 
   if (*serve) return siax::cli::serve(*cfg);
+  if (*unit_helper) {
+    helper_opts.config_path = config_path;
+    helper_opts.idle_exit = std::chrono::seconds(helper_idle);
+    return siax::cli::run_unit_helper(*cfg, helper_opts);
+  }
 
   // --- client commands ---
   if (*apps || *audit) {
