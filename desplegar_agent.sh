@@ -430,8 +430,8 @@ RemoveIPC=yes
 EOF
   else
     cat <<EOF
-# Root mode: the agent writes siax-app-*.service files itself.
-ReadWritePaths=$STATE_DIR $APP_UNIT_DIR
+# Root mode: the agent writes siax-app-*.service files and their secret files itself.
+ReadWritePaths=$STATE_DIR $APP_UNIT_DIR $SECRETS_DIR
 # Reading other users' app directories (checks before a start) and their /proc entries.
 CapabilityBoundingSet=CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_KILL
 EOF
@@ -609,6 +609,9 @@ ensure_config() {
 
 ensure_rights() {
   local mode=$1
+  # The apps' secret environment files (EnvironmentFile=): root's, written by the agent in
+  # root mode and by the unit helper in user mode.
+  install -d -m 0700 -o root -g root "$SECRETS_DIR"
   if [ "$mode" = user ]; then
     # The rule, and the root-owned check it runs before a start (docs/SECURITY.md).
     local before after
@@ -617,8 +620,7 @@ ensure_rights() {
     after=$(cat "$POLKIT_RULE" "$UNIT_CHECK" 2>/dev/null | sha256sum || true)
     [ "$before" = "$after" ] ||
       say "installed the polkit rule $POLKIT_RULE ($SVC_USER may start/stop/restart its own siax-app-* units only)"
-    # The unit helper: root's secret directory, its two units, the socket listening.
-    install -d -m 0700 -o root -g root "$SECRETS_DIR"
+    # The unit helper: its two units, the socket listening.
     local changed=0
     if [ ! -f "$HELPER_SOCKET_FILE" ] || [ "$(cat "$HELPER_SOCKET_FILE")" != "$(render_helper_socket)" ]; then
       render_helper_socket | write_file_atomic "$HELPER_SOCKET_FILE" 0644 root:root

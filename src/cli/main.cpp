@@ -21,6 +21,7 @@
 
 #include "adapters/linux/fs_secret_store.h"
 #include "adapters/linux/fs_unit_store.h"
+#include "adapters/linux/helper_socket_client.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
 #include "api/app_json.h"
@@ -574,6 +575,10 @@ int main(int argc, char** argv) {
   settings.allow_root = cfg->apps.allow_root_apps;
   settings.interpreters = {cfg->runtimes.node, cfg->runtimes.npm, cfg->runtimes.python};
   siax::units::AppUnits units(**systemd, store, host, settings, &secrets);
+  // User mode: unit files go through the root unit helper when one is configured.
+  siax::adapters::HelperSocketClient unit_helper_client(cfg->paths.unit_helper_socket,
+                                                        2 * cfg->apps.job_timeout + std::chrono::seconds(15));
+  if (!cfg->paths.unit_helper_socket.empty() && ::geteuid() != 0) units.use_helper(&unit_helper_client);
 
   if (*perms) {
     auto p = units.permissions();
