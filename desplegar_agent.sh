@@ -576,7 +576,10 @@ ensure_user_and_dirs() {
   local mode=$1 owner
   if [ "$mode" = user ]; then
     if ! id -u "$SVC_USER" >/dev/null 2>&1; then
-      useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin \
+      # The group may be left from an earlier install (another user still in it).
+      local group_opt=--user-group
+      getent group "$SVC_USER" >/dev/null 2>&1 && group_opt="-g $SVC_USER"
+      useradd --system $group_opt --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin \
         --comment "siax-agent service" "$SVC_USER"
       say "created the system user $SVC_USER (no login shell, no home)"
     fi
@@ -862,6 +865,8 @@ do_purge() {
   for u in "${units[@]}"; do systemctl reset-failed "$(basename "$u")" 2>/dev/null || true; done
   rm -rf -- "$CONF_DIR" "$STATE_DIR" "$LOG_DIR"
   if id -u "$SVC_USER" >/dev/null 2>&1; then userdel "$SVC_USER" 2>/dev/null || warn "could not remove the user $SVC_USER"; fi
+  # userdel keeps the group while other users are in it (e.g. one given access by hand)
+  if getent group "$SVC_USER" >/dev/null 2>&1; then groupdel "$SVC_USER" 2>/dev/null || warn "could not remove the group $SVC_USER"; fi
   echo "$PROG: purged siax-agent and ${#units[@]} app unit(s)"
 }
 

@@ -104,7 +104,7 @@ def test_user_mode_install_has_the_helper_root_owned_and_every_right():
     perms = sb("runuser", "-u", "siax-agent", "--", "env", f"SIAX_UNIT_HELPER_SOCKET={SOCK}", "siax-agent", "--json",
                "--config", CONF, "permissions").stdout
     assert json.loads(perms)["data"]["write_unit_files"] is True
-    r = deploy("--check")
+    r = deploy("--check", "--binary", AGENT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"the unit helper {HELPER}.socket listens on {SOCK}" in r.stdout
     # re-running the same build leaves the helper as it is
@@ -174,10 +174,14 @@ def test_nobody_but_the_agents_user_and_root_can_use_the_helper():
     reply = helper_call({"op": "ping"}, user=APP_USER)
     assert reply.get("connect_error", "").startswith("CONNECT-ERROR 13"), reply  # EACCES
     # a user put in the agent's group: connects, but SO_PEERCRED says it is not the agent
-    sb("sh", "-c", "id hlp-intruder >/dev/null 2>&1 || useradd --system --no-create-home -G siax-agent hlp-intruder")
-    reply = helper_call({"op": "enable", "app": "anything"}, user="hlp-intruder")
-    assert reply["ok"] is False and reply["error"]["code"] == "peer_not_allowed", reply
-    uid = sb("id", "-u", "hlp-intruder").stdout.strip()
+    sb("sh", "-c", "id hlp-intruder >/dev/null 2>&1 || useradd --system --no-create-home hlp-intruder; "
+                   "usermod -a -G siax-agent hlp-intruder")
+    try:
+        reply = helper_call({"op": "enable", "app": "anything"}, user="hlp-intruder")
+        uid = sb("id", "-u", "hlp-intruder").stdout.strip()
+    finally:
+        sb("userdel", "hlp-intruder")
+    assert reply.get("ok") is False and reply["error"]["code"] == "peer_not_allowed", reply
     assert eventually(lambda: f"uid {uid} pid" in sb("journalctl", "-u", f"{HELPER}.service", "-o", "cat",
                                                      "--no-pager").stdout)
     # the agent's user and root are served
@@ -237,7 +241,7 @@ def test_without_the_helper_the_right_is_missing_and_the_api_says_403():
         assert status == 403, data
         assert data["error"]["details"]["missing_right"] == "write_unit_files", data
         assert sb("test", "-e", f"{UNITS}/{APP_UNIT}", check=False).returncode != 0
-        r = deploy("--check")
+        r = deploy("--check", "--binary", AGENT)
         assert r.returncode == 2 and "unit helper" in r.stderr, r.stdout + r.stderr
     finally:
         sb("systemctl", "start", f"{HELPER}.socket")
