@@ -21,6 +21,7 @@
 
 #include "adapters/linux/fs_secret_store.h"
 #include "adapters/linux/fs_unit_store.h"
+#include "adapters/linux/helper_socket_client.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
 #include "api/app_json.h"
@@ -30,6 +31,7 @@
 #include "cli/stream_client.h"
 #include "cli/serve.h"
 #include "cli/token_notify.h"
+#include "cli/unit_helper.h"
 #include "config/config.h"
 #include "core/unit_renderer.h"
 #include "registry/sqlite_registry.h"
@@ -357,6 +359,14 @@ int main(int argc, char** argv) {
   }
   auto* unit_list = unit->add_subcommand("list", "apps with a siax-app-* unit");
 
+  // --- the root unit helper (socket-activated by siax-agent-helper.socket; docs/SECURITY.md) ---
+  siax::cli::UnitHelperOptions helper_opts;
+  long helper_idle = 30;
+  auto* unit_helper = app.add_subcommand("unit-helper", "root helper: writes siax-app-* units for the agent (user mode)");
+  unit_helper->add_option("--peer-user", helper_opts.peer_user, "the agent's user, the only one served besides root");
+  unit_helper->add_option("--idle-exit", helper_idle, "exit after this many seconds without a request")
+      ->check(CLI::Range(1, 3600));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -380,6 +390,11 @@ int main(int argc, char** argv) {
   if (!cfg) return report(cfg.error(), as_json);
 
   if (*serve) return siax::cli::serve(*cfg);
+  if (*unit_helper) {
+    helper_opts.config_path = config_path;
+    helper_opts.idle_exit = std::chrono::seconds(helper_idle);
+    return siax::cli::run_unit_helper(*cfg, helper_opts);
+  }
 
   // --- client commands ---
   if (*apps || *audit) {
@@ -563,6 +578,10 @@ int main(int argc, char** argv) {
   settings.allow_root = cfg->apps.allow_root_apps;
   settings.interpreters = {cfg->runtimes.node, cfg->runtimes.npm, cfg->runtimes.python};
   siax::units::AppUnits units(**systemd, store, host, settings, &secrets);
+  // User mode: unit files go through the root unit helper when one is configured.
+  siax::adapters::HelperSocketClient unit_helper_client(cfg->paths.unit_helper_socket,
+                                                        2 * cfg->apps.job_timeout + std::chrono::seconds(15));
+  if (!cfg->paths.unit_helper_socket.empty() && ::geteuid() != 0) units.use_helper(&unit_helper_client);
 
   if (*perms) {
     auto p = units.permissions();

@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/linux/fs_secret_store.h"
+#include "adapters/linux/helper_socket_client.h"
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
@@ -180,7 +181,13 @@ int serve(const config::Config& cfg) {
   }
 
   adapters::FsUnitStore store(cfg.paths.unit_dir);
-  adapters::FsSecretStore secrets(adapters::default_secrets_directory(cfg.paths.state_dir));
+  // User mode with the root unit helper: the helper writes the units and their secret files
+  // (root's directory, named in EnvironmentFile=); without one, the agent writes them itself.
+  const bool use_helper = !cfg.paths.unit_helper_socket.empty();
+  adapters::HelperSocketClient unit_helper(cfg.paths.unit_helper_socket, 2 * cfg.apps.job_timeout + std::chrono::seconds(15));
+  adapters::FsSecretStore secrets(use_helper ? std::string(adapters::kRootSecretsDirectory)
+                                             : adapters::default_secrets_directory(cfg.paths.state_dir));
+  if (use_helper) spdlog::info("unit files: written through the unit helper at {}", cfg.paths.unit_helper_socket);
   adapters::LinuxHost host;
   units::PreflightSettings settings;
   settings.allow_root = cfg.apps.allow_root_apps;
@@ -218,6 +225,7 @@ int serve(const config::Config& cfg) {
         t.systemd = std::make_unique<units::UnavailableSystemd>(bus.error());
       }
       t.units = std::make_unique<units::AppUnits>(*t.systemd, store, host, settings, &secrets);
+      if (use_helper) t.units->use_helper(&unit_helper);
       t.made = now;
     }
     return *t.units;

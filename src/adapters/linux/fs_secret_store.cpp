@@ -49,7 +49,7 @@ std::string file_name(const std::string& app) { return app + ".env"; }
 }  // namespace
 
 std::string default_secrets_directory(const std::string& state_dir) {
-  return ::geteuid() == 0 ? std::string("/etc/siax-agent/secrets") : state_dir + "/secrets";
+  return ::geteuid() == 0 ? std::string(kRootSecretsDirectory) : state_dir + "/secrets";
 }
 
 FsSecretStore::FsSecretStore(std::string directory) : dir_(std::move(directory)) {}
