@@ -274,7 +274,9 @@ int serve(const config::Config& cfg) {
     // ---- end live state ----
 
     // ---- the monitor (issue 4): /proc scans + systemd, reconciled every scan_interval ----
-    procscan::ProcScanner scanner(procscan::ProcScannerOptions{.incremental = true});  // issue 12: new processes only
+    procscan::ProcScannerOptions scan_opts;
+    scan_opts.incremental = true;  // issue 12: new processes in full, known ones by their stat line
+    procscan::ProcScanner scanner(scan_opts);
     monitor::HttpProber prober(ioc);
     agent::MonitorDeps mon_deps{registry, scanner, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                                 now_usec};
