@@ -798,6 +798,10 @@ Status install_api(ApiContext& ctx) {
   }));
   results.push_back(s.route(Method::get, "/api/monitored", [&ctx](Request req, Responder res) {
     if (!allowed(ctx, req, res, auth::Role::Viewer, "monitored", "")) return;
+    if (ctx.live != nullptr && ctx.live->store().ready()) {  // issue 12: from the live state, no SQLite
+      res.send(http::json_success(json(ctx.live->store().all_monitored())));
+      return;
+    }
     on_worker(ctx, res, [&ctx] {
       auto specs = ctx.registry.list_monitored();
       if (!specs) return http::error_response(specs.error());
@@ -864,6 +868,7 @@ Status install_api(ApiContext& ctx) {
       registry::MonitoredProcess m{spec.key, name.empty() ? it->comm : name, monitored_command(spec.cmdline), spec.user,
                                    ctx.now_usec()};
       if (auto put = ctx.registry.put_monitored(m); !put) return http::error_response(put.error());
+      if (ctx.live != nullptr) ctx.live->monitored_added(m);  // listed at once; the triggered cycle fills it
       audit(ctx, req, "monitor_add", m.key, "ok");
       ctx.monitor->trigger();
       return http::json_success({{"key", m.key}, {"name", m.name}, {"user", m.user}, {"command", spec.cmdline}},
@@ -887,6 +892,7 @@ Status install_api(ApiContext& ctx) {
         return http::json_failure(StatusCode::not_found, "not_monitored",
                                   "no monitored process has this key: see GET /api/monitored");
       }
+      if (ctx.live != nullptr) (void)ctx.live->store().remove_monitored(key);
       if (ctx.monitor != nullptr) ctx.monitor->trigger();
       return http::json_success({{"key", key}, {"removed", true}});
     });

@@ -33,6 +33,7 @@
 #include "panel/panel.h"
 #include "agent/live_state.h"
 #include "agent/monitor_service.h"
+#include "agent/reload_coalescer.h"
 #include "agent/webhook.h"
 #include "agent/webhook_route.h"
 #include "agent/state_stream.h"
@@ -196,6 +197,7 @@ int serve(const config::Config& cfg) {
   bus_opts.job_timeout = cfg.apps.job_timeout;
   bus_opts.start_settle = cfg.apps.start_settle;
 
+  agent::ReloadCoalescer reloads;  // issue 12: daemon-reloads shared by the writes queued before them
   // One AppUnits (and D-Bus connection) per worker thread, reconnected when lost.
   auto units_for_thread = [&]() -> units::AppUnits& {
     struct PerThread {
@@ -218,7 +220,7 @@ int serve(const config::Config& cfg) {
       auto bus = adapters::SdbusSystemd::connect(bus_opts);
       if (bus) {
         t.bus = bus->get();
-        t.systemd = std::move(*bus);
+        t.systemd = std::make_unique<agent::CoalescingSystemd>(std::move(*bus), reloads);  // one reload for many writes
       } else {
         spdlog::warn("systemd is not reachable: {}", bus.error().message);
         t.bus = nullptr;
@@ -281,7 +283,9 @@ int serve(const config::Config& cfg) {
     // ---- end live state ----
 
     // ---- the monitor (issue 4): /proc scans + systemd, reconciled every scan_interval ----
-    procscan::ProcScanner scanner;
+    procscan::ProcScannerOptions scan_opts;
+    scan_opts.incremental = true;  // issue 12: new processes in full, known ones by their stat line
+    procscan::ProcScanner scanner(scan_opts);
     monitor::HttpProber prober(ioc);
     agent::MonitorDeps mon_deps{registry, scanner, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                                 now_usec};
@@ -346,9 +350,16 @@ int serve(const config::Config& cfg) {
       if (auto now = registry.list_apps()) {
         for (const auto& r : *now) keep.push_back(r.definition.name);
       }
-      live.full_cycle(keep, m);
+      std::vector<std::string> keep_m = m;  // likewise a process added to the monitored list meanwhile
+      if (auto now = registry.list_monitored()) {
+        for (const auto& p : *now) keep_m.push_back(p.key);
+      }
+      live.full_cycle(keep, keep_m);
     };
     mon_deps.unit_pids = [](const std::string& cg) { return procscan::read_cgroup_procs(cg); };
+    mon_deps.unit_usage = [](const std::string& cg, procscan::CgroupUsageFiles& f) {
+      return procscan::read_cgroup_usage(cg, "/sys/fs/cgroup", &f);
+    };
     mon_deps.on_event = [&cloud_reporter, &live](const monitor::Event& e) {
       live.event(e);
       spdlog::log(e.severity == monitor::Severity::Error ? spdlog::level::err : spdlog::level::warn, "event: {}: {}",
