@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "auth/crypto_util.h"
+#include "common/strings.h"
 
 namespace siax::auth {
 
@@ -15,12 +16,6 @@ Result<std::string> random_id() {
   auto bytes = random_bytes(32);
   if (!bytes) return tl::unexpected(bytes.error());
   return base64url_encode(bytes->data(), bytes->size());
-}
-
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 std::string cookie_attributes(std::chrono::seconds max_age, bool secure) {
@@ -138,8 +133,8 @@ std::vector<std::pair<std::string_view, std::string_view>> parse_cookie_header(s
     header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
     const auto eq = part.find('=');
     if (eq == std::string_view::npos) continue;
-    const auto name = trim_spaces(part.substr(0, eq));
-    auto value = trim_spaces(part.substr(eq + 1));
+    const auto name = trim(part.substr(0, eq));
+    auto value = trim(part.substr(eq + 1));
     // RFC 6265 allows a value in double quotes; the quotes are not part of it.
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (name.empty()) continue;

@@ -10,7 +10,7 @@ namespace {
 
 Result<Role> role_column(const storage::Statement& stmt, int col, std::string_view path, std::string_view what) {
   const std::string text = stmt.text(col);
-  auto role = role_from_string(text);
+  auto role = role_from_name(text);
   if (!role) return tl::unexpected<Error>(detail::corrupt(path, fmt::format("{} has an unknown role '{}'", what, text)));
   return *role;
 }

@@ -89,7 +89,7 @@ TEST(RegistryRole, RoundTripsThroughStrings) {
   for (Role r : {Role::Viewer, Role::Operator, Role::Admin}) {
     EXPECT_EQ(role_from_string(to_string(r)), r);
   }
-  EXPECT_STREQ(to_string(Role::Operator), "operator");
+  EXPECT_EQ(to_string(Role::Operator), "operator");
   EXPECT_EQ(role_from_string("Admin"), std::nullopt);
   EXPECT_EQ(role_from_string(""), std::nullopt);
 }
