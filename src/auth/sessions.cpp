@@ -25,7 +25,7 @@ std::string cookie_attributes(std::chrono::seconds max_age, bool secure) {
 
 }  // namespace
 
-SessionStore::SessionStore(NowFn now, SessionOptions options) : now_(std::move(now)), options_(options) {}
+SessionStore::SessionStore(const Clock& clock, SessionOptions options) : clock_(clock), options_(options) {}
 
 TimePoint SessionStore::expiry_of(const Session& s) const {
   return std::min(s.last_seen + options_.idle_timeout, s.created + options_.absolute_lifetime);
@@ -41,7 +41,7 @@ Result<Session> SessionStore::create(std::string username, Role role, std::strin
   auto csrf = random_id();
   if (!csrf) return tl::unexpected(csrf.error());
 
-  const auto now = now_();
+  const auto now = clock_.now();
   Session s;
   s.id = std::move(*id);
   s.csrf_token = std::move(*csrf);
@@ -66,7 +66,7 @@ Result<Session> SessionStore::create(std::string username, Role role, std::strin
 }
 
 std::optional<Session> SessionStore::find(std::string_view id) {
-  const auto now = now_();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
@@ -102,7 +102,7 @@ std::size_t SessionStore::retain_current(
 }
 
 std::size_t SessionStore::size() {
-  const auto now = now_();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   purge_expired_locked(now);
   return sessions_.size();

@@ -4,7 +4,7 @@
 
 #include "cloud/cloud_config.h"
 #include "unit/cloud/fake_transport.h"
-#include "unit/cloud/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace siax::cloud {
 namespace {
@@ -15,7 +15,7 @@ using std::chrono::seconds;
 using steady = std::chrono::steady_clock;
 using test::FakeCloud;
 using test::FakeTransport;
-using test::TempDir;
+using siax::test::TempDir;
 
 constexpr const char* kServer = "web-1";
 

@@ -14,7 +14,7 @@
 
 #include "cloud/cloud_reporter.h"
 #include "cloud/curl_transport.h"
-#include "unit/cloud/temp_dir.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -24,7 +24,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 using steady = std::chrono::steady_clock;
-using test::TempDir;
+using siax::test::TempDir;
 
 constexpr const char* kKey = "k-123";
 constexpr const char* kPython = "/usr/bin/python3";

@@ -7,12 +7,12 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/cloud/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace siax::cloud {
 namespace {
 
-using test::TempDir;
+using siax::test::TempDir;
 
 std::unique_ptr<CloudOutbox> open_or_die(const std::string& path, CloudOutbox::Options o = {}) {
   auto r = CloudOutbox::open(path, o);

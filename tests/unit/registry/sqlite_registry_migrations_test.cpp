@@ -10,29 +10,13 @@
 
 #include "api/app_json.h"
 #include "registry/sqlite_registry.h"
+#include "support/temp_dir.h"
 
 namespace siax::registry {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/var/tmp/siax-registry-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using siax::test::TempDir;
 
 /// A raw connection for building and inspecting databases behind the registry's back.
 class RawDb {
