@@ -1,5 +1,5 @@
 #pragma once
-/// The API's reads from the live state (issue 12): GET /api/apps, /api/apps/:name and
+/// The API's reads from the live state: GET /api/apps, /api/apps/:name and
 /// /api/apps/:name/status answered from the StateStore on the io thread (no systemd, no
 /// disk), GET /api/stream, and the store's lines for /metrics.
 ///

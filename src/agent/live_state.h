@@ -1,5 +1,5 @@
 #pragma once
-/// The live state's feed (issue 12): turns what the monitor, the signal path and the API
+/// The live state's feed: turns what the monitor, the signal path and the API
 /// know about an app into the objects GET /api/apps lists, and puts them in the
 /// StateStore (which keeps only what changed). Also the JSON of those objects, shared by
 /// the store's writers and the API's fallback paths (one shape, one place).

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "common/strings.h"
+
 namespace siax::config {
 
 namespace {
@@ -548,13 +550,6 @@ std::string_view toml_type_name(toml::node_type t) {
 
 std::string location(std::string_view source, const toml::source_region& region) {
   return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
 }
 
 /// A value from the environment or the command line, by the key's type.

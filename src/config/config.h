@@ -116,7 +116,7 @@ struct AppsConfig {
   bool allow_root_apps = false;
   std::chrono::milliseconds rate_limit_interval{1000};  ///< per app; 0 disables the limit
   std::chrono::milliseconds job_timeout{30'000};
-  std::chrono::milliseconds start_settle{0};  ///< 0: answer when systemd's job is done (issue 12)
+  std::chrono::milliseconds start_settle{0};  ///< 0: answer when systemd's job is done
   std::chrono::milliseconds usage_interval{5'000};  ///< live state: usage changes at most this often per app
   std::chrono::milliseconds scan_interval{5'000};
   bool operator==(const AppsConfig&) const = default;

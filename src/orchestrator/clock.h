@@ -1,21 +1,9 @@
 #pragma once
-/// The time source of the orchestrator, injected so that tests drive time by hand
-/// (tests/unit/orchestrator/manual_clock.h) instead of sleeping.
-#include <chrono>
+/// The orchestrator's clock is siax::Clock (common/clock.h).
+#include "common/clock.h"
 
 namespace siax::orchestrator {
 
-/// A monotonic clock. Implementations must be safe to call from any thread.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  [[nodiscard]] virtual std::chrono::steady_clock::time_point now() const = 0;
-};
-
-/// The real clock: std::chrono::steady_clock (immune to wall-clock changes).
-class SystemClock final : public Clock {
- public:
-  [[nodiscard]] std::chrono::steady_clock::time_point now() const override { return std::chrono::steady_clock::now(); }
-};
+using SystemClock = ::siax::SteadyClock;  // TODO(merge): remove alias (cli/serve.cpp; use siax::SteadyClock)
 
 }  // namespace siax::orchestrator

@@ -1,4 +1,4 @@
-"""The signed webhook (issue 15), POST /webhook/command, against the real agent and real
+"""The signed webhook, POST /webhook/command, against the real agent and real
 apps in the sandbox: a signed restart restarts the app (new PID); a wrong signature, a stale
 or future timestamp, a replay, a disallowed app or action, an unknown app, a malformed body
 are refused and nothing happens (same PID); the API's per-app rate limit applies; every
