@@ -189,7 +189,7 @@ std::string shown(std::string_view s) {
   return q;
 }
 
-const std::array<KeyDef, 34> kKeys = {{
+const std::array<KeyDef, 34> kKeys = {{  // NOLINT(readability-identifier-naming): a constant
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
