@@ -244,10 +244,8 @@ Result<void> SqliteRegistry::put_app(const AppRecord& app) {
 Result<std::optional<AppRecord>> SqliteRegistry::get_app(const std::string& name) {
   std::lock_guard lock(mutex_);
   SIAX_STORAGE_TRY(stmt, db_.prepare(fmt::format("SELECT {} FROM apps WHERE name = ?1", kAppColumns), "read the app"));
-  SIAX_STORAGE_TRY(has_row, stmt->bind(1, name).step());
-  if (!*has_row) return std::optional<AppRecord>();
-  SIAX_STORAGE_TRY(record, app_row(*stmt, path_));
-  return std::optional<AppRecord>(std::move(*record));
+  return detail::first_row<AppRecord>(stmt->bind(1, name),
+                                      [&](const storage::Statement& s) { return app_row(s, path_); });
 }
 
 Result<std::vector<AppRecord>> SqliteRegistry::list_apps() {

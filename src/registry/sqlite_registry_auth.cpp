@@ -72,10 +72,8 @@ Result<std::optional<TokenRecord>> SqliteRegistry::find_token_by_hash(const std:
   SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT id, name, role, hash, created_at_usec, last_used_at_usec, revoked_at_usec "
                               "FROM api_tokens WHERE hash = ?1",
                               "find the token"));
-  SIAX_STORAGE_TRY(has_row, stmt->bind(1, hash).step());
-  if (!*has_row) return std::optional<TokenRecord>();
-  SIAX_STORAGE_TRY(token, token_row(*stmt, path_));
-  return std::optional<TokenRecord>(std::move(*token));
+  return detail::first_row<TokenRecord>(stmt->bind(1, hash),
+                                        [&](const storage::Statement& s) { return token_row(s, path_); });
 }
 
 Result<std::vector<TokenRecord>> SqliteRegistry::list_tokens() {
@@ -125,10 +123,8 @@ Result<std::optional<UserRecord>> SqliteRegistry::get_user(const std::string& us
   std::lock_guard lock(mutex_);
   SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT username, password_hash, role, created_at_usec FROM users WHERE username = ?1",
                               "read the user"));
-  SIAX_STORAGE_TRY(has_row, stmt->bind(1, username).step());
-  if (!*has_row) return std::optional<UserRecord>();
-  SIAX_STORAGE_TRY(user, user_row(*stmt, path_));
-  return std::optional<UserRecord>(std::move(*user));
+  return detail::first_row<UserRecord>(stmt->bind(1, username),
+                                       [&](const storage::Statement& s) { return user_row(s, path_); });
 }
 
 Result<std::vector<UserRecord>> SqliteRegistry::list_users() {

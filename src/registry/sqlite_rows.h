@@ -1,5 +1,6 @@
 #pragma once
 /// Internal to src/registry: what the SqliteRegistry source files share (not a port).
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,16 @@ Result<std::vector<T>> collect(storage::Statement& stmt, RowFn row) {
     if (!item) return tl::unexpected<Error>(std::move(item.error()));
     out.push_back(std::move(*item));
   }
+}
+
+/// The first row of `stmt` through `row`, or nullopt when there is none.
+template <class T, class RowFn>
+Result<std::optional<T>> first_row(storage::Statement& stmt, RowFn row) {
+  SIAX_STORAGE_TRY(has_row, stmt.step());
+  if (!*has_row) return std::optional<T>();
+  auto item = row(stmt);
+  if (!item) return tl::unexpected<Error>(std::move(item.error()));
+  return std::optional<T>(std::move(*item));
 }
 
 }  // namespace siax::registry::detail

@@ -47,4 +47,18 @@ std::optional<WriteFailure> write_file_atomically(int dirfd, const std::string& 
   return std::nullopt;
 }
 
+std::optional<ReadFailure> read_all(int fd, std::size_t max_bytes, std::string& out) {
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ReadFailure{errno};
+    }
+    if (n == 0) return std::nullopt;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > max_bytes) return ReadFailure{0};
+  }
+}
+
 }  // namespace siax::adapters

@@ -1,7 +1,9 @@
 #pragma once
-/// Filesystem helpers shared by the file-backed adapters (unit files, secret files).
+/// Filesystem helpers shared by the file-backed adapters (unit files, secret files):
+/// atomic replacement and bounded reads.
 #include <sys/types.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,5 +34,15 @@ struct WriteFailure {
 /// is untouched. Thread: any (temporary names are unique per process and call).
 [[nodiscard]] std::optional<WriteFailure> write_file_atomically(int dirfd, const std::string& name,
                                                                 std::string_view content, mode_t mode);
+
+/// Why read_all() failed: errno, or 0 when the file is larger than the bound.
+struct ReadFailure {
+  int err = 0;
+  [[nodiscard]] bool too_large() const noexcept { return err == 0; }
+};
+
+/// Appends everything `fd` holds to `out`, at most `max_bytes` (a larger file fails with
+/// too_large() once more is read). Retries on EINTR.
+[[nodiscard]] std::optional<ReadFailure> read_all(int fd, std::size_t max_bytes, std::string& out);
 
 }  // namespace siax::adapters

@@ -112,18 +112,11 @@ Result<std::optional<std::string>> FsSecretStore::read(const std::string& app) c
     return tl::unexpected(io_failure(errno, "read", path));
   }
   std::string out;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return tl::unexpected(io_failure(errno, "read", path));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > kMaxSecretFile) {
+  if (auto failed = read_all(fd.fd, kMaxSecretFile, out)) {
+    if (failed->too_large()) {
       return fail(ErrorKind::Internal, "secret_file_too_large", fmt::format("{} is larger than 256 KiB", path));
     }
+    return tl::unexpected(io_failure(failed->err, "read", path));
   }
   return std::optional<std::string>(std::move(out));
 }

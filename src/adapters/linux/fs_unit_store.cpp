@@ -77,18 +77,11 @@ Result<std::optional<std::string>> FsUnitStore::read(const std::string& unit) co
     return tl::unexpected(io_failure(errno, "read", path));
   }
   std::string out;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return tl::unexpected(io_failure(errno, "read", path));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > kMaxUnitFile) {
+  if (auto failed = read_all(fd.fd, kMaxUnitFile, out)) {
+    if (failed->too_large()) {
       return fail(ErrorKind::Internal, "unit_too_large", fmt::format("{} is larger than 256 KiB", path));
     }
+    return tl::unexpected(io_failure(failed->err, "read", path));
   }
   return std::optional<std::string>(std::move(out));
 }
