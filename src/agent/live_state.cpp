@@ -1,5 +1,8 @@
 #include "agent/live_state.h"
 
+#include <set>
+#include <tuple>
+
 #include "api/app_json.h"
 #include "core/app_definition.h"
 #include "monitor/state_json.h"
@@ -94,8 +97,54 @@ std::int64_t LiveFeed::now_ms() {
       .count();
 }
 
+namespace {
+
+/// systemd's view but for its usage figures.
+bool same_unit(const std::optional<core::UnitStatus>& a, const std::optional<core::UnitStatus>& b) {
+  if (!a || !b) return !a && !b;
+  auto key = [](const core::UnitStatus& u) {
+    return std::tie(u.unit, u.load_state, u.active_state, u.sub_state, u.result, u.unit_file_state, u.control_group,
+                    u.description, u.main_pid, u.exec_main_code, u.exec_main_status, u.restart_count,
+                    u.state_change_usec);
+  };
+  return key(*a) == key(*b);
+}
+
+/// The monitor's state but for its usage figures and timestamps.
+monitor::AppState without_usage(monitor::AppState s) {
+  s.cpu_percent = 0.0;
+  s.memory_bytes = 0;
+  s.uptime_seconds.reset();
+  s.updated_usec = 0;
+  return s;
+}
+
+}  // namespace
+
+bool LiveFeed::unchanged_since_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
+                                   const monitor::AppState& state, std::int64_t now) {
+  std::optional<core::UnitStatus> status;
+  if (unit) status = *unit;
+  const std::string error = unit ? std::string() : unit.error().message;
+  std::lock_guard lock(fed_mu_);
+  auto it = fed_.find(record.definition.name);
+  if (it != fed_.end() && now - it->second.at_ms < store_.usage_interval_ms() && it->second.record == record &&
+      it->second.unit_error == error && same_unit(it->second.unit, status) &&
+      without_usage(it->second.state) == without_usage(state)) {
+    return true;
+  }
+  fed_[record.definition.name] = Fed{record, std::move(status), error, state, now};
+  return false;
+}
+
+void LiveFeed::forget(const std::string& name) {
+  std::lock_guard lock(fed_mu_);
+  fed_.erase(name);
+}
+
 void LiveFeed::app(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
                    const monitor::AppState& state) {
+  if (unchanged_since_put(record, unit, state, now_ms())) return;
   std::optional<core::UnitStatus> status;
   if (unit) status = *unit;
   const std::string error = unit ? std::string() : unit.error().message;
@@ -104,12 +153,16 @@ void LiveFeed::app(const registry::AppRecord& record, const Result<core::UnitSta
 }
 
 void LiveFeed::app_view(const AppView& view, const std::optional<monitor::AppState>& seen) {
+  forget(view.record.definition.name);  // the monitor's next view goes in whole
   (void)store_.put_app(view.record.definition.name, app_summary_json(view.record, view.status, view.status_error, seen),
                        app_detail_extra_json(view.record, view.status), now_ms(),
                        view.status ? view.status->state_change_usec : 0);
 }
 
-void LiveFeed::app_removed(const std::string& name) { (void)store_.remove_app(name); }
+void LiveFeed::app_removed(const std::string& name) {
+  forget(name);
+  (void)store_.remove_app(name);
+}
 
 void LiveFeed::monitored(const registry::MonitoredProcess& spec, const monitor::MonitoredState& state) {
   (void)store_.put_monitored(spec.key, monitored_json(spec, state));
@@ -122,6 +175,11 @@ void LiveFeed::monitored_added(const registry::MonitoredProcess& spec) {
 void LiveFeed::event(const monitor::Event& event) { store_.add_event(event_json(event)); }
 
 void LiveFeed::full_cycle(const std::vector<std::string>& apps, const std::vector<std::string>& monitored) {
+  {
+    std::lock_guard lock(fed_mu_);
+    const std::set<std::string> keep(apps.begin(), apps.end());
+    for (auto it = fed_.begin(); it != fed_.end();) it = keep.count(it->first) != 0 ? std::next(it) : fed_.erase(it);
+  }
   store_.retain_apps(apps);
   store_.retain_monitored(monitored);
   store_.set_ready();

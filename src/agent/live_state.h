@@ -6,6 +6,8 @@
 ///
 /// Threading: LiveFeed is thread-safe (the store is); the JSON functions are pure.
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -60,7 +62,23 @@ class LiveFeed {
 
  private:
   static std::int64_t now_ms();
+  /// Whether the monitor's view of an app is the one last put but for usage (CPU, memory,
+  /// uptime) within the store's usage interval: then building its JSON (the monitor's main
+  /// cost per cycle with 200 apps) would only be coalesced away by the store.
+  bool unchanged_since_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
+                           const monitor::AppState& state, std::int64_t now);
+  void forget(const std::string& name);
+
   state::StateStore& store_;
+  struct Fed {
+    registry::AppRecord record;
+    std::optional<core::UnitStatus> unit;
+    std::string unit_error;
+    monitor::AppState state;
+    std::int64_t at_ms = 0;
+  };
+  std::mutex fed_mu_;
+  std::map<std::string, Fed> fed_;  ///< what app() last put, per app (bounded by the registry)
 };
 
 }  // namespace siax::agent

@@ -188,10 +188,25 @@ void MonitorService::run_partial(const std::set<std::string>& names) {
   std::vector<monitor::AppState> changed;
   std::vector<std::string> removed;
   std::uint64_t reads = 0;
+  std::optional<Result<std::map<std::string, ports::UnitListEntry>>> listed;  // asked once, when needed
   for (const auto& name : names) {
+    std::optional<core::UnitStatus> before;
     {
       std::lock_guard lock(mutex_);
       if (held_.count(name) != 0) continue;
+      if (auto it = units_.find(name); it != units_.end()) before = it->second;
+    }
+    // A stopped unit is unloaded by systemd soon after: reading it loads it again, which
+    // systemd announces (UnitNew, then UnitRemoved when it unloads it), which triggers
+    // this re-read again: a loop that kept systemd at ~20 % of a core per stopped app.
+    // Such a unit that is still not loaded has not moved: nothing to read.
+    if (before && deps_.unit_states && (before->active_state == "inactive" || before->load_state == "not-found")) {
+      if (!listed) listed = deps_.unit_states();
+      if (*listed && (*listed)->count(name) == 0) {
+        std::lock_guard lock(mutex_);
+        ++stats_.unit_reads_saved;
+        continue;
+      }
     }
     auto record = deps_.registry.get_app(name);
     if (!record) continue;  // the registry failed: the next full cycle decides
@@ -367,6 +382,21 @@ void MonitorService::run_cycle() {
       if (unit) {
         unit_view = std::move(*unit);
         new_units.emplace(def.name, *unit_view);
+      }
+      // A main process started after this cycle's scan (the unit was read after it) is not
+      // in the table: read it now rather than call the app crashed ("main process gone").
+      if (unit_view && unit_view->main_pid != 0) {
+        const int main_pid = static_cast<int>(unit_view->main_pid);
+        auto at = std::lower_bound(processes->begin(), processes->end(), main_pid,
+                                   [](const core::ProcessInfo& p, int pid) { return p.pid < pid; });
+        if (at == processes->end() || at->pid != main_pid) {
+          Result<std::vector<core::ProcessInfo>> fresh = std::vector<core::ProcessInfo>();
+          {
+            std::lock_guard scan_lock(scan_mutex_);
+            fresh = deps_.processes.read_pids({main_pid}, std::chrono::steady_clock::now());
+          }
+          if (fresh && !fresh->empty()) processes->insert(at, std::move(fresh->front()));
+        }
       }
 
       std::optional<monitor::HealthView> health;
@@ -649,7 +679,13 @@ void MonitorService::apply_cgroup_usage(const std::string& app, const std::strin
     files = track.usage_files;
   }
   if (files.probed && files.memory.empty() && files.cpu.empty()) return;  // no accounting here
-  const auto usage = deps_.unit_usage(control_group, files);
+  auto usage = deps_.unit_usage(control_group, files);
+  if (files.memory.empty()) {
+    // No memory accounting (a hybrid host's unified cpu.stat alone, as in the sandbox): the
+    // unit's processes, which the scan reads anyway, give both figures; stop reading files.
+    files.cpu.clear();
+    usage = procscan::CgroupUsage{};
+  }
   const auto at = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   auto& track = tracks_[app];

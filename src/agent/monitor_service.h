@@ -107,9 +107,10 @@ struct MonitorOptions {
   /// signals per job).
   std::chrono::milliseconds trigger_debounce{100};
   /// With Deps::unit_states: every app's full status is read at least every this many
-  /// cycles (systemd's memory figure is at most this old; the apps take turns, a sixth of
-  /// them per cycle), and all of them after trigger().
-  int full_refresh_every = 6;
+  /// cycles (a safety net behind the signals and the per-cycle list of states: the apps take
+  /// turns, 1/24 of them per cycle, every unit every 2 minutes at 5 s), and all of them
+  /// after trigger(). Usage comes from the cgroup or the processes every cycle.
+  int full_refresh_every = 24;
   // (The unit-file drift check, a registry read and a file read per app, runs only when
   // the app's unit is read in full: after a signal, a daemon-reload, or its turn.)
   /// trigger(app) alone (a systemd signal for that app, an operation) re-reads only the

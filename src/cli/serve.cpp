@@ -4,6 +4,10 @@
 // password hashing), each worker with its own D-Bus connection.
 #include "cli/serve.h"
 
+#include <malloc.h>
+
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -145,6 +149,10 @@ Status bootstrap_credentials(registry::Registry& reg, const std::string& state_d
 }  // namespace
 
 int serve(const config::Config& cfg) {
+  // Two malloc arenas instead of one per thread (glibc's default, up to 8 per core): about
+  // 1.7 MB less resident memory with 8 threads (docs/PERFORMANCE.md); an explicit
+  // MALLOC_ARENA_MAX in the environment still wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) (void)::mallopt(M_ARENA_MAX, 2);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(static_cast<spdlog::level::level_enum>(static_cast<int>(cfg.log.level)));
 

@@ -27,14 +27,45 @@ std::string normalize(const std::string& path) {
   return n;
 }
 
+/// An absolute path already in lexically normal form (no "//", "." or ".." component, no
+/// trailing '/'): two such paths are the same path exactly when they are the same string.
+bool is_plain_absolute(std::string_view p) {
+  if (p.empty() || p.front() != '/') return false;
+  if (p.size() > 1 && p.back() == '/') return false;
+  for (std::size_t i = 0; i + 1 < p.size(); ++i) {
+    if (p[i] != '/') continue;
+    const std::size_t j = i + 1;
+    if (p[j] == '/') return false;
+    if (p[j] == '.' && (j + 1 == p.size() || p[j + 1] == '/')) return false;
+    if (p[j] == '.' && p[j + 1] == '.' && (j + 2 == p.size() || p[j + 2] == '/')) return false;
+  }
+  return true;
+}
+
+/// The last component ("" for "/" or a path ending in '/').
+std::string_view last_component(std::string_view p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
+// The monitor compares every app with every process each cycle (200 apps x 200
+// processes): the fast paths keep std::filesystem out of the common cases.
 bool same_path(const std::string& a, const std::string& b) {
-  return !a.empty() && !b.empty() && normalize(a) == normalize(b);
+  if (a.empty() || b.empty()) return false;
+  if (a == b) return true;
+  if (is_plain_absolute(a) && is_plain_absolute(b)) return false;
+  return normalize(a) == normalize(b);
 }
 
 /// argv element `arg` designates `target`, literally or relative to `cwd`.
 bool arg_is_path(const std::string& arg, const std::string& target, const std::string& cwd) {
   if (arg.empty()) return false;
   if (arg.front() == '/') return same_path(arg, target);
+  // Relative: its last component must be the target's (unless it ends in "." or ".." or '/').
+  const std::string_view tail = last_component(arg);
+  if (!tail.empty() && tail != "." && tail != ".." && is_plain_absolute(target) && tail != last_component(target)) {
+    return false;
+  }
   if (cwd.empty() || cwd.front() != '/') return false;  // cwd unreadable: cannot resolve
   return same_path((std::filesystem::path(cwd) / arg).string(), target);
 }

@@ -150,6 +150,7 @@ class StateStore {
 
   // --- readers ---
   [[nodiscard]] bool ready() const;
+  [[nodiscard]] std::int64_t usage_interval_ms() const { return options_.usage_interval_ms; }
   [[nodiscard]] std::uint64_t version() const;
   [[nodiscard]] AppList apps() const;
   [[nodiscard]] std::optional<nlohmann::json> app(const std::string& name) const;
