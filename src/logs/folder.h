@@ -43,6 +43,10 @@ class LineFolder {
   void flush(std::vector<LogEntry>& out);
   /// Whether an entry is held, waiting for a possible continuation.
   [[nodiscard]] bool holding() const noexcept { return state_ != State::Idle; }
+  /// Whether the held entry is known to be unfinished: a Python traceback before its
+  /// exception line, or after a chain sentence before the next traceback. The hub holds
+  /// such an entry longer (its next line is certain to come, only late under load).
+  [[nodiscard]] bool incomplete() const noexcept { return state_ == State::PyFrames || state_ == State::PyChain; }
   /// Lines pushed so far (lets a timer tell whether the held entry is still growing).
   [[nodiscard]] std::uint64_t pushed() const noexcept { return pushed_; }
 

@@ -38,6 +38,8 @@ struct LogHub::Stream : std::enable_shared_from_this<LogHub::Stream> {
   bool waiting = false;
   bool turn_posted = false;
   bool hold_armed = false;
+  bool hold_long = false;     ///< the armed hold is the long one (an unfinished traceback)
+  std::uint64_t hold_gen = 0; ///< which arm the pending wait belongs to
   std::uint64_t hold_mark = 0;
   std::chrono::steady_clock::time_point last_data{};
   std::vector<RawLine> lines;
@@ -71,11 +73,20 @@ struct LogHub::Stream : std::enable_shared_from_this<LogHub::Stream> {
   }
 
   void arm_hold() {
-    if (closed || hold_armed || !folder.holding()) return;
+    if (closed || !folder.holding()) return;
+    const bool long_hold = folder.incomplete();
+    if (hold_armed) {
+      if (!hold_long || long_hold) return;  // armed with a fitting delay
+      // The entry became complete (its exception line came): the short hold from now on,
+      // not the rest of the long one.
+    }
     hold_armed = true;
+    hold_long = long_hold;
     hold_mark = folder.pushed();
-    hold_timer.expires_after(options.hold_delay);
-    hold_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    const std::uint64_t gen = ++hold_gen;
+    hold_timer.expires_after(long_hold ? options.incomplete_hold_delay : options.hold_delay);
+    hold_timer.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
+      if (gen != self->hold_gen) return;  // replaced by a later arm
       self->hold_armed = false;
       if (ec || self->closed) return;
       if (self->folder.pushed() == self->hold_mark) {

@@ -39,6 +39,10 @@ struct HubOptions {
   /// How long a possibly-growing entry (an error line, a traceback) is held waiting for
   /// its next line.
   std::chrono::milliseconds hold_delay{250};
+  /// The same for an entry known to be unfinished (LineFolder::incomplete: a traceback
+  /// without its exception line yet). Its next line is certain; on a loaded machine
+  /// journald stored a traceback's lines more than 250 ms apart (a CI run split one).
+  std::chrono::milliseconds incomplete_hold_delay{2'000};
   /// Poll of a quiet stream: the first line after a quiet spell would otherwise wait for
   /// journald's (coalesced, up to 250 ms) change notification. A poll costs a few
   /// microseconds (sd_journal_process + one sd_journal_next), and streams exist only

@@ -37,19 +37,19 @@ def test_a_token_written_behind_the_agents_back_works_at_once_and_its_revocation
     user = Api(agent.port, secret)
     assert user.get("/api/apps")[0] == 401
     before = metric(admin, "siax_auth_token_reloads_total")
-    t0 = time.monotonic()
     sql(agent, f"INSERT INTO api_tokens (name, role, hash, created_at_usec) VALUES ('{name}', 'viewer', '{digest}', 1)")
+    t0 = time.monotonic()  # committed: the write's process has exited
     assert eventually(lambda: user.get("/api/apps")[0] == 200, timeout=5, step=0.01)
     took_in = time.monotonic() - t0
     assert metric(admin, "siax_auth_token_reloads_total") > before
-    t0 = time.monotonic()
     sql(agent, f"UPDATE api_tokens SET revoked_at_usec = 2 WHERE hash = '{digest}'")
+    t0 = time.monotonic()
     assert eventually(lambda: user.get("/api/apps")[0] == 401, timeout=5, step=0.01)
     took_out = time.monotonic() - t0
-    print(f"\ntoken in effect {took_in * 1000:.0f} ms, revocation {took_out * 1000:.0f} ms after the write "
-          "(including the sqlite3 process)")
-    # The watch, not the 2 s period: well under it (the python process itself takes ~100 ms).
-    assert took_in < 0.6 and took_out < 0.6
+    print(f"\ntoken in effect {took_in * 1000:.0f} ms, revocation {took_out * 1000:.0f} ms after the writing "
+          "process returned")
+    # The watch, not the 2 s period (milliseconds; generous for a loaded machine).
+    assert took_in < 0.5 and took_out < 0.5
 
 
 def test_the_cli_token_commands_take_effect_before_they_return(agent, admin):

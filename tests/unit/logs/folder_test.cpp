@@ -74,6 +74,33 @@ TEST(LogsFolder, PlainLinesPassThroughAtOnceAndErrorsWaitForTheNextLine) {
   EXPECT_FALSE(f.holding());
 }
 
+TEST(LogsFolder, ATracebackIsIncompleteUntilItsExceptionLine) {
+  LineFolder f;
+  std::vector<LogEntry> out;
+  f.push(raw(1, "ERROR:root:failed"), out);
+  EXPECT_TRUE(f.holding());
+  EXPECT_FALSE(f.incomplete());  // an error line may or may not grow
+  f.push(raw(2, "Traceback (most recent call last):"), out);
+  EXPECT_TRUE(f.incomplete());
+  f.push(raw(3, "  File \"x.py\", line 1, in <module>"), out);
+  EXPECT_TRUE(f.incomplete());
+  f.push(raw(4, "KeyError: 'a'"), out);
+  EXPECT_TRUE(f.holding());
+  EXPECT_FALSE(f.incomplete());  // complete, though a chained one may follow
+  f.push(raw(5, ""), out);
+  f.push(raw(6, "During handling of the above exception, another exception occurred:"), out);
+  EXPECT_TRUE(f.incomplete());
+  f.push(raw(7, ""), out);
+  f.push(raw(8, "Traceback (most recent call last):"), out);
+  f.push(raw(9, "ValueError: b"), out);
+  EXPECT_FALSE(f.incomplete());
+  EXPECT_TRUE(out.empty());
+  f.flush(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].lines, 9u);
+  EXPECT_FALSE(f.incomplete());
+}
+
 TEST(LogsFolder, LinesOfAnotherProcessAreNotFoldedIn) {
   std::vector<RawLine> lines = {raw(1, "Traceback (most recent call last):", 6, 10),
                                 raw(2, "  File \"a.py\", line 1, in <module>", 6, 11),

@@ -104,6 +104,40 @@ TEST_F(LogsHub, LevelsAndFoldingHappenOnceForAllViewers) {
   EXPECT_EQ(a.messages[1], "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyError: 'id'");
 }
 
+TEST_F(LogsHub, AnUnfinishedTracebackIsHeldLongerThanAnErrorLine) {
+  // Under load journald stored a traceback's lines more than the hold delay apart: the
+  // header must wait for its exception line (bounded by incomplete_hold_delay), while an
+  // error line alone goes out after the short hold.
+  HubOptions o;
+  o.hold_delay = std::chrono::milliseconds(10);
+  o.incomplete_hold_delay = std::chrono::milliseconds(400);
+  LogHub hub(ioc.get_executor(), journal, o);
+  RecordingViewer a;
+  auto s = hub.subscribe(orders, a);
+  ASSERT_TRUE(s);
+  journal.append("orders", "Traceback (most recent call last):");
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(150));  // well past hold_delay
+  EXPECT_TRUE(a.messages.empty());
+  journal.append("orders", "  File \"x.py\", line 1, in <module>");
+  journal.append("orders", "KeyError: 'id'");
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(150));
+  ASSERT_EQ(a.messages.size(), 1u);
+  EXPECT_EQ(a.messages[0], "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyError: 'id'");
+  // An error line: out after the short hold. A header whose end never comes: out alone
+  // once the long hold is over (bounded).
+  journal.append("orders", "Error: boom");
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(150));
+  ASSERT_EQ(a.messages.size(), 2u);
+  journal.append("orders", "Traceback (most recent call last):");
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(900));
+  ASSERT_EQ(a.messages.size(), 3u);
+  EXPECT_EQ(a.messages[2], "Traceback (most recent call last):");
+}
+
 TEST_F(LogsHub, ReadsInBoundedTurns) {
   HubOptions o;
   o.read_budget = 10;
