@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <thread>
 
 namespace siax::logs {
 namespace {
@@ -44,7 +45,19 @@ Result<History> replay_forward(JournalReader& reader, const StreamQuery& query, 
   return h;
 }
 
-Result<History> tail(JournalReader& reader, const StreamQuery& query, const HistoryLimits& limits) {
+/// How the newest lines end: 0 complete; 1 with an entry that may still grow (an error
+/// line); 2 inside an unfinished traceback (see HistoryLimits::settle_max).
+int ends_unfinished(const std::vector<RawLine>& newest_first, const FolderOptions& options) {
+  // Enough lines to see the traceback's start: a folded entry holds at most max_lines.
+  const std::size_t n = std::min(newest_first.size(), options.max_lines + 1);
+  LineFolder folder(options);
+  std::vector<LogEntry> sink;
+  for (std::size_t i = n; i-- > 0;) folder.push(newest_first[i], sink);
+  return folder.incomplete() ? 2 : folder.holding() ? 1 : 0;
+}
+
+Result<History> tail_once(JournalReader& reader, const StreamQuery& query, const HistoryLimits& limits,
+                          int& unfinished) {
   History h;
   const std::size_t want = query.start.tail;
   if (auto s = reader.seek_tail(); !s) return tl::unexpected(s.error());
@@ -67,9 +80,24 @@ Result<History> tail(JournalReader& reader, const StreamQuery& query, const Hist
     if (matching.size() >= want || want == 0) break;
     chunk *= 2;
   }
+  unfinished = ends_unfinished(newest_first, limits.folder);
   const std::size_t skip = matching.size() > want ? matching.size() - want : 0;
   for (std::size_t i = skip; i < matching.size(); ++i) h.entries.push_back(shared(std::move(matching[i])));
   return h;
+}
+
+Result<History> tail(JournalReader& reader, const StreamQuery& query, const HistoryLimits& limits) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    int unfinished = 0;
+    auto h = tail_once(reader, query, limits, unfinished);
+    // An error line may have a traceback coming: wait as long as the live stream would
+    // (settle_step x 5); an unfinished traceback surely goes on: up to settle_max.
+    const auto give_up = t0 + (unfinished == 2 ? limits.settle_max : limits.settle_step * 5);
+    if (!h || unfinished == 0 || std::chrono::steady_clock::now() + limits.settle_step > give_up) return h;
+    std::this_thread::sleep_for(limits.settle_step);
+    reader.process();
+  }
 }
 
 }  // namespace

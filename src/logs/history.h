@@ -1,6 +1,7 @@
 #pragma once
 /// Reads what a viewer gets before the live stream, and downloads. Blocking (reads the
 /// journal): run on a worker thread (or inline for small reads); uses its own reader.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,13 @@ namespace siax::logs {
 struct HistoryLimits {
   std::size_t max_replay_entries = 10'000;  ///< a reconnect or `since` replays at most this many
   std::size_t max_scan_lines = 200'000;     ///< lines read looking for `tail` matching entries
+  /// A tail that ends inside an unfinished traceback (LineFolder::incomplete: the app is
+  /// writing it right now) is read again, every `settle_step`, until it is finished or
+  /// `settle_max` has passed, so that the history does not cut it in two (the live stream
+  /// would then deliver its end as separate lines); one that ends with an error line (a
+  /// traceback may follow) for up to 5 steps. Runs on a worker: it may sleep.
+  std::chrono::milliseconds settle_step{50};
+  std::chrono::milliseconds settle_max{2'000};
   FolderOptions folder;
 };
 

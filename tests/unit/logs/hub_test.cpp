@@ -180,6 +180,38 @@ TEST_F(LogsHub, AJournalThatCannotBeOpenedIsAnError) {
 }
 
 // History: what a viewer gets before the live stream.
+TEST_F(LogsHub, AHistoryEndingInsideATracebackWaitsForItsEndBounded) {
+  // The app is writing a traceback while the viewer joins: the tail is read again until it
+  // is finished (here it never is: bounded by settle_max); a finished tail at once.
+  HistoryLimits limits;
+  limits.settle_step = std::chrono::milliseconds(20);
+  limits.settle_max = std::chrono::milliseconds(200);
+  Selector sel{"orders", {}};
+  StreamQuery q;
+  q.start.tail = 10;
+  journal.append("orders", "INFO: fine");
+  auto t0 = std::chrono::steady_clock::now();
+  auto h = read_history(journal, sel, q, limits);
+  ASSERT_TRUE(h);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100));
+  journal.append("orders", "Traceback (most recent call last):");
+  journal.append("orders", "  File \"x.py\", line 1, in <module>");
+  t0 = std::chrono::steady_clock::now();
+  h = read_history(journal, sel, q, limits);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(h);
+  EXPECT_GE(took, std::chrono::milliseconds(180));
+  EXPECT_LT(took, std::chrono::milliseconds(1000));
+  ASSERT_EQ(h->entries.size(), 2u);
+  EXPECT_EQ(h->entries.back()->entry.lines, 2u);
+  journal.append("orders", "KeyError: 'id'");  // finished (a chained one may follow: 5 steps at most)
+  t0 = std::chrono::steady_clock::now();
+  h = read_history(journal, sel, q, limits);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(180));
+  ASSERT_EQ(h->entries.size(), 2u);
+  EXPECT_EQ(h->entries.back()->entry.lines, 3u);
+}
+
 TEST_F(LogsHub, HistoryTailAfterCursorAndFilter) {
   std::vector<std::string> cursors;
   for (int i = 1; i <= 30; ++i) {
