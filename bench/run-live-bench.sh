@@ -47,6 +47,8 @@ echo "agent RSS idle, $APPS apps: $(rss)"
 ticks() { sb sh -c "awk '{print \$14+\$15}' /proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 APID=$(sb pgrep -f "server.port=$PORT" | head -1)
+echo "--- where the resident memory goes (bench/mem_breakdown.py)"
+sb python3 "$ROOT/bench/mem_breakdown.py" "$APID"
 a0=$(ticks "$APID"); s0=$(ticks 1); sleep "$IDLE"; a1=$(ticks "$APID"); s1=$(ticks 1)
 echo "agent CPU over $IDLE s idle, $APPS apps:   $(awk "BEGIN {printf \"%.2f\", ($a1 - $a0) / $TCK / $IDLE * 100}") % of a core"
 echo "systemd CPU over the same $IDLE s:        $(awk "BEGIN {printf \"%.2f\", ($s1 - $s0) / $TCK / $IDLE * 100}") % of a core"

@@ -230,7 +230,8 @@ class MonitorService {
   bool refresh_all_ = true;           ///< the next cycle reads every unit
   bool full_wanted_ = true;           ///< the next wake-up runs a full cycle (not only the named apps)
   std::set<std::string> refresh_;     ///< the next cycle reads these units
-  int cycles_since_full_ = 0;  ///< the rotation's phase (0 .. full_refresh_every-1)
+  int cycles_since_full_ = 0;
+  std::chrono::steady_clock::time_point last_trim_{};  ///< malloc_trim after a cycle, at most once a minute  ///< the rotation's phase (0 .. full_refresh_every-1)
   bool stopping_ = false;
   std::thread thread_;
 };

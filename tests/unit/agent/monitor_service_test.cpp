@@ -3,6 +3,8 @@
 // wakes the thread.
 #include "agent/monitor_service.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -92,7 +94,9 @@ class MonitorServiceTest : public ::testing::Test {
     deps.unit_states = [this]() -> Result<std::map<std::string, ports::UnitListEntry>> {
       if (!list_works) return fail(ErrorKind::Unavailable, "systemd_unavailable", "no list");
       std::map<std::string, ports::UnitListEntry> out;
-      for (const auto& [app, u] : units) out[app] = {u.unit, u.load_state, u.active_state, u.sub_state};
+      for (const auto& [app, u] : units) {
+        if (unloaded.count(app) == 0) out[app] = {u.unit, u.load_state, u.active_state, u.sub_state};
+      }
       return out;
     };
     saved_deps.emplace(deps);
@@ -131,6 +135,7 @@ class MonitorServiceTest : public ::testing::Test {
   std::int64_t now = 10'000'000;
   int status_reads = 0;
   bool list_works = true;
+  std::set<std::string> unloaded;  ///< units systemd does not list (it unloaded them)
   std::optional<MonitorDeps> saved_deps;
   std::unique_ptr<MonitorService> service;
 };
@@ -152,6 +157,26 @@ TEST_F(MonitorServiceTest, ARunningAppIsRunningAndReportedOnceWhileNothingChange
   EXPECT_TRUE(registry.events.empty());
   EXPECT_EQ(service->stats().cycles, 2u);
   EXPECT_EQ(service->stats().processes, 1u);
+}
+
+TEST_F(MonitorServiceTest, AStoppedUnloadedUnitIsNotReadAgainOnItsOwnEcho) {
+  // Reading a stopped unit makes systemd load it (UnitNew), then unload it (UnitRemoved):
+  // each signal triggers a re-read of that app, which must not read it again.
+  add_app(node_app("api"));
+  units["api"] = unit("api", "inactive", "dead", 0);
+  unloaded.insert("api");
+  service->run_cycle();
+  const int reads = status_reads;
+  service->run_partial({"api"});
+  service->run_partial({"api"});
+  EXPECT_EQ(status_reads, reads);
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Stopped);
+  // Loaded again (someone started it): read at once.
+  unloaded.clear();
+  units["api"] = unit("api", "activating", "start", 0);
+  service->run_partial({"api"});
+  EXPECT_EQ(status_reads, reads + 1);
+  EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Starting);
 }
 
 TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
@@ -182,6 +207,7 @@ TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
 }
 
 TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
+  with_options(MonitorOptions{.full_refresh_every = 6});  // a short rotation (the default is 24)
   two_running_apps();
   service->run_cycle();
   ASSERT_EQ(status_reads, 2);
