@@ -16,8 +16,8 @@
 #include "agent/dispatch.h"
 #include "agent/webhook_route.h"
 #include "agent/live_routes.h"
-#include "api/app_json.h"
-#include "api/redact.h"
+#include "appdef/app_json.h"
+#include "appdef/redact.h"
 #include "monitor/state_json.h"
 #include "procscan/process_filter.h"
 #include "procscan/process_json.h"
@@ -103,10 +103,10 @@ void feed_live(const ApiContext& ctx, const AppView& v) {
 
 json detail_json(const ApiContext& ctx, const AppView& v) {
   json j = summary_json(ctx, v);
-  j["definition"] = api::definition_to_json(v.record.definition);
+  j["definition"] = appdef::definition_to_json(v.record.definition);
   j["unit"] = core::unit_name_for(v.record.definition.name);
   j["created_at"] = iso_or_null(v.record.created_at_usec);
-  if (v.status) j["systemd"] = api::status_to_json(*v.status);
+  if (v.status) j["systemd"] = appdef::status_to_json(*v.status);
   return j;
 }
 
@@ -267,7 +267,7 @@ void register_app(ApiContext& ctx, Request req, Responder res) {
   opts.enable = *enable;
   opts.start = *start;
   opts.adopt = *adopt;
-  auto def = api::definition_from_json(*body);
+  auto def = appdef::definition_from_json(*body);
   if (def) {
     if (auto s = core::validate_definition(*def); !s) def = tl::unexpected(s.error());
   }
@@ -310,7 +310,7 @@ void update_app(ApiContext& ctx, Request req, Responder res) {
   if (body && body->is_object()) {
     if (!body->contains("app_name") && !body->contains("name")) (*body)["app_name"] = name;
   }
-  auto def = body ? api::definition_from_json(*body) : tl::unexpected(body.error());
+  auto def = body ? appdef::definition_from_json(*body) : tl::unexpected(body.error());
   if (def && def->name != name) {
     def = fail(ErrorKind::InvalidInput, "name_mismatch",
                fmt::format("the body names app '{}' but the URL names '{}': an app cannot be renamed", def->name, name));
@@ -664,11 +664,11 @@ Status install_api(ApiContext& ctx) {
                                                                                                 files->second))
                                                     : "missing"}};
         if (!admin) {
-          if (files->first) data["unit_file"]["content"] = api::redact_unit_text(*files->first);
-          data["unit_file"]["rendered"] = api::redact_unit_text(files->second);
+          if (files->first) data["unit_file"]["content"] = appdef::redact_unit_text(*files->first);
+          data["unit_file"]["rendered"] = appdef::redact_unit_text(files->second);
         }
       }
-      if (!admin) data["definition"] = api::redact_definition(std::move(data["definition"]));
+      if (!admin) data["definition"] = appdef::redact_definition(std::move(data["definition"]));
       return http::json_success(data);
     });
   }));
@@ -682,7 +682,7 @@ Status install_api(ApiContext& ctx) {
         return http::json_failure(StatusCode::service_unavailable, "systemd_unavailable", v->status_error);
       }
       // Before the live state is ready: systemd's view, reconciled status when the monitor has one.
-      json data = api::status_to_json(*v->status);
+      json data = appdef::status_to_json(*v->status);
       const json summary = summary_json(ctx, *v);
       data["systemd_phase"] = data["status"];
       for (const char* key : {"status", "reason", "cpu_usage", "memory_usage", "uptime_seconds", "last_exit", "health"}) {

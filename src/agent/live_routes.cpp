@@ -1,6 +1,6 @@
 #include "agent/live_routes.h"
 
-#include "api/redact.h"
+#include "appdef/redact.h"
 
 #include <fmt/format.h>
 
@@ -67,7 +67,7 @@ bool live_detail(ApiContext& ctx, const http::Request& req, const http::Responde
   auto extra = ctx.live->store().app_extra(name);
   if (!app || !extra || !extra->is_object()) return false;
   for (auto& [k, v] : extra->items()) (*app)[k] = v;
-  if (!admin && app->contains("definition")) (*app)["definition"] = api::redact_definition(std::move((*app)["definition"]));
+  if (!admin && app->contains("definition")) (*app)["definition"] = appdef::redact_definition(std::move((*app)["definition"]));
   res.send(http::json_success(*app));
   return true;
 }

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "core/unit_renderer.h"
 
 namespace siax::agent {
@@ -32,7 +32,7 @@ Status install_preview_route(ApiContext& ctx) {
     }
     // The register flags do not change the unit.
     for (const char* flag : {"start", "enable", "adopt"}) body.erase(flag);
-    auto def = api::definition_from_json(body);
+    auto def = appdef::definition_from_json(body);
     if (!def) {
       res.send(http::error_response(def.error()));
       return;

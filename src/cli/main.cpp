@@ -23,7 +23,7 @@
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "auth/passwords.h"
 #include "auth/tokens.h"
 #include "cli/client.h"
@@ -539,7 +539,7 @@ int main(int argc, char** argv) {
   if (*render) {
     auto j = read_json_file(def_file);
     if (!j) return report(j.error(), as_json);
-    auto def = siax::api::definition_from_json(*j);
+    auto def = siax::appdef::definition_from_json(*j);
     if (!def) return report(def.error(), as_json);
     auto text = siax::core::render_unit(
         *def, {cfg->runtimes.node, cfg->runtimes.npm, cfg->runtimes.python},
@@ -568,7 +568,7 @@ int main(int argc, char** argv) {
   if (*install) {
     auto j = read_json_file(def_file);
     if (!j) return report(j.error(), as_json);
-    auto def = siax::api::definition_from_json(*j);
+    auto def = siax::appdef::definition_from_json(*j);
     if (!def) return report(def.error(), as_json);
     auto out = units.install(*def);
     if (!out) return report(out.error(), as_json);
@@ -586,7 +586,7 @@ int main(int argc, char** argv) {
   if (*verbs["status"]) {
     auto st = units.status(app_name);
     if (!st) return report(st.error(), as_json);
-    return print_ok(siax::api::status_to_json(*st), as_json,
+    return print_ok(siax::appdef::status_to_json(*st), as_json,
                     fmt::format("{}: {} ({}/{}), pid {}, restarts {}", st->unit, siax::core::to_string(st->phase()),
                                 st->active_state, st->sub_state, st->main_pid, st->restart_count));
   }

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 
 namespace siax::registry {
 namespace {
@@ -442,8 +442,8 @@ Result<Role> role_column(const Statement& stmt, int col, std::string_view path, 
 /// so that every stored row stays readable.
 Result<std::string> definition_text(const core::AppDefinition& def) {
   try {
-    std::string text = api::definition_to_json(def).dump();
-    auto back = api::definition_from_json(nlohmann::json::parse(text));
+    std::string text = appdef::definition_to_json(def).dump();
+    auto back = appdef::definition_from_json(nlohmann::json::parse(text));
     if (!back) {
       return fail(ErrorKind::InvalidInput, "invalid_app_record",
                   fmt::format("the app '{}' cannot be stored: {}", def.name, back.error().message));
@@ -462,7 +462,7 @@ Result<AppRecord> app_row(const Statement& stmt, std::string_view path) {
   try {
     auto json = nlohmann::json::parse(stmt.text(1), nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return unexpected(corrupt(path, fmt::format("the app '{}' is not valid JSON", name)));
-    auto def = api::definition_from_json(json);
+    auto def = appdef::definition_from_json(json);
     if (!def) {
       return unexpected(corrupt(path, fmt::format("the app '{}' cannot be read: {}", name, def.error().message)));
     }

@@ -1,12 +1,12 @@
 // Environment values masked for callers below admin (issue 10, item 6).
-#include "api/redact.h"
+#include "appdef/redact.h"
 
 #include <gtest/gtest.h>
 
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "core/unit_renderer.h"
 
-namespace siax::api {
+namespace siax::appdef {
 namespace {
 
 core::AppDefinition secret_app() {
@@ -57,4 +57,4 @@ TEST(Redact, HandEditedFormsAreMaskedToo) {
 }
 
 }  // namespace
-}  // namespace siax::api
+}  // namespace siax::appdef

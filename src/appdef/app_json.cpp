@@ -1,4 +1,4 @@
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 
 #include "monitor/health_json.h"
 
@@ -12,7 +12,7 @@
 
 #include "core/validation.h"
 
-namespace siax::api {
+namespace siax::appdef {
 namespace {
 
 using nlohmann::json;
@@ -264,4 +264,4 @@ json status_to_json(const core::UnitStatus& st) {
   return j;
 }
 
-}  // namespace siax::api
+}  // namespace siax::appdef

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace siax::api {
+namespace siax::appdef {
 
 inline constexpr std::string_view kMaskedValue = "***";
 
@@ -21,4 +21,4 @@ inline constexpr std::string_view kMaskedValue = "***";
 /// unchanged (also `EnvironmentFile=`, which names a file only root can read).
 [[nodiscard]] std::string redact_unit_text(std::string_view unit);
 
-}  // namespace siax::api
+}  // namespace siax::appdef

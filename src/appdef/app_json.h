@@ -13,7 +13,7 @@
 #include "core/app_definition.h"
 #include "core/unit_status.h"
 
-namespace siax::api {
+namespace siax::appdef {
 
 [[nodiscard]] Result<core::AppDefinition> definition_from_json(const nlohmann::json& body);
 [[nodiscard]] nlohmann::json definition_to_json(const core::AppDefinition& def);
@@ -21,4 +21,4 @@ namespace siax::api {
 /// "512M", "1G", "1048576" -> bytes.
 [[nodiscard]] Result<std::uint64_t> parse_size(std::string_view text);
 
-}  // namespace siax::api
+}  // namespace siax::appdef

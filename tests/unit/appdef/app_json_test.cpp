@@ -1,9 +1,9 @@
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace siax::api {
+namespace siax::appdef {
 namespace {
 
 using nlohmann::json;
@@ -139,4 +139,4 @@ TEST(DefinitionJson, SecretEnvironmentMustBeAnObjectOfScalars) {
 }
 
 }  // namespace
-}  // namespace siax::api
+}  // namespace siax::appdef

@@ -1,6 +1,6 @@
-#include "api/redact.h"
+#include "appdef/redact.h"
 
-namespace siax::api {
+namespace siax::appdef {
 
 nlohmann::json redact_definition(nlohmann::json definition) {
   if (!definition.is_object()) return definition;
@@ -75,4 +75,4 @@ std::string redact_unit_text(std::string_view unit) {
   return out;
 }
 
-}  // namespace siax::api
+}  // namespace siax::appdef
