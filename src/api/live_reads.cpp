@@ -1,10 +1,11 @@
-#include "agent/live_routes.h"
+#include "api/live_reads.h"
 
+#include "api/prometheus.h"
 #include "appdef/redact.h"
 
 #include <fmt/format.h>
 
-namespace siax::agent {
+namespace siax::api {
 
 using nlohmann::json;
 using http::Response;
@@ -94,54 +95,24 @@ bool live_status(ApiContext& ctx, const http::Request&, const http::Responder& r
   return true;
 }
 
-void live_stream(ApiContext& ctx, const http::Request& req, const http::Responder& res) {
-  if (ctx.stream == nullptr || ctx.live == nullptr) {
-    res.send(http::json_failure(StatusCode::service_unavailable, "stream_off", "the live state is not running"));
-    return;
-  }
-  std::optional<std::uint64_t> last;
-  std::string text;
-  if (auto h = req.header("Last-Event-ID")) {
-    text = std::string(*h);
-  } else if (const auto* q = req.query_param("last_event_id")) {
-    text = *q;
-  }
-  if (!text.empty()) {
-    if (text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
-      res.send(http::json_failure(StatusCode::bad_request, "invalid_last_event_id",
-                                  "Last-Event-ID (or ?last_event_id=) must be the id of an event of this stream, "
-                                  "a whole number"));
-      return;
-    }
-    last = std::stoull(text);
-  }
-  ctx.stream->open(res, last);
-}
-
 std::string live_metrics(const ApiContext& ctx) {
   if (ctx.live == nullptr) return "";
   const auto s = ctx.live->store().stats();
-  std::string out = fmt::format(
-      "# HELP siax_state_version The live state's version (grows on every change).\n"
-      "# TYPE siax_state_version counter\nsiax_state_version {}\n"
-      "# HELP siax_state_changes_total Changes recorded in the live state.\n"
-      "# TYPE siax_state_changes_total counter\nsiax_state_changes_total {}\n"
-      "# HELP siax_state_coalesced_total Usage-only updates held back by apps.usage_interval_ms.\n"
-      "# TYPE siax_state_coalesced_total counter\nsiax_state_coalesced_total {}\n"
-      "# HELP siax_state_subscriber_overflows_total Slow stream clients sent a snapshot instead of a longer queue.\n"
-      "# TYPE siax_state_subscriber_overflows_total counter\nsiax_state_subscriber_overflows_total {}\n",
-      s.version, s.changes, s.coalesced, s.subscriber_overflows);
+  PromText out;
+  out.family("siax_state_version", "counter", "The live state's version (grows on every change).").sample(s.version);
+  out.family("siax_state_changes_total", "counter", "Changes recorded in the live state.").sample(s.changes);
+  out.family("siax_state_coalesced_total", "counter", "Usage-only updates held back by apps.usage_interval_ms.")
+      .sample(s.coalesced);
+  out.family("siax_state_subscriber_overflows_total", "counter",
+             "Slow stream clients sent a snapshot instead of a longer queue.")
+      .sample(s.subscriber_overflows);
   if (ctx.stream != nullptr) {
     const auto st = ctx.stream->stats();
-    out += fmt::format(
-        "# HELP siax_streams Open live state streams.\n# TYPE siax_streams gauge\nsiax_streams {}\n"
-        "# HELP siax_streams_refused_total Streams refused over limits.max_streams.\n"
-        "# TYPE siax_streams_refused_total counter\nsiax_streams_refused_total {}\n"
-        "# HELP siax_stream_snapshots_total Snapshots sent on streams.\n"
-        "# TYPE siax_stream_snapshots_total counter\nsiax_stream_snapshots_total {}\n",
-        st.open, st.refused, st.snapshots);
+    out.family("siax_streams", "gauge", "Open live state streams.").sample(st.open);
+    out.family("siax_streams_refused_total", "counter", "Streams refused over limits.max_streams.").sample(st.refused);
+    out.family("siax_stream_snapshots_total", "counter", "Snapshots sent on streams.").sample(st.snapshots);
   }
-  return out;
+  return out.take();
 }
 
-}  // namespace siax::agent
+}  // namespace siax::api

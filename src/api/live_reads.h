@@ -1,14 +1,14 @@
 #pragma once
-/// The API's reads from the live state (issue 12): GET /api/apps, /api/apps/:name and
+/// The API's reads from the live state: GET /api/apps, /api/apps/:name and
 /// /api/apps/:name/status answered from the StateStore on the io thread (no systemd, no
-/// disk), GET /api/stream, and the store's lines for /metrics.
+/// disk), and the store's and the streams' lines for /metrics.
 ///
 /// Threading: the io thread (handlers); they never block.
 #include <string>
 
-#include "agent/http_api.h"
+#include "api/context.h"
 
-namespace siax::agent {
+namespace siax::api {
 
 /// GET /api/apps from memory, with ETag / If-None-Match (304). False when the store is
 /// not ready (the caller answers the old way).
@@ -21,9 +21,7 @@ bool live_detail(ApiContext& ctx, const http::Request& req, const http::Responde
 /// GET /api/apps/:name/status from memory: the reconciled status, reason and usage, with
 /// systemd's raw fields under their own names. False when the store cannot answer.
 bool live_status(ApiContext& ctx, const http::Request& req, const http::Responder& res, const std::string& name);
-/// GET /api/stream (after the role check).
-void live_stream(ApiContext& ctx, const http::Request& req, const http::Responder& res);
 /// Prometheus lines of the store and the streams ("" without them).
 [[nodiscard]] std::string live_metrics(const ApiContext& ctx);
 
-}  // namespace siax::agent
+}  // namespace siax::api

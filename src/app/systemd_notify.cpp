@@ -1,4 +1,4 @@
-#include "cli/systemd_notify.h"
+#include "app/systemd_notify.h"
 
 #include <systemd/sd-daemon.h>
 
@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-namespace siax::cli {
+namespace siax::app {
 
 SystemdNotifier::SystemdNotifier(boost::asio::io_context& ioc) : timer_(ioc) {}
 
@@ -39,4 +39,4 @@ void SystemdNotifier::schedule_ping() {
   });
 }
 
-}  // namespace siax::cli
+}  // namespace siax::app

@@ -16,7 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-namespace siax::cli {
+namespace siax::app {
 
 class SystemdNotifier {
  public:
@@ -39,4 +39,4 @@ class SystemdNotifier {
   bool stopped_ = false;
 };
 
-}  // namespace siax::cli
+}  // namespace siax::app

@@ -1,4 +1,4 @@
-#include "agent/webhook_route.h"
+#include "api/webhook_routes.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,11 +11,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/dispatch.h"
+#include "api/dispatch.h"
+#include "api/routes.h"
 
-namespace siax::agent {
+namespace siax::api {
 namespace {
 
+namespace webhook = agent::webhook;
 using http::Request;
 using http::Responder;
 using http::StatusCode;
@@ -69,7 +71,7 @@ Result<std::string> read_secret_file(const std::string& path) {
   return text;
 }
 
-/// Writes the webhook's audit entry (off the io thread, see append_audit).
+/// Writes the webhook's audit entry (off the io thread, see AuditLog).
 struct Auditor {
   ApiContext& ctx;
   std::string source;
@@ -86,7 +88,7 @@ struct Auditor {
     e.source = source;
     e.result = std::move(result);
     e.detail = std::move(detail);
-    append_audit(ctx, std::move(e));
+    ctx.audit_log.append(std::move(e));
   }
 };
 
@@ -142,10 +144,9 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
     res.send(http::error_response(allowed.error()));
     return;
   }
-  const auto verb = verb_from_string(cmd.action);  // parse_body let only start, stop, restart through
-  auto admitted = admit_operation(ctx, cmd.app, cmd.action);
-  if (!admitted) {
-    audit(cmd.action, cmd.app, admitted.error().result, how);
+  const auto verb = agent::verb_from_string(cmd.action);  // parse_body let only start, stop, restart through
+  auto admitted = ctx.admission.admit(cmd.app, cmd.action, Caller{audit.actor, audit.role, audit.source, how});
+  if (!admitted) {  // audited by admit
     res.send(std::move(admitted.error().response));
     return;
   }
@@ -168,7 +169,7 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
 
 }  // namespace
 
-Result<std::unique_ptr<webhook::Verifier>> make_webhook_verifier(const WebhookOptions& options) {
+Result<std::unique_ptr<agent::webhook::Verifier>> make_webhook_verifier(const WebhookOptions& options) {
   auto allow = webhook::AllowList::parse(options.allow);
   if (!allow) return tl::unexpected(allow.error());
   webhook::Settings settings;
@@ -193,9 +194,9 @@ Result<std::unique_ptr<webhook::Verifier>> make_webhook_verifier(const WebhookOp
   return std::make_unique<webhook::Verifier>(std::move(settings));
 }
 
-Status install_webhook(ApiContext& ctx) {
+Status install_webhook_routes(ApiContext& ctx) {
   return ctx.server.route(http::Method::post, kWebhookRoute,
                           [&ctx](Request req, Responder res) { handle(ctx, req, res); });
 }
 
-}  // namespace siax::agent
+}  // namespace siax::api

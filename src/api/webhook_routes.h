@@ -6,7 +6,7 @@
 /// Every request is audited, accepted or refused (actor "webhook", or
 /// "webhook:body_secret" in the weaker mode; the source address; the result code; never
 /// the signature or the secret). An admitted command goes through the same admission as
-/// the API's lifecycle routes (dispatch.h: 409 while an operation runs on the app, 429
+/// the API's lifecycle routes (admission.h: 409 while an operation runs on the app, 429
 /// inside its rate window) and runs on the WorkerPool. A command on an app the webhook
 /// may not touch and one on an app that does not exist get the same 403 "not_allowed".
 ///
@@ -18,10 +18,10 @@
 #include <string>
 #include <string_view>
 
-#include "agent/http_api.h"
 #include "agent/webhook.h"
+#include "api/context.h"
 
-namespace siax::agent {
+namespace siax::api {
 
 inline constexpr std::string_view kWebhookRoute = "/webhook/command";
 
@@ -42,10 +42,7 @@ struct WebhookOptions {
 /// "invalid_webhook_allow", "webhook_secret_unsafe", "webhook_secret_invalid";
 /// NotFound or PermissionDenied "webhook_secret_unreadable". Messages name the file,
 /// never what it holds. Reads one file: call at start-up.
-[[nodiscard]] Result<std::unique_ptr<webhook::Verifier>> make_webhook_verifier(const WebhookOptions& options);
+[[nodiscard]] Result<std::unique_ptr<agent::webhook::Verifier>> make_webhook_verifier(const WebhookOptions& options);
 
-/// Registers POST /webhook/command on ctx.server (before it starts). ctx.webhook may be
-/// set later, before the server starts; nullptr answers 404 "webhook_disabled".
-[[nodiscard]] Status install_webhook(ApiContext& ctx);
 
-}  // namespace siax::agent
+}  // namespace siax::api
