@@ -145,7 +145,8 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
     return;
   }
   const auto verb = agent::verb_from_string(cmd.action);  // parse_body let only start, stop, restart through
-  auto admitted = ctx.admission.admit(cmd.app, cmd.action, Caller{audit.actor, audit.role, audit.source, how});
+  const Caller caller{.actor = audit.actor, .role = audit.role, .source = audit.source, .detail = how};
+  auto admitted = ctx.admission.admit(cmd.app, cmd.action, caller);
   if (!admitted) {  // audited by admit
     res.send(std::move(admitted.error().response));
     return;

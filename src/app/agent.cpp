@@ -140,7 +140,11 @@ Status Agent::wire() {
       [this](const std::string& why) {
         // (Re)subscribed: signals may have been missed; re-read everything and say so.
         if (!why.empty()) {
-          monitor_->note(monitor::Event{now_usec(), "", "systemd_resync", monitor::Severity::Warning, why});
+          monitor_->note(monitor::Event{.at_usec = now_usec(),
+                                        .app = "",
+                                        .kind = "systemd_resync",
+                                        .severity = monitor::Severity::Warning,
+                                        .message = why});
         }
         monitor_->trigger();
         refresh_system();

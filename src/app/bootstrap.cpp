@@ -61,7 +61,7 @@ Status bootstrap_credentials(registry::Registry& reg, const std::string& state_d
   ::unlink(token_file.c_str());
   auto hash = auth::hash_password(*password);
   if (!hash) return tl::unexpected(hash.error());
-  if (auto s = reg.put_user({"admin", *hash, registry::Role::Admin, now_usec()}); !s) return s;
+  if (auto s = reg.put_user({.username = "admin", .password_hash = *hash, .role = registry::Role::Admin, .created_at_usec = now_usec()}); !s) return s;
 
   auto token = auth::generate_token();
   if (!token) return tl::unexpected(token.error());

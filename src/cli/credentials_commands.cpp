@@ -111,7 +111,10 @@ int CredentialsCommands::set_password(registry::Registry& reg, registry::Role ro
   if (!hash) return report(hash.error(), as_json);
   auto existing = reg.get_user(user_name_);
   if (!existing) return report(existing.error(), as_json);
-  registry::UserRecord rec{user_name_, *hash, *existing ? (*existing)->role : role, now_usec()};
+  registry::UserRecord rec{.username = user_name_,
+                           .password_hash = *hash,
+                           .role = *existing ? (*existing)->role : role,
+                           .created_at_usec = now_usec()};
   if (*existing && !user_passwd_->count("--role")) rec.role = (*existing)->role;
   if (auto s = reg.put_user(rec); !s) return report(s.error(), as_json);
   // The first start's generated password is no longer the admin's: drop its file.
