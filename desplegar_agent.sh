@@ -27,6 +27,12 @@ readonly POLKIT_DIR=/etc/polkit-1/rules.d
 readonly POLKIT_RULE=$POLKIT_DIR/50-siax-agent.rules
 readonly UNIT_CHECK=/usr/local/libexec/siax-agent/siax-unit-check
 readonly CLI_LINK=/usr/local/bin/siax-agent
+# The root unit helper (user mode): writes siax-app-* units for the agent, socket-activated.
+readonly HELPER_NAME=siax-agent-helper
+readonly HELPER_SOCKET_FILE=/etc/systemd/system/$HELPER_NAME.socket
+readonly HELPER_SERVICE_FILE=/etc/systemd/system/$HELPER_NAME.service
+readonly HELPER_SOCKET=/run/siax-agent/helper.sock
+readonly SECRETS_DIR=$CONF_DIR/secrets
 readonly WATCHDOG_SEC=30
 
 # Debian packages the release build needs (kept in step with scripts/setup.sh).
@@ -415,6 +421,8 @@ EOF
 User=$SVC_USER
 Group=$SVC_USER
 SupplementaryGroups=systemd-journal
+# Unit files are written by the root unit helper ($HELPER_NAME.socket): definitions only.
+Environment=SIAX_UNIT_HELPER_SOCKET=$HELPER_SOCKET
 ReadWritePaths=$STATE_DIR
 CapabilityBoundingSet=
 AmbientCapabilities=
@@ -422,8 +430,8 @@ RemoveIPC=yes
 EOF
   else
     cat <<EOF
-# Root mode: the agent writes siax-app-*.service files itself.
-ReadWritePaths=$STATE_DIR $APP_UNIT_DIR
+# Root mode: the agent writes siax-app-*.service files and their secret files itself.
+ReadWritePaths=$STATE_DIR $APP_UNIT_DIR $SECRETS_DIR
 # Reading other users' app directories (checks before a start) and their /proc entries.
 CapabilityBoundingSet=CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_KILL
 EOF
@@ -455,6 +463,93 @@ WantedBy=multi-user.target
 EOF
 }
 
+render_helper_socket() {
+  cat <<EOF
+# Installed by desplegar_agent.sh (siax-agent, user mode); re-running the script rewrites it.
+[Unit]
+Description=siax-agent unit helper socket (the agent's user and root only)
+Documentation=file://$PREFIX/current/share/DEPLOY.md
+
+[Socket]
+ListenStream=$HELPER_SOCKET
+SocketUser=root
+SocketGroup=$SVC_USER
+SocketMode=0660
+DirectoryMode=0755
+Accept=no
+Backlog=16
+RemoveOnStop=yes
+
+[Install]
+WantedBy=sockets.target
+EOF
+}
+
+render_helper_service() {
+  cat <<EOF
+# Installed by desplegar_agent.sh (siax-agent, user mode); re-running the script rewrites it.
+# Root, validating: takes app definitions (never unit text) from the agent's user over
+# $HELPER_SOCKET, checks and renders them with the agent's own code, writes
+# $APP_UNIT_DIR/siax-app-*.service and $SECRETS_DIR/<app>.env, reloads systemd, enables,
+# disables. Exits when idle; the socket starts it again.
+[Unit]
+Description=siax-agent unit helper (writes siax-app-* units for the agent)
+Documentation=file://$PREFIX/current/share/DEPLOY.md
+Requires=$HELPER_NAME.socket
+After=$HELPER_NAME.socket dbus.service
+
+[Service]
+Type=simple
+ExecStart=$CURRENT/bin/siax-agent --config $CONF unit-helper --peer-user $SVC_USER --idle-exit 30
+TimeoutStopSec=20
+UMask=0077
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=$APP_UNIT_DIR $SECRETS_DIR
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+PrivateNetwork=yes
+IPAddressDeny=any
+# Reading other users' app directories for the checks before writing a unit.
+CapabilityBoundingSet=CAP_DAC_READ_SEARCH
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+RestrictSUIDSGID=yes
+RestrictRealtime=yes
+RestrictNamespaces=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+RestrictAddressFamilies=AF_UNIX
+EOF
+}
+
+helper_units_current() {  # the helper's unit files are as this script renders them, the socket listens
+  [ -f "$HELPER_SOCKET_FILE" ] && [ "$(cat "$HELPER_SOCKET_FILE")" = "$(render_helper_socket)" ] &&
+    [ -f "$HELPER_SERVICE_FILE" ] && [ "$(cat "$HELPER_SERVICE_FILE")" = "$(render_helper_service)" ] &&
+    [ "$(systemctl is-active "$HELPER_NAME.socket" 2>/dev/null || true)" = active ]
+}
+
+remove_helper() {
+  [ -f "$HELPER_SOCKET_FILE" ] || [ -f "$HELPER_SERVICE_FILE" ] || return 0
+  systemctl disable --now "$HELPER_NAME.socket" --quiet 2>/dev/null || true
+  systemctl stop "$HELPER_NAME.service" 2>/dev/null || true
+  rm -f -- "$HELPER_SOCKET_FILE" "$HELPER_SERVICE_FILE"
+  systemctl daemon-reload
+  systemctl reset-failed "$HELPER_NAME.service" "$HELPER_NAME.socket" 2>/dev/null || true
+  say "removed the unit helper ($HELPER_NAME.socket, $HELPER_NAME.service)"
+}
+
 default_config() {  # the binary's own commented defaults, with the port and address asked for
   "$BINARY" config | sed -e "s|^listen = .*|listen = \"$LISTEN\"|" -e "s|^port = .*|port = $PORT|"
 }
@@ -481,7 +576,10 @@ ensure_user_and_dirs() {
   local mode=$1 owner
   if [ "$mode" = user ]; then
     if ! id -u "$SVC_USER" >/dev/null 2>&1; then
-      useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin \
+      # The group may be left from an earlier install (another user still in it).
+      local group_opt=--user-group
+      getent group "$SVC_USER" >/dev/null 2>&1 && group_opt="-g $SVC_USER"
+      useradd --system $group_opt --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin \
         --comment "siax-agent service" "$SVC_USER"
       say "created the system user $SVC_USER (no login shell, no home)"
     fi
@@ -514,6 +612,9 @@ ensure_config() {
 
 ensure_rights() {
   local mode=$1
+  # The apps' secret environment files (EnvironmentFile=): root's, written by the agent in
+  # root mode and by the unit helper in user mode.
+  install -d -m 0700 -o root -g root "$SECRETS_DIR"
   if [ "$mode" = user ]; then
     # The rule, and the root-owned check it runs before a start (docs/SECURITY.md).
     local before after
@@ -522,9 +623,30 @@ ensure_rights() {
     after=$(cat "$POLKIT_RULE" "$UNIT_CHECK" 2>/dev/null | sha256sum || true)
     [ "$before" = "$after" ] ||
       say "installed the polkit rule $POLKIT_RULE ($SVC_USER may start/stop/restart its own siax-app-* units only)"
-  elif [ -f "$POLKIT_RULE" ]; then
-    rm -f -- "$POLKIT_RULE" "$UNIT_CHECK"
-    say "removed the polkit rule (root mode does not need it)"
+    # The unit helper: its two units, the socket listening.
+    local changed=0
+    if [ ! -f "$HELPER_SOCKET_FILE" ] || [ "$(cat "$HELPER_SOCKET_FILE")" != "$(render_helper_socket)" ]; then
+      render_helper_socket | write_file_atomic "$HELPER_SOCKET_FILE" 0644 root:root
+      changed=1
+    fi
+    if [ ! -f "$HELPER_SERVICE_FILE" ] || [ "$(cat "$HELPER_SERVICE_FILE")" != "$(render_helper_service)" ]; then
+      render_helper_service | write_file_atomic "$HELPER_SERVICE_FILE" 0644 root:root
+      changed=1
+    fi
+    systemctl daemon-reload
+    if [ "$changed" = 1 ]; then
+      # A running helper is stopped (the next request starts the new binary).
+      systemctl stop "$HELPER_NAME.service" 2>/dev/null || true
+      systemctl restart "$HELPER_NAME.socket"
+      say "installed the unit helper $HELPER_NAME.socket ($HELPER_SOCKET, root:$SVC_USER 0660) and $HELPER_NAME.service"
+    fi
+    systemctl enable --now "$HELPER_NAME.socket" --quiet || die "could not start $HELPER_NAME.socket" 1
+  else
+    if [ -f "$POLKIT_RULE" ]; then
+      rm -f -- "$POLKIT_RULE" "$UNIT_CHECK"
+      say "removed the polkit rule (root mode does not need it)"
+    fi
+    remove_helper
   fi
 }
 
@@ -556,6 +678,7 @@ do_install() {
 
   # Same build, same mode, healthy: nothing to do.
   if [ "$prev" = "$release" ] && [ -f "$UNIT_FILE" ] && [ "$(cat "$UNIT_FILE")" = "$new_unit" ] && [ -f "$CONF" ] &&
+    { [ "$mode" != user ] || helper_units_current; } &&
     [ "$(systemctl is-active "$UNIT_NAME" 2>/dev/null || true)" = active ] && health_check "$version"; then
     [ "$NET_GIVEN" = 0 ] || warn "--port/--listen only shape a new configuration; edit server.port/server.listen in $CONF"
     say "already installed: siax-agent $version (release $id, mode $mode) is running and healthy; nothing changed"
@@ -687,6 +810,7 @@ remove_agent() {
   if systemctl list-unit-files "$UNIT_NAME" >/dev/null 2>&1 && [ -f "$UNIT_FILE" ]; then
     systemctl disable --now "$UNIT_NAME" --quiet 2>/dev/null || systemctl stop "$UNIT_NAME" 2>/dev/null || true
   fi
+  remove_helper
   rm -f -- "$UNIT_FILE" "$POLKIT_RULE" "$UNIT_CHECK"
   rmdir --ignore-fail-on-non-empty "$(dirname "$UNIT_CHECK")" 2>/dev/null || true
   [ "$(readlink "$CLI_LINK" 2>/dev/null)" != "$CURRENT/bin/siax-agent" ] || rm -f -- "$CLI_LINK"
@@ -702,6 +826,7 @@ do_uninstall() {
 $PROG: --uninstall will remove:
   - the service $UNIT_NAME (stopped, disabled, $UNIT_FILE deleted)
   - every release in $PREFIX, the link $CLI_LINK, the polkit rule $POLKIT_RULE and $UNIT_CHECK
+  - the unit helper $HELPER_SOCKET_FILE and $HELPER_SERVICE_FILE
 and keep: the managed apps (running, their units), $CONF_DIR, $STATE_DIR, $LOG_DIR, the user $SVC_USER
 EOF
   confirm "Uninstall siax-agent?"
@@ -717,6 +842,7 @@ do_purge() {
   while IFS= read -r u; do [ -n "$u" ] && units+=("$u"); done < <(agent_app_units)
   echo "$PROG: --purge will stop and remove:"
   echo "  - the service $UNIT_NAME, every release in $PREFIX, $CLI_LINK, $POLKIT_RULE, $UNIT_CHECK"
+  echo "  - the unit helper $HELPER_NAME.socket and $HELPER_NAME.service"
   if ((${#units[@]})); then
     for u in "${units[@]}"; do
       echo "  - the app unit $(basename "$u") ($(systemctl is-active "$(basename "$u")" 2>/dev/null || true)): stopped, disabled, $u deleted"
@@ -739,6 +865,8 @@ do_purge() {
   for u in "${units[@]}"; do systemctl reset-failed "$(basename "$u")" 2>/dev/null || true; done
   rm -rf -- "$CONF_DIR" "$STATE_DIR" "$LOG_DIR"
   if id -u "$SVC_USER" >/dev/null 2>&1; then userdel "$SVC_USER" 2>/dev/null || warn "could not remove the user $SVC_USER"; fi
+  # userdel keeps the group while other users are in it (e.g. one given access by hand)
+  if getent group "$SVC_USER" >/dev/null 2>&1; then groupdel "$SVC_USER" 2>/dev/null || warn "could not remove the group $SVC_USER"; fi
   echo "$PROG: purged siax-agent and ${#units[@]} app unit(s)"
 }
 
@@ -767,6 +895,16 @@ case "$ACTION" in
   install) do_install ;;
   check)
     run_checks "$(effective_mode)" install
+    if [ "$(effective_mode)" = user ] && [ -f "$UNIT_FILE" ]; then
+      # Installed in user mode: the unit helper must be in place, or the agent cannot write units.
+      if ! helper_units_current; then
+        echo "$PROG: the unit helper ($HELPER_NAME.socket on $HELPER_SOCKET) is missing, out of date or not" \
+          "listening: the agent cannot register apps. Fix: re-run $PROG (it installs the helper)," \
+          "or systemctl enable --now $HELPER_NAME.socket" >&2
+        exit 2
+      fi
+      echo "$PROG: the unit helper $HELPER_NAME.socket listens on $HELPER_SOCKET"
+    fi
     echo "$PROG: all checks passed (mode $(effective_mode)); nothing was changed"
     ;;
   rollback) do_rollback ;;

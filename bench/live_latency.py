@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Kill-to-stream latency of the live state (issue 12): opens GET /api/stream, SIGKILLs the
+"""Kill-to-stream latency of the live state: opens GET /api/stream, SIGKILLs the
 main process of N apps one after another inside the sandbox (the kill's wall-clock time is
 printed by `date` inside, same kernel clock), and records when the app's new status arrives
 on the stream and when GET /api/apps shows it. Prints p50/p90/p99/max in milliseconds.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the live state (issue 12) with N apps running in a throwaway sandbox, release
+# Measures the live state with N apps running in a throwaway sandbox, release
 # build: register + start time (4 clients), RSS, the agent's and systemd's idle CPU (and
 # systemd's with the agent stopped), wrk on GET /api/apps (1 and 4 connections) and on
 # GET /api/apps/:name/status, kill-to-stream latency, restart through the API vs

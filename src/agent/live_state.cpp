@@ -100,18 +100,23 @@ void LiveFeed::app(const registry::AppRecord& record, const Result<core::UnitSta
   if (unit) status = *unit;
   const std::string error = unit ? std::string() : unit.error().message;
   (void)store_.put_app(record.definition.name, app_summary_json(record, status, error, state),
-                       app_detail_extra_json(record, status), now_ms());
+                       app_detail_extra_json(record, status), now_ms(), status ? status->state_change_usec : 0);
 }
 
 void LiveFeed::app_view(const AppView& view, const std::optional<monitor::AppState>& seen) {
   (void)store_.put_app(view.record.definition.name, app_summary_json(view.record, view.status, view.status_error, seen),
-                       app_detail_extra_json(view.record, view.status), now_ms());
+                       app_detail_extra_json(view.record, view.status), now_ms(),
+                       view.status ? view.status->state_change_usec : 0);
 }
 
 void LiveFeed::app_removed(const std::string& name) { (void)store_.remove_app(name); }
 
 void LiveFeed::monitored(const registry::MonitoredProcess& spec, const monitor::MonitoredState& state) {
   (void)store_.put_monitored(spec.key, monitored_json(spec, state));
+}
+
+void LiveFeed::monitored_added(const registry::MonitoredProcess& spec) {
+  (void)store_.put_monitored_if_absent(spec.key, monitored_json(spec, std::nullopt));
 }
 
 void LiveFeed::event(const monitor::Event& event) { store_.add_event(event_json(event)); }

@@ -1,5 +1,5 @@
 #pragma once
-/// The live state's feed (issue 12): turns what the monitor, the signal path and the API
+/// The live state's feed: turns what the monitor, the signal path and the API
 /// know about an app into the objects GET /api/apps lists, and puts them in the
 /// StateStore (which keeps only what changed). Also the JSON of those objects, shared by
 /// the store's writers and the API's fallback paths (one shape, one place).
@@ -49,6 +49,9 @@ class LiveFeed {
   void app_view(const AppView& view, const std::optional<monitor::AppState>& seen);
   void app_removed(const std::string& name);
   void monitored(const registry::MonitoredProcess& spec, const monitor::MonitoredState& state);
+  /// A process just added to the monitored list (status "unknown" until the monitor's
+  /// next cycle); keeps what the store holds when it is already there.
+  void monitored_added(const registry::MonitoredProcess& spec);
   void event(const monitor::Event& event);
   /// After a full cycle: forget apps and processes not seen; the store is ready.
   void full_cycle(const std::vector<std::string>& apps, const std::vector<std::string>& monitored);

@@ -281,6 +281,7 @@ void MonitorService::run_partial(const std::set<std::string>& names) {
     ++stats_.partial_cycles;
     stats_.unit_reads += reads;
   }
+  update_hot_pids();
   for (const auto& e : events) emit(e);
   if (deps_.on_removed) {
     for (const auto& name : removed) deps_.on_removed(name);
@@ -387,10 +388,31 @@ void MonitorService::run_cycle() {
 
       auto state = monitor::reconcile(def, unit_view, *processes, health, now);
       if (!unit) state.reason = state.reason.empty() ? unit.error().message : state.reason;
+      if (deps_.unit_usage && unit_view && !unit_view->control_group.empty()) {
+        apply_cgroup_usage(def.name, unit_view->control_group, !keep, state);
+      }
 
       std::optional<monitor::Event> port_conflict = monitor::check_port(def, state.unit, *processes, now);
+      // The drift check reads the registry and the unit file: only when the unit was read
+      // in full (a unit file edited and reloaded moves systemd's state or sends a signal).
       std::optional<monitor::Event> drift;
-      if (deps_.unit_file_state) drift = monitor::check_unit_drift(def.name, deps_.unit_file_state(def.name), now);
+      bool check_drift = !keep;
+      {
+        std::lock_guard lock(mutex_);
+        const auto& track = tracks_[def.name];
+        if (track.drift_checked) {
+          drift = track.drift;
+        } else {
+          check_drift = true;
+        }
+      }
+      if (check_drift && deps_.unit_file_state) {
+        drift = monitor::check_unit_drift(def.name, deps_.unit_file_state(def.name), now);
+        std::lock_guard lock(mutex_);
+        auto& track = tracks_[def.name];
+        track.drift = drift;
+        track.drift_checked = true;
+      }
 
       // An unhealthy app whose check asks for it is restarted (within its rate limit).
       bool restart = false;
@@ -493,6 +515,7 @@ void MonitorService::run_cycle() {
     last_processes_ = std::move(*processes);
   }
 
+  update_hot_pids();
   for (const auto& e : events) emit(e);
   if (deps_.on_removed) {
     for (const auto& name : removed) deps_.on_removed(name);
@@ -613,7 +636,50 @@ MonitorStats MonitorService::stats() const {
 
 Result<std::vector<core::ProcessInfo>> MonitorService::scan_processes() {
   std::lock_guard scan_lock(scan_mutex_);
-  return deps_.processes.scan(std::chrono::steady_clock::now());
+  return deps_.processes.full_scan(std::chrono::steady_clock::now());
+}
+
+void MonitorService::apply_cgroup_usage(const std::string& app, const std::string& control_group, bool probe,
+                                        monitor::AppState& state) {
+  procscan::CgroupUsageFiles files;
+  {
+    std::lock_guard lock(mutex_);
+    auto& track = tracks_[app];
+    if (probe) track.usage_files = {};
+    files = track.usage_files;
+  }
+  if (files.probed && files.memory.empty() && files.cpu.empty()) return;  // no accounting here
+  const auto usage = deps_.unit_usage(control_group, files);
+  const auto at = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  auto& track = tracks_[app];
+  track.usage_files = files;
+  if (usage.memory_bytes) {
+    state.memory_bytes = *usage.memory_bytes;
+    state.memory_from_systemd = true;
+  }
+  if (usage.cpu_usec) {
+    if (track.cpu_usec && *usage.cpu_usec >= *track.cpu_usec && at > track.cpu_at) {
+      const auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(at - track.cpu_at).count();
+      state.cpu_percent = static_cast<double>(*usage.cpu_usec - *track.cpu_usec) * 100.0 / static_cast<double>(elapsed_us);
+    }
+    track.cpu_usec = usage.cpu_usec;
+    track.cpu_at = at;
+  }
+}
+
+void MonitorService::update_hot_pids() {
+  std::vector<int> hot;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, st] : states_) {
+      hot.insert(hot.end(), st.stray_pids.begin(), st.stray_pids.end());
+      if (st.main_pid > 0) hot.push_back(st.main_pid);
+    }
+    for (const auto& [key, m] : monitored_) hot.insert(hot.end(), m.pids.begin(), m.pids.end());
+  }
+  std::lock_guard scan_lock(scan_mutex_);
+  deps_.processes.set_hot_pids(std::move(hot));
 }
 
 std::vector<core::ProcessInfo> MonitorService::last_processes() const {

@@ -34,6 +34,7 @@
 #include "monitor/app_state.h"
 #include "monitor/events.h"
 #include "monitor/health.h"
+#include "procscan/cgroup_procs.h"
 #include "procscan/proc_scanner.h"
 #include "registry/registry.h"
 
@@ -93,6 +94,11 @@ struct MonitorDeps {
   /// one app without walking /proc. May be empty (then the unit's main pid and the
   /// processes the last scan saw in it are read).
   std::function<std::vector<int>(const std::string& control_group)> unit_pids = nullptr;
+  /// The unit's usage from its cgroup's files (systemd's accounting: memory.current,
+  /// cpu.stat), where they exist; `files` remembers which ones (see read_cgroup_usage).
+  /// When it gives a figure, it replaces the sum over the unit's processes. May be empty.
+  std::function<procscan::CgroupUsage(const std::string& control_group, procscan::CgroupUsageFiles& files)>
+      unit_usage = nullptr;
 };
 
 struct MonitorOptions {
@@ -104,6 +110,8 @@ struct MonitorOptions {
   /// cycles (systemd's memory figure is at most this old; the apps take turns, a sixth of
   /// them per cycle), and all of them after trigger().
   int full_refresh_every = 6;
+  // (The unit-file drift check, a registry read and a file read per app, runs only when
+  // the app's unit is read in full: after a signal, a daemon-reload, or its turn.)
   /// trigger(app) alone (a systemd signal for that app, an operation) re-reads only the
   /// named apps' units and processes after this short debounce, instead of a full cycle.
   std::chrono::milliseconds signal_debounce{5};
@@ -178,7 +186,21 @@ class MonitorService {
     monitor::EventTracker events;
     std::unique_ptr<monitor::HealthTracker> health;  ///< when the app declares a check
     std::optional<monitor::AppState> last;
+    /// The last unit-drift check (re-done only when the unit is read in full, see run_cycle).
+    std::optional<monitor::Event> drift;
+    bool drift_checked = false;
+    /// The cgroup usage files found for the unit, and the last CPU sample from them.
+    procscan::CgroupUsageFiles usage_files;
+    std::optional<std::uint64_t> cpu_usec;
+    std::chrono::steady_clock::time_point cpu_at{};
   };
+  /// Replaces the state's usage with the unit's cgroup figures where there are some
+  /// (`probe`: look for the files again, e.g. after the unit was re-read in full).
+  void apply_cgroup_usage(const std::string& app, const std::string& control_group, bool probe,
+                          monitor::AppState& state);
+  /// Tells the process source which processes outside our units to keep fresh: the
+  /// strays and the main processes the states name, and the monitored processes' pids.
+  void update_hot_pids();
   void loop();
   void wake();
   void emit(const monitor::Event& event);

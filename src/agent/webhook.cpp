@@ -321,3 +321,27 @@ Error not_allowed(const Command& command) {
 }
 
 }  // namespace siax::agent::webhook
+
+namespace siax::agent::webhook {
+
+std::optional<std::string> RefusalDigest::note(std::string_view code, std::string_view source, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  auto it = counts_.find(code);
+  if (it == counts_.end()) it = counts_.try_emplace(counts_.size() < kMaxCodes ? std::string(code) : "other", 0).first;
+  ++it->second;
+  ++total_;
+  last_source_ = std::string(source.substr(0, 64));
+  if (last_entry_ && now - *last_entry_ < window_.count()) return std::nullopt;
+  std::string by_code;
+  for (const auto& [c, n] : counts_) by_code += fmt::format("{}{} {}", by_code.empty() ? "" : ", ", c, n);
+  std::string detail = fmt::format(
+      "{} unauthenticated request(s) refused ({}), the last from {}; summarised: at most one entry per {} s, each "
+      "refusal counted in siax_webhook_refused_total",
+      total_, by_code, last_source_, window_.count());
+  counts_.clear();
+  total_ = 0;
+  last_entry_ = now;
+  return detail;
+}
+
+}  // namespace siax::agent::webhook

@@ -153,6 +153,33 @@ struct Accepted {
   std::optional<std::int64_t> timestamp;  ///< absent only in body-secret mode without the header
 };
 
+/// Refusals of requests whose sender did not prove to hold the secret, summarised for the
+/// audit log so that a flood cannot fill it (each refusal is counted in the metrics
+/// instead, like the API's unauthenticated refusals): the first refusal after a quiet
+/// window is audited at once; later ones at most once per window, each entry telling how
+/// many were refused since the previous one, by code, and the last sender's address.
+/// Refusals at the end of a flood are in the next entry (and in the metrics at once).
+/// Bounded: at most kMaxCodes distinct codes are named (the rest as "other").
+/// Thread-safe (a mutex).
+class RefusalDigest {
+ public:
+  static constexpr std::size_t kMaxCodes = 32;
+
+  explicit RefusalDigest(std::chrono::seconds window = std::chrono::seconds(60)) : window_(window) {}
+
+  /// Records one refusal at Unix time `now`; the audit entry's detail to write now, or
+  /// nullopt (counted, summarised later).
+  [[nodiscard]] std::optional<std::string> note(std::string_view code, std::string_view source, std::int64_t now);
+
+ private:
+  const std::chrono::seconds window_;
+  mutable std::mutex mutex_;
+  std::optional<std::int64_t> last_entry_;  ///< when the last summary was written
+  std::map<std::string, std::uint64_t, std::less<>> counts_;
+  std::uint64_t total_ = 0;
+  std::string last_source_;
+};
+
 class Verifier {
  public:
   explicit Verifier(Settings settings);
@@ -175,6 +202,8 @@ class Verifier {
 
   [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
   [[nodiscard]] std::size_t remembered() const { return replays_.size(); }
+  /// The audit summary of refused requests (see RefusalDigest).
+  [[nodiscard]] RefusalDigest& refusals() noexcept { return refusals_; }
 
  private:
   [[nodiscard]] Checked<std::int64_t> check_timestamp(std::string_view text, std::int64_t now) const;
@@ -182,6 +211,7 @@ class Verifier {
 
   Settings settings_;
   ReplayCache replays_;
+  RefusalDigest refusals_;
 };
 
 /// The one refusal for a command on an app the webhook may not touch, and for one on an

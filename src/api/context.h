@@ -18,6 +18,7 @@
 #include "agent/live_state.h"
 #include "agent/monitor_service.h"
 #include "agent/state_stream.h"
+#include "agent/token_sync.h"
 #include "agent/worker_pool.h"
 #include "api/admission.h"
 #include "api/audit_log.h"
@@ -25,6 +26,7 @@
 #include "auth/login_limiter.h"
 #include "auth/roles.h"
 #include "auth/sessions.h"
+#include "auth/token_cache.h"
 #include "http/server.h"
 #include "registry/registry.h"
 #include "units/app_units.h"
@@ -77,6 +79,13 @@ struct ApiContext {
   agent::LiveFeed* live = nullptr;
   /// GET /api/stream; nullptr: the route answers 503.
   agent::StateStream* stream = nullptr;
+  /// The active API tokens in memory (kept in step with the registry by TokenSync): bearer
+  /// tokens are checked here, never against the registry on the io thread. nullptr: bearer
+  /// tokens are refused with 503 (the panel's sessions still work).
+  auth::TokenCache* tokens = nullptr;
+  /// Reloads `tokens` from the registry (POST /api/tokens/reload); nullptr: that route
+  /// answers 503.
+  agent::TokenSync* token_sync = nullptr;
 };
 
 }  // namespace siax::api

@@ -50,6 +50,15 @@ void Metrics::count_rate_limited(const std::string& app) {
   if (rate_limited_.size() < 100'000) ++rate_limited_[app];
 }
 
+void Metrics::count_webhook_refused(std::string_view code) {
+  std::lock_guard lock(mutex_);
+  auto it = webhook_refused_.find(code);
+  if (it == webhook_refused_.end()) {
+    it = webhook_refused_.try_emplace(webhook_refused_.size() < 32 ? std::string(code) : "other", 0).first;
+  }
+  ++it->second;
+}
+
 std::uint64_t Metrics::rate_limited(const std::string& app) const {
   std::lock_guard lock(mutex_);
   auto it = rate_limited_.find(app);
@@ -68,6 +77,9 @@ std::string Metrics::render(const http::ServerStats& stats, std::size_t workers_
     }
     out.family("siax_rate_limited_total", "counter", "Operations refused by the per-app rate limit.");
     for (const auto& [app, n] : rate_limited_) out.sample(n, {{"app", app}});
+    out.family("siax_webhook_refused_total", "counter",
+               "Webhook requests refused before authentication (summarised in the audit log).");
+    for (const auto& [code, n] : webhook_refused_) out.sample(n, {{"code", code}});
   }
   out.family("siax_http_unauthenticated_total", "counter",
              "Requests refused for missing or bad credentials (not audited).")

@@ -33,18 +33,22 @@ std::optional<Response> by_token(ApiContext& ctx, Request& req, std::string_view
   if (!token) return unauthorized(ctx, "invalid_authorization", "use 'Authorization: Bearer <token>'");
   auto hash = auth::hash_token(*token);
   if (!hash) return unauthorized(ctx, "invalid_token", "the token is not valid");
-  auto rec = ctx.registry.find_token_by_hash(*hash);
-  if (!rec) return http::error_response(rec.error());
-  if (!*rec || (*rec)->revoked_at_usec) {
+  // From memory (auth::TokenCache, kept in step by TokenSync): no disk on this thread.
+  if (ctx.tokens == nullptr) {
+    return http::json_failure(StatusCode::service_unavailable, "tokens_unavailable",
+                              "this agent does not check API tokens: log in to the panel");
+  }
+  auto rec = ctx.tokens->find(*hash);
+  if (!rec) {
     return unauthorized(ctx, "invalid_token",
                         "the token is unknown or revoked: create one with 'siax-agent token create'");
   }
-  req.auth = Identity{"token:" + (*rec)->name, to_auth_role((*rec)->role), false};
+  req.auth = Identity{"token:" + rec->name, rec->role, false};
   // When it was last used (for 'siax-agent token list'): at most once a minute per token,
   // written on a worker (skipped when the pool is full; it is only a hint).
   const std::int64_t now = ctx.now_usec();
-  if (!(*rec)->last_used_at_usec || now - *(*rec)->last_used_at_usec > 60'000'000) {
-    (void)ctx.workers.try_post([&ctx, id = (*rec)->id, now] { (void)ctx.registry.touch_token(id, now); });
+  if (ctx.tokens->note_use(*hash, now, 60'000'000)) {
+    (void)ctx.workers.try_post([&ctx, id = rec->id, now] { (void)ctx.registry.touch_token(id, now); });
   }
   return std::nullopt;
 }
@@ -86,11 +90,6 @@ const Identity* identity_of(const Request& req) { return std::any_cast<Identity>
 bool has_role(const Request& req, auth::Role need) {
   const auto* id = identity_of(req);
   return id != nullptr && auth::allows(id->role, need);
-}
-
-auth::Role to_auth_role(registry::Role role) {
-  auto r = auth::role_from_string(registry::to_string(role));
-  return r ? *r : auth::Role::Viewer;
 }
 
 Response forbidden(auth::Role need) {

@@ -5,13 +5,14 @@
 /// - install_authentication: the middleware. A bearer token (programs) or the panel's
 ///   session cookie, with the X-CSRF-Token header on every mutation; /api/health,
 ///   /api/login, the webhook (signed instead) and the panel's public files are open.
+///   Bearer tokens are looked up in memory (ctx.tokens, auth::TokenCache), never in SQLite.
 ///   It sets Request::auth to an Identity. Refusals for missing or bad credentials are
 ///   counted (siax_http_unauthenticated_total), never audited.
 /// - allowed: a route's role check; a refused mutation is audited.
 /// - audit: the audit entry of a request (actor and role from its Identity).
 ///
-/// Thread: the io thread. The token lookup is one indexed SQLite read; writes (audit,
-/// token last-use) go to the workers.
+/// Thread: the io thread. No disk: tokens are in memory; writes (audit, token last-use)
+/// go to the workers.
 #include <string>
 
 #include "api/context.h"
@@ -36,7 +37,5 @@ void audit(ApiContext& ctx, const http::Request& req, std::string action, std::s
 
 /// The request's caller, for Admission::admit.
 [[nodiscard]] Caller caller_of(const http::Request& req);
-
-[[nodiscard]] auth::Role to_auth_role(registry::Role role);
 
 }  // namespace siax::api

@@ -56,6 +56,10 @@ void scan(ApiContext& ctx, const Request& req, const Responder& res) {
 
 void list_monitored(ApiContext& ctx, const Request& req, const Responder& res) {
   if (!allowed(ctx, req, res, auth::Role::Viewer, "monitored", "")) return;
+  if (ctx.live != nullptr && ctx.live->store().ready()) {  // from the live state, no SQLite
+    res.send(http::json_success(json(ctx.live->store().all_monitored())));
+    return;
+  }
   on_worker(ctx, res, [&ctx] {
     auto specs = ctx.registry.list_monitored();
     if (!specs) return http::error_response(specs.error());
@@ -112,6 +116,7 @@ http::Response add_monitored(ApiContext& ctx, const Request& req, int pid, const
                                .user = spec.user,
                                .added_at_usec = ctx.now_usec()};
   if (auto put = ctx.registry.put_monitored(m); !put) return http::error_response(put.error());
+  if (ctx.live != nullptr) ctx.live->monitored_added(m);  // listed at once; the triggered cycle fills it
   audit(ctx, req, "monitor_add", m.key, "ok");
   ctx.monitor->trigger();
   return http::json_success({{"key", m.key}, {"name", m.name}, {"user", m.user}, {"command", spec.cmdline}},
@@ -150,6 +155,7 @@ void delete_monitored(ApiContext& ctx, const Request& req, const Responder& res)
       return http::json_failure(StatusCode::not_found, "not_monitored",
                                 "no monitored process has this key: see GET /api/monitored");
     }
+    if (ctx.live != nullptr) (void)ctx.live->store().remove_monitored(key);
     if (ctx.monitor != nullptr) ctx.monitor->trigger();
     return http::json_success({{"key", key}, {"removed", true}});
   });

@@ -31,6 +31,8 @@ using RouteFn = void (*)(ApiContext&, const http::Request&, const http::Responde
 [[nodiscard]] Status install_stream_routes(ApiContext& ctx);
 /// GET /api/scan, GET|POST|DELETE /api/monitored, GET /api/events.
 [[nodiscard]] Status install_monitor_routes(ApiContext& ctx);
+/// POST /api/tokens/reload.
+[[nodiscard]] Status install_token_routes(ApiContext& ctx);
 /// POST /webhook/command (webhook_routes.h).
 [[nodiscard]] Status install_webhook_routes(ApiContext& ctx);
 

@@ -37,7 +37,7 @@ http::Response finish_login(ApiContext& ctx, Request req, const std::string& use
     return http::json_failure(StatusCode::unauthorized, "invalid_credentials", "wrong user name or password");
   }
   ctx.logins.record_success(key);
-  auto session = ctx.sessions.create(username, to_auth_role((*user)->role), registry::credential_stamp(**user));
+  auto session = ctx.sessions.create(username, (*user)->role, registry::credential_stamp(**user));
   if (!session) return http::error_response(session.error());
   req.auth = Identity{"user:" + username, session->role, true};
   audit(ctx, req, "login", "", "ok");

@@ -101,17 +101,56 @@ StatusCode status_for(webhook::Refusal refusal) {
   return StatusCode::internal_server_error;
 }
 
+/// The answer to a request the verifier refused.
+http::Response refusal_response(const webhook::Rejection& r) {
+  auto refusal = http::json_failure(status_for(r.refusal), r.code, r.message,
+                                    r.refusal == webhook::Refusal::Busy
+                                        ? std::optional<std::chrono::seconds>(std::chrono::seconds(5))
+                                        : std::nullopt);
+  if (r.refusal == webhook::Refusal::Unauthenticated) {
+    refusal.headers.add("WWW-Authenticate", "Siax-Signature realm=\"siax-agent webhook\"");
+  }
+  return refusal;
+}
+
+/// On a worker: runs an admitted command, releases its lease, audits the outcome.
+http::Response run_command(ApiContext& ctx, const webhook::Command& cmd, agent::Verb verb, const std::string& how,
+                           const Auditor& audit, const Lease& held) {
+  auto s = ctx.apps.run(cmd.app, verb);
+  held->release();
+  if (ctx.monitor != nullptr) ctx.monitor->trigger(cmd.app);
+  refresh_live(ctx, cmd.app);
+  ctx.metrics.count_operation(cmd.app, cmd.action, s ? "ok" : s.error().code);
+  if (!s && s.error().kind == ErrorKind::NotFound) {
+    // The same answer as for an app the webhook may not touch (the audit log tells them apart).
+    audit(cmd.action, cmd.app, "not_allowed", "no such app; " + how);
+    return http::error_response(webhook::not_allowed(cmd));
+  }
+  audit(cmd.action, cmd.app, s ? "ok" : s.error().code, s ? how : s.error().message + "; " + how);
+  if (!s) return http::error_response(s.error());
+  return http::json_success({{"app", cmd.app}, {"action", cmd.action}});
+}
+
 void handle(ApiContext& ctx, const Request& req, const Responder& res) {
   Auditor audit{ctx, req.remote_address, "webhook", ""};
+  // Before the sender proved to hold the secret, anyone can send requests: they are
+  // counted, and audited only as a summary (at most one entry a minute), never one by one.
+  auto refused = [&](std::string_view code) {
+    ctx.metrics.count_webhook_refused(code);
+    if (ctx.webhook == nullptr) return;  // off: like any unknown route, nothing to audit
+    if (auto summary = ctx.webhook->refusals().note(code, req.remote_address, ctx.now_usec() / 1'000'000)) {
+      audit("webhook", "", "refused", std::move(*summary));
+    }
+  };
   if (ctx.webhook == nullptr) {
-    audit("webhook", "", "webhook_disabled", "");
+    refused("webhook_disabled");
     res.send(http::json_failure(StatusCode::not_found, "webhook_disabled",
                                 "the webhook is off on this agent: an administrator turns it on with "
                                 "webhook.secret_file (docs/API.md, \"Webhook\")"));
     return;
   }
   if (req.body.size() > webhook::kMaxBodyBytes) {
-    audit("webhook", "", "body_too_large", fmt::format("{} bytes", req.body.size()));
+    refused("body_too_large");
     res.send(http::json_failure(StatusCode::payload_too_large, "body_too_large",
                                 fmt::format("the body is {} bytes; a webhook command is at most {} bytes",
                                             req.body.size(), webhook::kMaxBodyBytes)));
@@ -122,15 +161,15 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
   auto accepted = ctx.webhook->verify(presented, ctx.now_usec() / 1'000'000);
   if (!accepted) {
     const auto& r = accepted.error();
-    audit("webhook", "", r.code, r.message);
-    auto refusal = http::json_failure(status_for(r.refusal), r.code, r.message,
-                                      r.refusal == webhook::Refusal::Busy
-                                          ? std::optional<std::chrono::seconds>(std::chrono::seconds(5))
-                                          : std::nullopt);
-    if (r.refusal == webhook::Refusal::Unauthenticated) {
-      refusal.headers.add("WWW-Authenticate", "Siax-Signature realm=\"siax-agent webhook\"");
+    if (r.refusal == webhook::Refusal::InvalidBody && presented.signature) {
+      // The signature checked out (it is verified before the body): a holder of the secret
+      // sent a bad command. Audited like any other of theirs.
+      audit.role = "operator";
+      audit("webhook", "", r.code, r.message);
+    } else {
+      refused(r.code);
     }
-    res.send(std::move(refusal));
+    res.send(refusal_response(r));
     return;
   }
   const webhook::Command cmd = accepted->command;
@@ -151,20 +190,8 @@ void handle(ApiContext& ctx, const Request& req, const Responder& res) {
     res.send(std::move(admitted.error().response));
     return;
   }
-  on_worker(ctx, res, [&ctx, cmd, verb, how, audit, held = *admitted] {
-    auto s = ctx.apps.run(cmd.app, *verb);
-    held->release();
-    if (ctx.monitor != nullptr) ctx.monitor->trigger(cmd.app);
-    refresh_live(ctx, cmd.app);
-    ctx.metrics.count_operation(cmd.app, cmd.action, s ? "ok" : s.error().code);
-    if (!s && s.error().kind == ErrorKind::NotFound) {
-      // The same answer as for an app the webhook may not touch (the audit log tells them apart).
-      audit(cmd.action, cmd.app, "not_allowed", "no such app; " + how);
-      return http::error_response(webhook::not_allowed(cmd));
-    }
-    audit(cmd.action, cmd.app, s ? "ok" : s.error().code, s ? how : s.error().message + "; " + how);
-    if (!s) return http::error_response(s.error());
-    return http::json_success({{"app", cmd.app}, {"action", cmd.action}});
+  on_worker(ctx, res, [&ctx, cmd, verb = *verb, how, audit, held = *admitted] {
+    return run_command(ctx, cmd, verb, how, audit, held);
   });
 }
 

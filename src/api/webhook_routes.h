@@ -3,10 +3,14 @@
 /// pipeline, the cloud) without a token, authenticated by an HMAC signature instead
 /// (agent/webhook.h; docs/API.md, "Webhook").
 ///
-/// Every request is audited, accepted or refused (actor "webhook", or
-/// "webhook:body_secret" in the weaker mode; the source address; the result code; never
-/// the signature or the secret). An admitted command goes through the same admission as
-/// the API's lifecycle routes (admission.h: 409 while an operation runs on the app, 429
+/// Every request whose sender proved to hold the secret is audited, whatever its outcome
+/// (actor "webhook", or "webhook:body_secret" in the weaker mode; the source address; the
+/// result code; never the signature or the secret). Requests refused before that (bad or
+/// missing signature, stale, replayed, too large, webhook off) are counted in
+/// siax_webhook_refused_total{code} and audited only as a summary, at most one entry
+/// (result "refused") a minute (webhook::RefusalDigest): a flood cannot fill the audit
+/// log. An admitted command goes through the same admission as the API's lifecycle
+/// routes (admission.h: 409 while an operation runs on the app, 429
 /// inside its rate window) and runs on the WorkerPool. A command on an app the webhook
 /// may not touch and one on an app that does not exist get the same 403 "not_allowed".
 ///

@@ -72,6 +72,12 @@ adapters::SdbusSystemd::Options bus_options(const config::Config& cfg) {
   return o;
 }
 
+procscan::ProcScannerOptions scanner_options() {
+  procscan::ProcScannerOptions o;
+  o.incremental = true;  // new processes in full, known ones by their stat line
+  return o;
+}
+
 units::PreflightSettings preflight_settings(const config::Config& cfg) {
   units::PreflightSettings s;
   s.allow_root = cfg.apps.allow_root_apps;
@@ -100,13 +106,17 @@ Agent::Agent(const config::Config& cfg, std::unique_ptr<registry::SqliteRegistry
     : cfg_(cfg),
       registry_(std::move(registry)),
       unit_store_(cfg.paths.unit_dir),
-      secrets_(adapters::default_secrets_directory(cfg.paths.state_dir)),
-      bus_(bus_options(cfg), unit_store_, host_, preflight_settings(cfg), &secrets_),
+      use_helper_(!cfg.paths.unit_helper_socket.empty()),
+      unit_helper_(cfg.paths.unit_helper_socket, 2 * cfg.apps.job_timeout + std::chrono::seconds(15)),
+      secrets_(use_helper_ ? std::string(adapters::kRootSecretsDirectory)
+                           : adapters::default_secrets_directory(cfg.paths.state_dir)),
+      bus_(bus_options(cfg), reloads_, unit_store_, host_, preflight_settings(cfg), &secrets_,
+           use_helper_ ? &unit_helper_ : nullptr),
       apps_(*registry_, unit_store_, [this]() -> units::AppUnits& { return bus_.units(); }, now_usec),
       limiter_(clock_, orchestrator::RateLimiterOptions{.interval = cfg.apps.rate_limit_interval}),
       ops_(clock_),
-      sessions_(auth::steady_now()),
-      logins_(auth::steady_now()),
+      sessions_(clock_),
+      logins_(clock_),
       server_(ioc_, server_options(cfg)),
       audit_log_(*registry_, workers_, metrics_),
       admission_(ops_, limiter_, metrics_, audit_log_, now_usec),
@@ -117,9 +127,11 @@ Agent::Agent(const config::Config& cfg, std::unique_ptr<registry::SqliteRegistry
                   }),
       live_(live_store_),
       state_stream_(live_store_, {}),
+      scanner_(scanner_options()),
       prober_(ioc_),
       cloud_server_(cloud::resolve_server_id(cfg.cloud, cloud::local_host_name())) {
   stream_ptr_ = &state_stream_;
+  if (use_helper_) spdlog::info("unit files: written through the unit helper at {}", cfg.paths.unit_helper_socket);
 }
 
 Agent::~Agent() = default;
@@ -150,6 +162,7 @@ Status Agent::wire() {
         refresh_system();
       });
   if (auto s = make_webhook(); !s) return s;
+  if (auto s = make_tokens(); !s) return s;
   make_api_context();
   if (auto s = api::install_api(*api_); !s) {
     return fail(s.error().kind, s.error().code, "cannot set up the API: " + s.error().message);
@@ -185,14 +198,27 @@ void Agent::make_api_context() {
           },
       .metrics_extra =
           [this] {
-            return log_endpoint_->render_metrics() +
+            return log_endpoint_->render_metrics() + token_sync_->render_metrics() +
                    (cloud_reporter_ ? cloud::stats_to_prometheus(cloud_reporter_->stats()) : std::string());
           },
       .webhook = webhook_.get(),
       .warn = [](std::string_view m) { spdlog::warn("{}", m); },
       .live = &live_,
       .stream = &state_stream_,
+      .tokens = &token_cache_,
+      .token_sync = token_sync_.get(),
   });
+}
+
+Status Agent::make_tokens() {
+  token_sync_ = std::make_unique<agent::TokenSync>(ioc_, workers_, *registry_, token_cache_,
+                                                   cfg_.paths.state_dir + "/registry.db", agent::TokenSyncOptions{},
+                                                   [](std::string_view m) { spdlog::warn("{}", m); });
+  if (auto s = token_sync_->load_now(); !s) {
+    return fail(s.error().kind, s.error().code, "cannot read the API tokens: " + s.error().message);
+  }
+  token_sync_->start();
+  return ok();
 }
 
 /// The signed webhook: off without a secret; the secret is never logged.

@@ -23,18 +23,22 @@
 
 #include "adapters/linux/fs_secret_store.h"
 #include "adapters/linux/fs_unit_store.h"
+#include "adapters/linux/helper_socket_client.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/unit_watcher.h"
 #include "agent/app_service.h"
 #include "agent/live_state.h"
 #include "agent/monitor_service.h"
+#include "agent/reload_coalescer.h"
 #include "agent/state_stream.h"
+#include "agent/token_sync.h"
 #include "agent/webhook.h"
 #include "agent/worker_pool.h"
 #include "api/context.h"
 #include "app/worker_bus.h"
 #include "auth/login_limiter.h"
 #include "auth/sessions.h"
+#include "auth/token_cache.h"
 #include "cloud/cloud_reporter.h"
 #include "config/config.h"
 #include "http/local_socket.h"
@@ -42,7 +46,7 @@
 #include "logs/endpoint.h"
 #include "logs/sd_journal_source.h"
 #include "monitor/http_prober.h"
-#include "orchestrator/clock.h"
+#include "common/clock.h"
 #include "procscan/proc_scanner.h"
 #include "registry/sqlite_registry.h"
 #include "state/state_store.h"
@@ -71,6 +75,7 @@ class Agent {
   [[nodiscard]] agent::MonitorDeps monitor_deps();
   [[nodiscard]] Status make_cloud();
   [[nodiscard]] Status make_webhook();
+  [[nodiscard]] Status make_tokens();
   void make_api_context();
   [[nodiscard]] Status make_logs();
   // What the monitor is given.
@@ -92,11 +97,16 @@ class Agent {
   const config::Config& cfg_;
   std::unique_ptr<registry::SqliteRegistry> registry_;
   adapters::FsUnitStore unit_store_;
+  /// User mode with the root unit helper: the helper writes the units and their secret
+  /// files (root's directory, named in EnvironmentFile=); without one, the agent does.
+  const bool use_helper_;
+  adapters::HelperSocketClient unit_helper_;
   adapters::FsSecretStore secrets_;
   adapters::LinuxHost host_;
+  agent::ReloadCoalescer reloads_;  ///< daemon-reloads shared by the writes queued before them
   WorkerBus bus_;
   agent::AppService apps_;
-  orchestrator::SystemClock clock_;
+  SteadyClock clock_;  ///< the one monotonic clock (rate limits, serialization, sessions, logins)
   orchestrator::RateLimiter limiter_;
   orchestrator::OpSerializer ops_;
   auth::SessionStore sessions_;
@@ -122,6 +132,10 @@ class Agent {
   std::unique_ptr<adapters::UnitWatcher> unit_watcher_;
   std::unique_ptr<agent::webhook::Verifier> webhook_;
   std::optional<api::ApiContext> api_;
+  // API tokens in memory (docs/SECURITY.md): the io thread never reads the registry to
+  // authenticate.
+  auth::TokenCache token_cache_;
+  std::unique_ptr<agent::TokenSync> token_sync_;
   // Live logs: WS /logs[/:app_name], GET /api/apps/:name/logs, GET /api/agent/logs.
   logs::SdJournalSource log_journal_;
   std::unique_ptr<logs::LogEndpoint> log_endpoint_;

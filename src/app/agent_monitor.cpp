@@ -37,6 +37,8 @@ agent::MonitorDeps Agent::monitor_deps() {
       .on_full_cycle = [this](const std::vector<std::string>& a,
                               const std::vector<std::string>& m) { on_full_cycle(a, m); },
       .unit_pids = [](const std::string& cg) { return procscan::read_cgroup_procs(cg); },
+      .unit_usage = [](const std::string& cg,
+                       procscan::CgroupUsageFiles& f) { return procscan::read_cgroup_usage(cg, "/sys/fs/cgroup", &f); },
   };
 }
 
@@ -92,7 +94,11 @@ void Agent::on_full_cycle(const std::vector<std::string>& apps, const std::vecto
   if (auto now = registry_->list_apps()) {
     for (const auto& r : *now) keep.push_back(r.definition.name);
   }
-  live_.full_cycle(keep, monitored);
+  std::vector<std::string> keep_m = monitored;  // likewise a process added to the monitored list meanwhile
+  if (auto now = registry_->list_monitored()) {
+    for (const auto& p : *now) keep_m.push_back(p.key);
+  }
+  live_.full_cycle(keep, keep_m);
 }
 
 void Agent::on_state(const monitor::AppState& st) {

@@ -76,6 +76,7 @@ void Agent::start_modules() {
 /// responses in progress, then the io_context runs out of work).
 void Agent::stop_modules() {
   log_endpoint_->stop();  // closes the log viewers
+  token_sync_->stop();
   if (local_socket_) local_socket_->stop();
   recovery_timer_.cancel();
   users_timer_.cancel();

@@ -32,13 +32,14 @@ units::AppUnits& WorkerBus::units() {
     auto bus = adapters::SdbusSystemd::connect(bus_);
     if (bus) {
       t.bus = bus->get();
-      t.systemd = std::move(*bus);
+      t.systemd = std::make_unique<agent::CoalescingSystemd>(std::move(*bus), reloads_);  // one reload for many writes
     } else {
       spdlog::warn("systemd is not reachable: {}", bus.error().message);
       t.bus = nullptr;
       t.systemd = std::make_unique<units::UnavailableSystemd>(bus.error());
     }
     t.units = std::make_unique<units::AppUnits>(*t.systemd, store_, host_, settings_, secrets_);
+    if (helper_ != nullptr) t.units->use_helper(helper_);
     t.made = now;
   }
   return *t.units;

@@ -1,19 +1,18 @@
 #pragma once
-/// The time source of the auth module: a plain function rather than the orchestrator's
-/// Clock interface, so that auth depends on nothing but common. Adapt any clock with a
-/// lambda, e.g. `[&clock] { return clock.now(); }`; tests use a lambda over a variable.
+/// The auth module reads time through siax::Clock (common/clock.h).
 #include <chrono>
-#include <functional>
+
+#include "common/clock.h"
 
 namespace siax::auth {
 
-using TimePoint = std::chrono::steady_clock::time_point;
-/// Must be monotonic and safe to call from any thread.
-using NowFn = std::function<TimePoint()>;
+using TimePoint = Clock::time_point;
 
-/// The real clock (steady_clock::now).
-[[nodiscard]] inline NowFn steady_now() {
-  return [] { return std::chrono::steady_clock::now(); };
+/// A steady clock that lives as long as the process.
+/// TODO(merge): remove alias (cli/serve.cpp passes auth::steady_now(); pass its siax::SteadyClock)
+[[nodiscard]] inline const Clock& steady_now() {
+  static const SteadyClock clock;
+  return clock;
 }
 
 }  // namespace siax::auth

@@ -29,14 +29,14 @@ std::string limiter_key(std::string_view address) {
   return std::string(out) + "/64";
 }
 
-LoginLimiter::LoginLimiter(NowFn now, LoginLimiterOptions options) : now_(std::move(now)), options_(options) {}
+LoginLimiter::LoginLimiter(const Clock& clock, LoginLimiterOptions options) : clock_(clock), options_(options) {}
 
 bool LoginLimiter::stale(const Entry& e, TimePoint now) const {
   return now >= e.locked_until && now - e.window_start >= options_.window;
 }
 
 LoginCheck LoginLimiter::check(std::string_view address) {
-  const auto now = now_();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   auto it = entries_.find(address);
   if (it == entries_.end()) return {};
@@ -56,7 +56,7 @@ void LoginLimiter::make_room_locked(TimePoint now) {
 }
 
 LoginCheck LoginLimiter::record_failure(std::string_view address) {
-  const auto now = now_();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   if (options_.max_addresses == 0) return {};
   auto it = entries_.find(address);

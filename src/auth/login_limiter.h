@@ -14,7 +14,7 @@
 /// records that no longer matter (window over, not locked) are dropped; if none can be,
 /// the record updated least recently is evicted (O(max_addresses), only then).
 ///
-/// Threading: safe from any thread (one mutex). Time comes from the injected NowFn.
+/// Threading: safe from any thread (one mutex). Time comes from the injected Clock (it must outlive the limiter).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,7 +52,7 @@ struct LoginCheck {
 
 class LoginLimiter {
  public:
-  explicit LoginLimiter(NowFn now, LoginLimiterOptions options = {});
+  explicit LoginLimiter(const Clock& clock, LoginLimiterOptions options = {});
 
   LoginLimiter(const LoginLimiter&) = delete;
   LoginLimiter& operator=(const LoginLimiter&) = delete;
@@ -83,7 +83,7 @@ class LoginLimiter {
   [[nodiscard]] bool stale(const Entry& e, TimePoint now) const;
   void make_room_locked(TimePoint now);
 
-  NowFn now_;
+  const Clock& clock_;
   const LoginLimiterOptions options_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>> entries_;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "auth/crypto_util.h"
+#include "common/strings.h"
 
 namespace siax::auth {
 
@@ -17,12 +18,6 @@ Result<std::string> random_id() {
   return base64url_encode(bytes->data(), bytes->size());
 }
 
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::string cookie_attributes(std::chrono::seconds max_age, bool secure) {
   return fmt::format("; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}", std::max<std::int64_t>(0, max_age.count()),
                      secure ? "; Secure" : "");
@@ -30,7 +25,7 @@ std::string cookie_attributes(std::chrono::seconds max_age, bool secure) {
 
 }  // namespace
 
-SessionStore::SessionStore(NowFn now, SessionOptions options) : now_(std::move(now)), options_(options) {}
+SessionStore::SessionStore(const Clock& clock, SessionOptions options) : clock_(clock), options_(options) {}
 
 TimePoint SessionStore::expiry_of(const Session& s) const {
   return std::min(s.last_seen + options_.idle_timeout, s.created + options_.absolute_lifetime);
@@ -46,7 +41,7 @@ Result<Session> SessionStore::create(std::string username, Role role, std::strin
   auto csrf = random_id();
   if (!csrf) return tl::unexpected(csrf.error());
 
-  const auto now = now_();
+  const auto now = clock_.now();
   Session s;
   s.id = std::move(*id);
   s.csrf_token = std::move(*csrf);
@@ -71,7 +66,7 @@ Result<Session> SessionStore::create(std::string username, Role role, std::strin
 }
 
 std::optional<Session> SessionStore::find(std::string_view id) {
-  const auto now = now_();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
@@ -107,7 +102,7 @@ std::size_t SessionStore::retain_current(
 }
 
 std::size_t SessionStore::size() {
-  const auto now = now_();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   purge_expired_locked(now);
   return sessions_.size();
@@ -138,8 +133,8 @@ std::vector<std::pair<std::string_view, std::string_view>> parse_cookie_header(s
     header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
     const auto eq = part.find('=');
     if (eq == std::string_view::npos) continue;
-    const auto name = trim_spaces(part.substr(0, eq));
-    auto value = trim_spaces(part.substr(eq + 1));
+    const auto name = trim(part.substr(0, eq));
+    auto value = trim(part.substr(eq + 1));
     // RFC 6265 allows a value in double quotes; the quotes are not part of it.
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (name.empty()) continue;

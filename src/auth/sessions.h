@@ -15,7 +15,7 @@
 /// must also carry the session's CSRF token in a header (check_csrf).
 ///
 /// Threading: SessionStore is safe to use from any thread (one mutex). Time comes from
-/// the injected NowFn (auth/clock.h), never from the system clock directly.
+/// the injected Clock (common/clock.h; it must outlive the store), never from the system clock directly.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -54,7 +54,7 @@ struct SessionOptions {
 
 class SessionStore {
  public:
-  explicit SessionStore(NowFn now, SessionOptions options = {});
+  explicit SessionStore(const Clock& clock, SessionOptions options = {});
 
   SessionStore(const SessionStore&) = delete;
   SessionStore& operator=(const SessionStore&) = delete;
@@ -91,7 +91,7 @@ class SessionStore {
   [[nodiscard]] TimePoint expiry_of(const Session& s) const;
   void purge_expired_locked(TimePoint now);
 
-  NowFn now_;
+  const Clock& clock_;
   const SessionOptions options_;
   std::mutex mutex_;
   std::unordered_map<std::string, Session, TransparentHash, std::equal_to<>> sessions_;

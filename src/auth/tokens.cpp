@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "auth/crypto_util.h"
+#include "common/strings.h"
 
 namespace siax::auth {
 
@@ -20,14 +21,6 @@ int base64url_index(char c) {
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
 
@@ -61,7 +54,7 @@ std::optional<std::string> bearer_from_header(std::string_view authorization) {
   auto value = trim(authorization);
   if (value.size() <= kScheme.size() || !is_space(value[kScheme.size()])) return std::nullopt;
   for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (lower(value[i]) != kScheme[i]) return std::nullopt;
+    if (ascii_lower(value[i]) != kScheme[i]) return std::nullopt;
   }
   auto token = trim(value.substr(kScheme.size()));
   if (token.empty()) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "cli/apps_commands.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -79,8 +81,14 @@ int watch_apps(const Endpoint& ep, const std::string& only, bool as_json) {
       }
       json list = json::array();
       for (const auto& [name, a] : apps) list.push_back(a);
+      const std::string table = apps_table(list);
+      if (::isatty(STDOUT_FILENO) != 1) {  // a pipe or file: one table per change, no screen codes
+        if (table != last_line) std::cout << "# state version " << e.id << "\n" << table << "\n" << std::endl;
+        last_line = table;
+        return true;
+      }
       // Home, clear the screen, draw: the table is updated in place.
-      std::cout << "\x1b[H\x1b[2J" << apps_table(list) << "\n\n(live: " << apps.size()
+      std::cout << "\x1b[H\x1b[2J" << table << "\n\n(live: " << apps.size()
                 << " apps, state version " << e.id << "; Ctrl-C to stop)" << std::endl;
       return true;
     });

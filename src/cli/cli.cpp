@@ -11,6 +11,7 @@
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "cli/unit_commands.h"
+#include "cli/unit_helper.h"
 #include "config/config.h"
 
 extern char** environ;
@@ -56,6 +57,13 @@ int run(int argc, char** argv) {
   AppsCommands apps(app);
   CredentialsCommands credentials(app);
   UnitCommands units(app);
+  // The root unit helper (socket-activated by siax-agent-helper.socket; docs/SECURITY.md).
+  UnitHelperOptions helper_opts;
+  long helper_idle = 30;
+  auto* unit_helper = app.add_subcommand("unit-helper", "root helper: writes siax-app-* units for the agent (user mode)");
+  unit_helper->add_option("--peer-user", helper_opts.peer_user, "the agent's user, the only one served besides root");
+  unit_helper->add_option("--idle-exit", helper_idle, "exit after this many seconds without a request")
+      ->check(CLI::Range(1, 3600));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,6 +77,11 @@ int run(int argc, char** argv) {
   auto cfg = load(g);
   if (!cfg) return report(cfg.error(), g.as_json);
   if (*serve_cmd) return serve(*cfg);
+  if (*unit_helper) {
+    helper_opts.config_path = g.config_path;
+    helper_opts.idle_exit = std::chrono::seconds(helper_idle);
+    return run_unit_helper(*cfg, helper_opts);
+  }
   if (apps.selected()) return apps.run(*cfg, g);
   if (credentials.selected()) return credentials.run(*cfg, g);
   return units.run(*cfg, g);

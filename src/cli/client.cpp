@@ -1,19 +1,16 @@
 #include "cli/client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
+
+#include "cli/agent_connection.h"
 
 namespace siax::cli {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
 
 namespace {
 
@@ -57,73 +54,25 @@ boost::asio::ssl::context pinned_tls_context(const std::string& cert_file) {
 
 Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
                    const std::optional<nlohmann::json>& body) {
-  const char* scheme = ep.tls_cert_file ? "https" : "http";
   constexpr auto kTimeout = std::chrono::seconds(90);  // a start waits for systemd's job
-  if (ep.unix_socket) {
-    // The agent's local socket: the same HTTP (or HTTPS, when the agent serves it) as over
-    // TCP, relayed by the agent to its server.
-    using local = boost::asio::local::stream_protocol;
-    try {
-      boost::asio::io_context ioc;
-      if (!ep.tls_cert_file) {
-        beast::basic_stream<local> stream(ioc);
-        stream.expires_after(kTimeout);
-        stream.connect(local::endpoint(*ep.unix_socket));
-        auto reply = exchange(stream, ep, method, target, body);
-        beast::error_code ec;
-        stream.socket().shutdown(local::socket::shutdown_both, ec);
-        return reply;
-      }
-      namespace ssl = boost::asio::ssl;
-      auto tls = pinned_tls_context(*ep.tls_cert_file);
-      beast::ssl_stream<beast::basic_stream<local>> stream(ioc, tls);
-      beast::get_lowest_layer(stream).expires_after(kTimeout);
-      beast::get_lowest_layer(stream).connect(local::endpoint(*ep.unix_socket));
-      stream.handshake(ssl::stream_base::client);
-      auto reply = exchange(stream, ep, method, target, body);
-      beast::error_code ec;
-      stream.shutdown(ec);
-      return reply;
-    } catch (const std::exception& e) {
-      return fail(ErrorKind::Unavailable, "agent_unreachable",
-                  fmt::format("cannot reach the agent at its local socket {} ({}): is 'siax-agent serve' running "
-                              "with this state dir{}? (--tcp talks to {}:{} instead)",
-                              *ep.unix_socket, e.what(),
-                              ep.tls_cert_file ? fmt::format(", and is its certificate {}", *ep.tls_cert_file) : "",
-                              ep.host, ep.port));
-    }
-  }
   try {
-    boost::asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    const auto addresses = resolver.resolve(ep.host, std::to_string(ep.port));
-    if (!ep.tls_cert_file) {
-      beast::tcp_stream stream(ioc);
-      stream.expires_after(kTimeout);
-      stream.connect(addresses);
-      auto reply = exchange(stream, ep, method, target, body);
-      beast::error_code ec;
-      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-      return reply;
-    }
     // TLS: the agent's own certificate is the only trust anchor (pinned), so a
     // self-signed certificate works and no other certificate is accepted. Its names are
     // not checked against ep.host: the CLI talks to the local agent by address.
-    namespace ssl = boost::asio::ssl;
-    auto tls = pinned_tls_context(*ep.tls_cert_file);
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
-    beast::get_lowest_layer(stream).expires_after(kTimeout);
-    beast::get_lowest_layer(stream).connect(addresses);
-    stream.handshake(ssl::stream_base::client);
-    auto reply = exchange(stream, ep, method, target, body);
-    beast::error_code ec;
-    stream.shutdown(ec);  // the agent may just close: not an error for us
-    return reply;
+    return with_agent_connection(ep, {kTimeout, /*shutdown=*/true},
+                                 [&](auto& stream) { return exchange(stream, ep, method, target, body); });
   } catch (const std::exception& e) {
+    const std::string cert =
+        ep.tls_cert_file ? fmt::format(", and is its certificate {}", *ep.tls_cert_file) : std::string();
+    if (ep.unix_socket) {
+      return fail(ErrorKind::Unavailable, "agent_unreachable",
+                  fmt::format("cannot reach the agent at its local socket {} ({}): is 'siax-agent serve' running "
+                              "with this state dir{}? (--tcp talks to {}:{} instead)",
+                              *ep.unix_socket, e.what(), cert, ep.host, ep.port));
+    }
     return fail(ErrorKind::Unavailable, "agent_unreachable",
-                fmt::format("cannot reach the agent at {}://{}:{} ({}): is 'siax-agent serve' running{}?", scheme,
-                            ep.host, ep.port, e.what(),
-                            ep.tls_cert_file ? fmt::format(", and is its certificate {}", *ep.tls_cert_file) : ""));
+                fmt::format("cannot reach the agent at {}://{}:{} ({}): is 'siax-agent serve' running{}?",
+                            ep.tls_cert_file ? "https" : "http", ep.host, ep.port, e.what(), cert));
   }
 }
 

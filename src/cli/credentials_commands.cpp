@@ -13,6 +13,7 @@
 #include "auth/passwords.h"
 #include "auth/tokens.h"
 #include "cli/output.h"
+#include "cli/token_notify.h"
 #include "registry/sqlite_registry.h"
 
 namespace siax::cli {
@@ -44,19 +45,21 @@ int CredentialsCommands::run(const config::Config& cfg, const GlobalOptions& g) 
     return report({ErrorKind::InvalidInput, "invalid_role", "the role must be viewer, operator or admin", {}},
                   g.as_json);
   }
-  if (*token_create_) return create_token(**reg, *role, g.as_json);
+  if (*token_create_) return create_token(cfg, **reg, *role, g.as_json);
   if (*token_list_) return list_tokens(**reg, g.as_json);
-  if (*token_revoke_) return revoke_token(**reg, g.as_json);
+  if (*token_revoke_) return revoke_token(cfg, **reg, g.as_json);
   return set_password(**reg, *role, cfg.paths.state_dir, g.as_json);
 }
 
-int CredentialsCommands::create_token(registry::Registry& reg, registry::Role role, bool as_json) {
+int CredentialsCommands::create_token(const config::Config& cfg, registry::Registry& reg, registry::Role role,
+                                      bool as_json) {
   auto secret = auth::generate_token();
   if (!secret) return report(secret.error(), as_json);
   auto hash = auth::hash_token(*secret);
   if (!hash) return report(hash.error(), as_json);
   auto id = reg.add_token(token_name_, role, *hash, now_usec());
   if (!id) return report(id.error(), as_json);
+  tell_agent_tokens_changed(cfg);  // in effect when we return (docs/SECURITY.md)
   return print_ok({{"id", *id}, {"name", token_name_}, {"role", role_name_}, {"token", *secret}}, as_json,
                   fmt::format("token {} ({}, {}): {}\nIt is shown once: store it now. Use it as "
                               "'Authorization: Bearer <token>'.",
@@ -86,13 +89,14 @@ int CredentialsCommands::list_tokens(registry::Registry& reg, bool as_json) {
   return print_ok(data, as_json, text);
 }
 
-int CredentialsCommands::revoke_token(registry::Registry& reg, bool as_json) {
+int CredentialsCommands::revoke_token(const config::Config& cfg, registry::Registry& reg, bool as_json) {
   auto list = reg.list_tokens();
   if (!list) return report(list.error(), as_json);
   for (const auto& t : *list) {
     if ((std::to_string(t.id) == token_name_ || t.name == token_name_) && !t.revoked_at_usec) {
       auto r = reg.revoke_token(t.id, now_usec());
       if (!r) return report(r.error(), as_json);
+      tell_agent_tokens_changed(cfg);
       return print_ok({{"id", t.id}, {"revoked", true}}, as_json, fmt::format("revoked token {} ({})", t.id, t.name));
     }
   }

@@ -1,7 +1,8 @@
 #pragma once
 /// `siax-agent token create|list|revoke` and `siax-agent user set-password`: credentials,
 /// written directly in the registry (local, root). A token's secret is shown once; only
-/// its hash is stored.
+/// its hash is stored. Token changes are announced to the running agent
+/// (token_notify.h), so that they are in effect when the command returns.
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -19,9 +20,9 @@ class CredentialsCommands {
   int run(const config::Config& cfg, const GlobalOptions& g);
 
  private:
-  int create_token(registry::Registry& reg, registry::Role role, bool as_json);
+  int create_token(const config::Config& cfg, registry::Registry& reg, registry::Role role, bool as_json);
   int list_tokens(registry::Registry& reg, bool as_json);
-  int revoke_token(registry::Registry& reg, bool as_json);
+  int revoke_token(const config::Config& cfg, registry::Registry& reg, bool as_json);
   int set_password(registry::Registry& reg, registry::Role role, const std::string& state_dir, bool as_json);
 
   CLI::App* token_ = nullptr;

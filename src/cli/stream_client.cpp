@@ -1,20 +1,16 @@
 #include "cli/stream_client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "cli/agent_connection.h"
 
 namespace siax::cli {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
 
 bool SseParser::feed(std::string_view bytes, const std::function<bool(const SseEvent&)>& on_event) {
   for (char c : bytes) {
@@ -102,44 +98,16 @@ Status follow(Stream& stream, const Endpoint& ep, const std::string& target,
 
 Status follow_stream(const Endpoint& ep, const std::string& target,
                      const std::function<bool(const SseEvent&)>& on_event) {
-  namespace ssl = boost::asio::ssl;
-  if (ep.unix_socket) {
-    // The agent's local socket, like every other CLI call: the token never goes to the port.
-    using local = boost::asio::local::stream_protocol;
-    try {
-      boost::asio::io_context ioc;
-      if (!ep.tls_cert_file) {
-        beast::basic_stream<local> stream(ioc);
-        stream.connect(local::endpoint(*ep.unix_socket));
-        return follow(stream, ep, target, on_event);
-      }
-      auto tls = pinned_tls_context(*ep.tls_cert_file);
-      beast::ssl_stream<beast::basic_stream<local>> stream(ioc, tls);
-      beast::get_lowest_layer(stream).connect(local::endpoint(*ep.unix_socket));
-      stream.handshake(ssl::stream_base::client);
-      return follow(stream, ep, target, on_event);
-    } catch (const std::exception& e) {
+  try {
+    // No timeout: the stream lasts until the caller or the agent ends it.
+    return with_agent_connection(ep, {}, [&](auto& stream) { return follow(stream, ep, target, on_event); });
+  } catch (const std::exception& e) {
+    if (ep.unix_socket) {
       return fail(ErrorKind::Unavailable, "agent_unreachable",
                   fmt::format("cannot follow the agent's stream at its local socket {} ({}): is 'siax-agent serve' "
                               "running with this state dir? (--tcp talks to {}:{} instead)",
                               *ep.unix_socket, e.what(), ep.host, ep.port));
     }
-  }
-  try {
-    boost::asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    const auto addresses = resolver.resolve(ep.host, std::to_string(ep.port));
-    if (!ep.tls_cert_file) {
-      beast::tcp_stream stream(ioc);
-      stream.connect(addresses);
-      return follow(stream, ep, target, on_event);
-    }
-    auto tls = pinned_tls_context(*ep.tls_cert_file);
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
-    beast::get_lowest_layer(stream).connect(addresses);
-    stream.handshake(ssl::stream_base::client);
-    return follow(stream, ep, target, on_event);
-  } catch (const std::exception& e) {
     return fail(ErrorKind::Unavailable, "agent_unreachable",
                 fmt::format("cannot follow the agent's stream at {}:{} ({}): is 'siax-agent serve' running?", ep.host,
                             ep.port, e.what()));

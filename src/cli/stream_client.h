@@ -1,6 +1,6 @@
 #pragma once
 /// The CLI's client of GET /api/stream (server-sent events): `apps list --watch` and
-/// `apps status NAME --watch` (issue 12).
+/// `apps status NAME --watch`.
 #include <functional>
 #include <string>
 

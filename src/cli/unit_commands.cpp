@@ -1,10 +1,13 @@
 #include "cli/unit_commands.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/linux/fs_secret_store.h"
 #include "adapters/linux/fs_unit_store.h"
+#include "adapters/linux/helper_socket_client.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
 #include "appdef/app_json.h"
@@ -78,6 +81,10 @@ int UnitCommands::run(const config::Config& cfg, const GlobalOptions& g) {
   settings.allow_root = cfg.apps.allow_root_apps;
   settings.interpreters = {cfg.runtimes.node, cfg.runtimes.npm, cfg.runtimes.python};
   units::AppUnits units(**systemd, store, host, settings, &secrets);
+  // User mode: unit files go through the root unit helper when one is configured.
+  adapters::HelperSocketClient unit_helper_client(cfg.paths.unit_helper_socket,
+                                                  2 * cfg.apps.job_timeout + std::chrono::seconds(15));
+  if (!cfg.paths.unit_helper_socket.empty() && ::geteuid() != 0) units.use_helper(&unit_helper_client);
   return run_on(units, g.as_json);
 }
 

@@ -216,7 +216,7 @@ void CloudReporter::refresh_states() {
 
 steady::time_point CloudReporter::tick(steady::time_point now) {
   const auto interval = std::chrono::duration_cast<steady::duration>(options_.heartbeat_interval);
-  if (crashed_ || stopping_) return now + interval;
+  if (stopping_) return now + interval;
 
   if (!next_heartbeat_ || now >= *next_heartbeat_) {
     // The heartbeat: every app's latest state goes out again (ignored if the outbox
@@ -231,7 +231,6 @@ steady::time_point CloudReporter::tick(steady::time_point now) {
   Round round{now, options_.max_requests_per_round, 0, false};
   Result<void> result = deliver_states(round);
   if (result && !round.more) result = deliver_events(round);
-  if (crashed_) return now + interval;
 
   if (!result) {
     const Error& error = result.error();
@@ -329,10 +328,6 @@ Result<std::int64_t> CloudReporter::ensure_id(const std::string& name, const jso
 
   std::optional<std::int64_t> id;
   if (is_success(reply->status)) {
-    if (options_.fault == FaultPoint::AfterCreateBeforeRemember) {
-      crashed_ = true;
-      return fail(ErrorKind::Internal, "simulated_crash", "simulated crash after create (test fault injection)");
-    }
     id = parse_created_id(reply->body);
     {
       std::lock_guard lock(stats_mutex_);

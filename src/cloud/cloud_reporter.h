@@ -79,10 +79,6 @@ class CloudReporter {
   /// report refused). Never called with the API key.
   using Notify = std::function<void(NoticeLevel, const std::string&)>;
 
-  /// Tests only: where a simulated crash stops the reporter (it then does nothing
-  /// until destroyed, as if the process had died).
-  enum class FaultPoint { None, AfterCreateBeforeRemember };
-
   struct Options {
     std::string server_id;                                  ///< non-empty (resolve_server_id)
     std::chrono::seconds heartbeat_interval{60};            ///< at least 1 s
@@ -97,7 +93,6 @@ class CloudReporter {
     /// heartbeat carries fresh CPU/memory/uptime. Apps being retired are skipped. Must
     /// be thread-safe and quick. Empty: the heartbeat re-sends the last reported states.
     std::function<std::vector<nlohmann::json>()> current_states;
-    FaultPoint fault = FaultPoint::None;
   };
 
   /// InvalidInput when server_id is empty, the interval is below 1 s or the retry
@@ -162,7 +157,6 @@ class CloudReporter {
   std::optional<std::chrono::steady_clock::time_point> next_heartbeat_;
   std::optional<std::chrono::steady_clock::time_point> backoff_until_;
   std::optional<std::chrono::steady_clock::time_point> events_disabled_until_;
-  bool crashed_ = false;
   bool failing_ = false;
 
   mutable std::mutex stats_mutex_;

@@ -1,12 +1,6 @@
 #include "cloud/outbox.h"
 
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
-#include <system_error>
+#include <chrono>
 #include <utility>
 
 #include <fmt/format.h>
@@ -14,10 +8,7 @@
 namespace siax::cloud {
 namespace {
 
-namespace fs = std::filesystem;
-
-// Never edit a shipped schema: add a version and a migration step in open().
-constexpr int kSchemaVersion = 1;
+// Never edit a shipped schema: append a migration to migration_plan().
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY NOT NULL,
@@ -46,175 +37,52 @@ CREATE TABLE IF NOT EXISTS events (
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('dropped_events', 0), ('dropped_states', 0);
 )sql";
 
-struct DbCloser {
-  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
-};
-
-Error sqlite_error(sqlite3* db, int rc, std::string_view path, std::string_view what) {
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  const int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+Error outbox_error(const storage::Failure& f, std::string_view path, std::string_view what) {
+  if (f.is_busy()) {
     return Error{ErrorKind::Unavailable, "cloud_outbox_busy",
                  fmt::format("the cloud outbox {} is locked by another process ({}: {}); stop the other agent",
-                             path, what, msg)};
+                             path, what, f.message)};
   }
-  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) {
+  if (f.is_io()) {
     return Error{ErrorKind::Unavailable, "cloud_outbox_io",
                  fmt::format("the cloud outbox {} cannot be written ({}: {}); check the disk and the directory's "
                              "permissions",
-                             path, what, msg)};
+                             path, what, f.message)};
   }
-  return Error{ErrorKind::Internal, "cloud_outbox_error", fmt::format("cloud outbox {}: {}: {}", path, what, msg)};
+  return Error{ErrorKind::Internal, "cloud_outbox_error", fmt::format("cloud outbox {}: {}: {}", path, what, f.message)};
 }
 
-class Stmt {
- public:
-  Stmt(sqlite3* db, std::string_view path, std::string_view what) : db_(db), path_(path), what_(what) {}
-  [[nodiscard]] Result<void> prepare(std::string_view sql) {
-    sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-    stmt_.reset(raw);
-    if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(db_, rc, path_, what_));
-    return {};
-  }
-  Stmt& bind(int i, std::string_view text) {
-    return check(sqlite3_bind_text64(stmt_.get(), i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  Stmt& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(stmt_.get(), i, v)); }
-  [[nodiscard]] Result<bool> step() {
-    if (bind_rc_ != SQLITE_OK) return tl::unexpected(sqlite_error(db_, bind_rc_, path_, what_));
-    const int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return tl::unexpected(sqlite_error(db_, rc, path_, what_));
-  }
-  [[nodiscard]] Result<void> run() {
-    auto r = step();
-    if (!r) return tl::unexpected(std::move(r.error()));
-    return {};
-  }
-  [[nodiscard]] std::string text(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
-    return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)));
-  }
-  [[nodiscard]] std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
-  [[nodiscard]] bool is_null(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+/// Outboxes written before user_version was used: meta's schema_version row.
+Result<int> legacy_version(const storage::Database& db) {
+  SIAX_STORAGE_TRY(has, db.has_table("meta"));
+  if (!*has) return 0;
+  SIAX_STORAGE_TRY(v, db.scalar("SELECT value FROM meta WHERE key = 'schema_version'", "read the schema version"));
+  return static_cast<int>(*v);
+}
 
- private:
-  Stmt& check(int rc) {
-    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-    return *this;
-  }
-  sqlite3* db_;
-  std::string_view path_;
-  std::string_view what_;
-  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
-  int bind_rc_ = SQLITE_OK;
-};
+storage::MigrationPlan migration_plan(const std::string& path) {
+  return storage::MigrationPlan{
+      {{1, kSchemaV1}},
+      legacy_version,
+      [path](int found, int known) {
+        return Error{ErrorKind::Conflict, "cloud_outbox_schema_unknown",
+                     fmt::format("the cloud outbox {} has schema version {}, which this agent does not know (it "
+                                 "knows {}); it was written by a newer agent: run that agent, or move the file away",
+                                 path, found, known)};
+      },
+      "cloud_outbox_migration_failed"};
+}
 
-#define SIAX_CLOUD_TRY(expr)                                   \
-  do {                                                         \
-    if (auto siax_r_ = (expr); !siax_r_) {                     \
-      return tl::unexpected(std::move(siax_r_.error()));       \
-    }                                                          \
+#define SIAX_CLOUD_TRY(expr)                             \
+  do {                                                   \
+    if (auto siax_r_ = (expr); !siax_r_) {               \
+      return tl::unexpected(std::move(siax_r_.error())); \
+    }                                                    \
   } while (false)
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-Result<void> check_path(const std::string& path) {
-  if (path.empty()) {
-    return fail(ErrorKind::InvalidInput, "cloud_outbox_path_invalid", "the cloud outbox path is empty");
-  }
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return fail(ErrorKind::NotFound, "cloud_outbox_dir_missing",
-                fmt::format("cannot open the cloud outbox {}: the directory {} does not exist; create it (it is "
-                            "paths.state_dir)",
-                            path, dir.string()));
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    return fail(ErrorKind::PermissionDenied, "cloud_outbox_not_writable",
-                fmt::format("cannot open the cloud outbox {}: the directory {} is not writable by the agent ({}); "
-                            "fix its owner or mode",
-                            path, dir.string(), errno_text(errno)));
-  }
-  // The outbox holds app names and states: not world-readable.
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ::close(fd);
-  } else if (errno != EEXIST) {
-    return fail(ErrorKind::PermissionDenied, "cloud_outbox_not_writable",
-                fmt::format("cannot create the cloud outbox {}: {}", path, errno_text(errno)));
-  }
-  return {};
-}
-
 }  // namespace
 
-struct CloudOutbox::Db {
-  std::unique_ptr<sqlite3, DbCloser> handle;
-  std::string path;
-
-  [[nodiscard]] Result<Stmt> prepare(std::string_view sql, std::string_view what) const {
-    Stmt s(handle.get(), path, what);
-    SIAX_CLOUD_TRY(s.prepare(sql));
-    return s;
-  }
-  [[nodiscard]] Result<void> exec(const char* sql, std::string_view what) const {
-    const int rc = sqlite3_exec(handle.get(), sql, nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(handle.get(), rc, path, what));
-    return {};
-  }
-  [[nodiscard]] Result<std::int64_t> scalar(std::string_view sql, std::string_view what) const {
-    auto s = prepare(sql, what);
-    if (!s) return tl::unexpected(std::move(s.error()));
-    auto row = s->step();
-    if (!row) return tl::unexpected(std::move(row.error()));
-    return *row ? s->int64(0) : 0;
-  }
-};
-
-namespace {
-
-/// BEGIN IMMEDIATE ... COMMIT; rolls back when not committed.
-class Transaction {
- public:
-  Transaction(sqlite3* db, std::string_view path) : db_(db), path_(path) {}
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  [[nodiscard]] Result<void> begin() {
-    SIAX_CLOUD_TRY(run("BEGIN IMMEDIATE", "begin a transaction"));
-    open_ = true;
-    return {};
-  }
-  [[nodiscard]] Result<void> commit() {
-    SIAX_CLOUD_TRY(run("COMMIT", "commit"));
-    open_ = false;
-    return {};
-  }
-
- private:
-  [[nodiscard]] Result<void> run(const char* sql, std::string_view what) {
-    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(db_, rc, path_, what));
-    return {};
-  }
-  sqlite3* db_;
-  std::string_view path_;
-  bool open_ = false;
-};
-
-}  // namespace
-
-CloudOutbox::CloudOutbox(std::string path, std::unique_ptr<Db> db, Options options)
+CloudOutbox::CloudOutbox(std::string path, storage::Database db, Options options)
     : path_(std::move(path)), db_(std::move(db)), options_(options) {}
 
 CloudOutbox::~CloudOutbox() = default;
@@ -224,36 +92,11 @@ Result<std::unique_ptr<CloudOutbox>> CloudOutbox::open(const std::string& path, 
     return fail(ErrorKind::InvalidInput, "invalid_cloud_outbox_options",
                 "the cloud outbox bounds (max_events, max_apps, max_body_bytes) must be at least 1");
   }
-  if (path != ":memory:") SIAX_CLOUD_TRY(check_path(path));
-
-  sqlite3* raw = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  auto db = std::make_unique<Db>();
-  db->handle.reset(raw);
-  db->path = path;
-  if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(raw, rc, path, "open"));
-  sqlite3_busy_timeout(raw, 2000);
-  if (const int wal = sqlite3_exec(raw, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr); wal != SQLITE_OK) {
-    if ((wal & 0xff) == SQLITE_NOTADB) {
-      return fail(ErrorKind::InvalidInput, "cloud_outbox_path_invalid",
-                  fmt::format("cannot open the cloud outbox {}: the file is not a SQLite database; move it away "
-                              "(the agent recreates it; queued reports are lost)",
-                              path));
-    }
-    return tl::unexpected(sqlite_error(raw, wal, path, "set the journal mode"));
-  }
-  SIAX_CLOUD_TRY(db->exec("PRAGMA synchronous = NORMAL", "set synchronous"));
-  SIAX_CLOUD_TRY(db->exec(kSchemaV1, "create the schema"));
-  auto version = db->scalar("SELECT value FROM meta WHERE key = 'schema_version'", "read the schema version");
-  if (!version) return tl::unexpected(std::move(version.error()));
-  if (*version != kSchemaVersion) {
-    return fail(ErrorKind::Conflict, "cloud_outbox_schema_unknown",
-                fmt::format("the cloud outbox {} has schema version {}, which this agent does not know (it knows "
-                            "{}); it was written by a newer agent: run that agent, or move the file away",
-                            path, *version, kSchemaVersion));
-  }
-  std::unique_ptr<CloudOutbox> outbox(new CloudOutbox(path, std::move(db), options));
+  storage::Naming naming{"cloud outbox", "cloud_outbox", "(it is paths.state_dir)",
+                         "move it away (the agent recreates it; queued reports are lost)", outbox_error};
+  SIAX_STORAGE_TRY(db, storage::Database::open(path, {std::chrono::milliseconds(2000), false}, std::move(naming)));
+  SIAX_STORAGE_TRY(version, storage::migrate(*db, migration_plan(path)));
+  std::unique_ptr<CloudOutbox> outbox(new CloudOutbox(path, std::move(*db), options));
   {
     std::lock_guard lock(outbox->mutex_);
     SIAX_CLOUD_TRY(outbox->refresh_counts_locked());
@@ -262,11 +105,11 @@ Result<std::unique_ptr<CloudOutbox>> CloudOutbox::open(const std::string& path, 
 }
 
 Result<void> CloudOutbox::refresh_counts_locked() {
-  auto apps = db_->scalar("SELECT COUNT(*) FROM latest_state", "count states");
-  auto pending = db_->scalar("SELECT COUNT(*) FROM latest_state WHERE pending = 1", "count pending states");
-  auto events = db_->scalar("SELECT COUNT(*) FROM events", "count events");
-  auto dropped = db_->scalar("SELECT value FROM meta WHERE key = 'dropped_events'", "read the drop counter");
-  auto dropped_states = db_->scalar("SELECT value FROM meta WHERE key = 'dropped_states'", "read the drop counter");
+  auto apps = db_.scalar("SELECT COUNT(*) FROM latest_state", "count states");
+  auto pending = db_.scalar("SELECT COUNT(*) FROM latest_state WHERE pending = 1", "count pending states");
+  auto events = db_.scalar("SELECT COUNT(*) FROM events", "count events");
+  auto dropped = db_.scalar("SELECT value FROM meta WHERE key = 'dropped_events'", "read the drop counter");
+  auto dropped_states = db_.scalar("SELECT value FROM meta WHERE key = 'dropped_states'", "read the drop counter");
   for (auto* r : {&apps, &pending, &events, &dropped, &dropped_states}) {
     if (!*r) return tl::unexpected(std::move(r->error()));
   }
@@ -303,23 +146,22 @@ Result<void> CloudOutbox::retire_state(const std::string& name, const std::strin
 Result<void> CloudOutbox::put(const std::string& name, const std::string& body, bool mark_pending, bool retire) {
   SIAX_CLOUD_TRY(check_size("state", name, body, options_.max_body_bytes));
   std::lock_guard lock(mutex_);
-  Transaction tx(db_->handle.get(), path_);
-  SIAX_CLOUD_TRY(tx.begin());
-  auto exists = db_->prepare("SELECT 1 FROM latest_state WHERE name = ?1", "find a state");
+  SIAX_STORAGE_TRY(tx, storage::Transaction::begin(db_));
+  auto exists = db_.prepare("SELECT 1 FROM latest_state WHERE name = ?1", "find a state");
   if (!exists) return tl::unexpected(std::move(exists.error()));
   exists->bind(1, name);
   auto found = exists->step();
   if (!found) return tl::unexpected(std::move(found.error()));
   if (!*found && counts_.apps >= options_.max_apps) {
-    SIAX_CLOUD_TRY(db_->exec("UPDATE meta SET value = value + 1 WHERE key = 'dropped_states'", "count a drop"));
-    SIAX_CLOUD_TRY(tx.commit());
+    SIAX_CLOUD_TRY(db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'dropped_states'", "count a drop"));
+    SIAX_CLOUD_TRY(tx->commit());
     ++counts_.dropped_states;
     return fail(ErrorKind::Unavailable, "cloud_outbox_full",
                 fmt::format("the cloud outbox already holds the states of {} apps (its bound); the state of {} is "
                             "not queued",
                             options_.max_apps, name));
   }
-  auto up = db_->prepare(
+  auto up = db_.prepare(
       "INSERT INTO latest_state(name, body, seq, pending, retire) VALUES (?1, ?2, 1, ?3, ?4) "
       "ON CONFLICT(name) DO UPDATE SET body = excluded.body, seq = seq + 1, "
       "pending = MAX(pending, excluded.pending), retire = excluded.retire",
@@ -327,13 +169,13 @@ Result<void> CloudOutbox::put(const std::string& name, const std::string& body, 
   if (!up) return tl::unexpected(std::move(up.error()));
   up->bind(1, name).bind(2, body).bind(3, std::int64_t{mark_pending ? 1 : 0}).bind(4, std::int64_t{retire ? 1 : 0});
   SIAX_CLOUD_TRY(up->run());
-  SIAX_CLOUD_TRY(tx.commit());
+  SIAX_CLOUD_TRY(tx->commit());
   return refresh_counts_locked();
 }
 
 Result<std::optional<StoredState>> CloudOutbox::state(const std::string& name) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare("SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE name = ?1",
+  auto s = db_.prepare("SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE name = ?1",
                         "read a state");
   if (!s) return tl::unexpected(std::move(s.error()));
   s->bind(1, name);
@@ -346,13 +188,13 @@ Result<std::optional<StoredState>> CloudOutbox::state(const std::string& name) {
 
 Result<void> CloudOutbox::mark_all_pending() {
   std::lock_guard lock(mutex_);
-  SIAX_CLOUD_TRY(db_->exec("UPDATE latest_state SET pending = 1 WHERE pending = 0", "mark states pending"));
+  SIAX_CLOUD_TRY(db_.exec("UPDATE latest_state SET pending = 1 WHERE pending = 0", "mark states pending"));
   return refresh_counts_locked();
 }
 
 Result<std::vector<StoredState>> CloudOutbox::pending_states(std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare(
+  auto s = db_.prepare(
       "SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE pending = 1 ORDER BY name LIMIT ?1",
       "list pending states");
   if (!s) return tl::unexpected(std::move(s.error()));
@@ -369,55 +211,53 @@ Result<std::vector<StoredState>> CloudOutbox::pending_states(std::size_t limit) 
 
 Result<void> CloudOutbox::state_delivered(const std::string& name, std::int64_t seq) {
   std::lock_guard lock(mutex_);
-  Transaction tx(db_->handle.get(), path_);
-  SIAX_CLOUD_TRY(tx.begin());
-  auto del = db_->prepare("DELETE FROM latest_state WHERE name = ?1 AND seq = ?2 AND retire = 1", "drop a retired app");
+  SIAX_STORAGE_TRY(tx, storage::Transaction::begin(db_));
+  auto del = db_.prepare("DELETE FROM latest_state WHERE name = ?1 AND seq = ?2 AND retire = 1", "drop a retired app");
   if (!del) return tl::unexpected(std::move(del.error()));
   del->bind(1, name).bind(2, seq);
   SIAX_CLOUD_TRY(del->run());
-  auto up = db_->prepare("UPDATE latest_state SET pending = 0 WHERE name = ?1 AND seq = ?2", "mark a state sent");
+  auto up = db_.prepare("UPDATE latest_state SET pending = 0 WHERE name = ?1 AND seq = ?2", "mark a state sent");
   if (!up) return tl::unexpected(std::move(up.error()));
   up->bind(1, name).bind(2, seq);
   SIAX_CLOUD_TRY(up->run());
-  SIAX_CLOUD_TRY(tx.commit());
+  SIAX_CLOUD_TRY(tx->commit());
   return refresh_counts_locked();
 }
 
 Result<void> CloudOutbox::add_event(const std::string& name, const std::string& body) {
   SIAX_CLOUD_TRY(check_size("event", name, body, options_.max_body_bytes));
   std::lock_guard lock(mutex_);
-  Transaction tx(db_->handle.get(), path_);
-  SIAX_CLOUD_TRY(tx.begin());
-  auto ins = db_->prepare("INSERT INTO events(name, body) VALUES (?1, ?2)", "queue an event");
+  SIAX_STORAGE_TRY(tx, storage::Transaction::begin(db_));
+  auto ins = db_.prepare("INSERT INTO events(name, body) VALUES (?1, ?2)", "queue an event");
   if (!ins) return tl::unexpected(std::move(ins.error()));
   ins->bind(1, name).bind(2, body);
   SIAX_CLOUD_TRY(ins->run());
-  auto last = db_->prepare("UPDATE latest_state SET last_event = ?2 WHERE name = ?1", "remember the last event");
+  auto last = db_.prepare("UPDATE latest_state SET last_event = ?2 WHERE name = ?1", "remember the last event");
   if (!last) return tl::unexpected(std::move(last.error()));
   last->bind(1, name).bind(2, body);
   SIAX_CLOUD_TRY(last->run());
-  auto count = db_->scalar("SELECT COUNT(*) FROM events", "count events");
+  auto count = db_.scalar("SELECT COUNT(*) FROM events", "count events");
   if (!count) return tl::unexpected(std::move(count.error()));
   const auto max = static_cast<std::int64_t>(options_.max_events);
   if (*count > max) {
     const std::int64_t excess = *count - max;
-    auto drop = db_->prepare("DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)",
+    auto drop = db_.prepare("DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)",
                              "drop the oldest events");
     if (!drop) return tl::unexpected(std::move(drop.error()));
     drop->bind(1, excess);
     SIAX_CLOUD_TRY(drop->run());
-    auto counter = db_->prepare("UPDATE meta SET value = value + ?1 WHERE key = 'dropped_events'", "count drops");
+    auto counter = db_.prepare("UPDATE meta SET value = value + ?1 WHERE key = 'dropped_events'", "count drops");
     if (!counter) return tl::unexpected(std::move(counter.error()));
     counter->bind(1, excess);
     SIAX_CLOUD_TRY(counter->run());
   }
-  SIAX_CLOUD_TRY(tx.commit());
+  SIAX_CLOUD_TRY(tx->commit());
   return refresh_counts_locked();
 }
 
 Result<std::vector<StoredEvent>> CloudOutbox::oldest_events(std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare("SELECT seq, name, body FROM events ORDER BY seq LIMIT ?1", "list events");
+  auto s = db_.prepare("SELECT seq, name, body FROM events ORDER BY seq LIMIT ?1", "list events");
   if (!s) return tl::unexpected(std::move(s.error()));
   s->bind(1, static_cast<std::int64_t>(limit));
   std::vector<StoredEvent> out;
@@ -432,7 +272,7 @@ Result<std::vector<StoredEvent>> CloudOutbox::oldest_events(std::size_t limit) {
 
 Result<void> CloudOutbox::remove_event(std::int64_t seq) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare("DELETE FROM events WHERE seq = ?1", "remove an event");
+  auto s = db_.prepare("DELETE FROM events WHERE seq = ?1", "remove an event");
   if (!s) return tl::unexpected(std::move(s.error()));
   s->bind(1, seq);
   SIAX_CLOUD_TRY(s->run());
@@ -441,7 +281,7 @@ Result<void> CloudOutbox::remove_event(std::int64_t seq) {
 
 Result<CloudIdRecord> CloudOutbox::cloud_id(const std::string& name, const std::string& server) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare("SELECT cloud_id, create_started_usec FROM app_ids WHERE name = ?1 AND server = ?2",
+  auto s = db_.prepare("SELECT cloud_id, create_started_usec FROM app_ids WHERE name = ?1 AND server = ?2",
                         "read a cloud id");
   if (!s) return tl::unexpected(std::move(s.error()));
   s->bind(1, name).bind(2, server);
@@ -457,7 +297,7 @@ Result<CloudIdRecord> CloudOutbox::cloud_id(const std::string& name, const std::
 
 Result<void> CloudOutbox::set_cloud_id(const std::string& name, const std::string& server, std::int64_t id) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare(
+  auto s = db_.prepare(
       "INSERT INTO app_ids(name, server, cloud_id, create_started_usec) VALUES (?1, ?2, ?3, NULL) "
       "ON CONFLICT(name, server) DO UPDATE SET cloud_id = excluded.cloud_id, create_started_usec = NULL",
       "remember a cloud id");
@@ -469,7 +309,7 @@ Result<void> CloudOutbox::set_cloud_id(const std::string& name, const std::strin
 Result<void> CloudOutbox::mark_create_started(const std::string& name, const std::string& server,
                                               std::int64_t at_usec) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare(
+  auto s = db_.prepare(
       "INSERT INTO app_ids(name, server, cloud_id, create_started_usec) VALUES (?1, ?2, NULL, ?3) "
       "ON CONFLICT(name, server) DO UPDATE SET create_started_usec = excluded.create_started_usec",
       "mark a create");
@@ -480,7 +320,7 @@ Result<void> CloudOutbox::mark_create_started(const std::string& name, const std
 
 Result<void> CloudOutbox::forget_cloud_id(const std::string& name, const std::string& server) {
   std::lock_guard lock(mutex_);
-  auto s = db_->prepare("DELETE FROM app_ids WHERE name = ?1 AND server = ?2", "forget a cloud id");
+  auto s = db_.prepare("DELETE FROM app_ids WHERE name = ?1 AND server = ?2", "forget a cloud id");
   if (!s) return tl::unexpected(std::move(s.error()));
   s->bind(1, name).bind(2, server);
   return s->run();

@@ -25,8 +25,7 @@
 #include <vector>
 
 #include "common/result.h"
-
-struct sqlite3;
+#include "storage/sqlite.h"
 
 namespace siax::cloud {
 
@@ -110,13 +109,12 @@ class CloudOutbox {
   [[nodiscard]] OutboxCounts counts() const;
 
  private:
-  struct Db;  ///< defined in outbox.cpp
-  CloudOutbox(std::string path, std::unique_ptr<Db> db, Options options);
+  CloudOutbox(std::string path, storage::Database db, Options options);
   [[nodiscard]] Result<void> refresh_counts_locked();
   [[nodiscard]] Result<void> put(const std::string& name, const std::string& body, bool mark_pending, bool retire);
 
   std::string path_;
-  std::unique_ptr<Db> db_;
+  storage::Database db_;
   Options options_;
   mutable std::mutex mutex_;
   OutboxCounts counts_;

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "common/strings.h"
+
 namespace siax::config {
 
 namespace {
@@ -195,7 +197,7 @@ std::optional<std::string> check_server_id(std::string_view id) {
 std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
 std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
-const std::array<KeyDef, 34> kKeys = {{
+const std::array<KeyDef, 35> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -323,6 +325,16 @@ const std::array<KeyDef, 34> kKeys = {{
      "Directory where siax-app-*.service units are written. Absolute path.",
      [](Config& c, const Value& v) { return set_path(c.paths.unit_dir, v); },
      [](const Config& c) { return quote(c.paths.unit_dir); }},
+    {"paths", "unit_helper_socket", "SIAX_UNIT_HELPER_SOCKET", Type::String,
+     "The root unit helper's socket: unit files are written through it (user mode). Empty: no helper.",
+     [](Config& c, const Value& v) -> std::optional<std::string> {
+       if (str(v).empty()) {
+         c.paths.unit_helper_socket.clear();
+         return std::nullopt;
+       }
+       return set_path(c.paths.unit_helper_socket, v);
+     },
+     [](const Config& c) { return quote(c.paths.unit_helper_socket); }},
     // [apps]
     {"apps", "allow_root_apps", "SIAX_ALLOW_ROOT_APPS", Type::Boolean,
      "Allow apps to run as root. Off: an app must name an unprivileged user.",
@@ -538,13 +550,6 @@ std::string_view toml_type_name(toml::node_type t) {
 
 std::string location(std::string_view source, const toml::source_region& region) {
   return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
 }
 
 /// A value from the environment or the command line, by the key's type.

@@ -33,6 +33,7 @@
 /// | limits.log_viewers_per_app   | SIAX_LOG_VIEWERS_PER_APP     | 10                           |
 /// | limits.log_viewers_total     | SIAX_LOG_VIEWERS_TOTAL       | 100                          |
 /// | paths.unit_dir               | SIAX_UNIT_DIR                | "/etc/systemd/system"        |
+/// | paths.unit_helper_socket     | SIAX_UNIT_HELPER_SOCKET      | "" (no helper)               |
 /// | apps.allow_root_apps         | SIAX_ALLOW_ROOT_APPS         | false                        |
 /// | apps.rate_limit_interval_ms  | SIAX_RATE_LIMIT_INTERVAL_MS  | 1000 (0: no limit)           |
 /// | apps.job_timeout_ms          | SIAX_JOB_TIMEOUT_MS          | 30000                        |
@@ -105,6 +106,9 @@ struct LimitsConfig {
 struct PathsConfig {
   std::string state_dir = "/var/lib/siax-agent";  ///< the SQLite registry lives here
   std::string unit_dir = "/etc/systemd/system";
+  /// The root unit helper's socket (docs/DEPLOY.md, "The unit helper"); empty: none, the
+  /// agent writes unit files itself (root mode) or reports the right as missing.
+  std::string unit_helper_socket;
   bool operator==(const PathsConfig&) const = default;
 };
 
@@ -112,7 +116,7 @@ struct AppsConfig {
   bool allow_root_apps = false;
   std::chrono::milliseconds rate_limit_interval{1000};  ///< per app; 0 disables the limit
   std::chrono::milliseconds job_timeout{30'000};
-  std::chrono::milliseconds start_settle{0};  ///< 0: answer when systemd's job is done (issue 12)
+  std::chrono::milliseconds start_settle{0};  ///< 0: answer when systemd's job is done
   std::chrono::milliseconds usage_interval{5'000};  ///< live state: usage changes at most this often per app
   std::chrono::milliseconds scan_interval{5'000};
   bool operator==(const AppsConfig&) const = default;

@@ -1,7 +1,7 @@
 #pragma once
 /// The agent's local socket: a Unix stream socket in the state dir through which the local
 /// CLI reaches the agent's HTTP(S) server without sending its token to "whatever listens
-/// on the port" (issue 10, item 7). Only the agent can create a file in its state dir, so
+/// on the port". Only the agent can create a file in its state dir, so
 /// a client that connects to the socket knows it talks to the agent.
 ///
 /// Each accepted connection is checked (SO_PEERCRED: the peer's uid must be one of

@@ -28,6 +28,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
+#include "common/strings.h"
 
 namespace siax::http {
 
@@ -48,8 +49,8 @@ struct StreamConsumer {
 using Method = boost::beast::http::verb;
 using StatusCode = boost::beast::http::status;
 
-/// Case-insensitive comparison of ASCII header names.
-[[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
+/// Case-insensitive comparison of ASCII header names (the shared helper).
+using ::siax::iequals;
 
 /// An ordered list of header fields with case-insensitive lookup by name.
 /// Duplicates are kept in arrival order; `get` returns the first.

@@ -49,8 +49,11 @@ class Regex {
 };
 
 struct EntryFilter {
+  /// The longest `q` accepted (longer: InvalidInput "text_too_long").
+  static constexpr std::size_t kMaxTextBytes = 256;
+
   int max_priority = 7;                       ///< keep entries with priority <= this
-  std::string text;                           ///< case-insensitive substring; empty: any
+  std::string text;                           ///< case-insensitive (ASCII) substring; empty: any
   std::string regex_source;                   ///< the `regex` parameter; empty: none
   std::shared_ptr<const Regex> regex;         ///< compiled by compile_regex; null: any
 
@@ -60,6 +63,10 @@ struct EntryFilter {
   [[nodiscard]] bool matches(const LogEntry& e) const;
   [[nodiscard]] bool empty() const noexcept { return max_priority >= 7 && text.empty() && !regex; }
 };
+
+/// Whether `hay` contains `needle`, ASCII case-insensitively. Linear in both (KMP), so a
+/// long `q` against long lines stays cheap on the io thread.
+[[nodiscard]] bool icontains(std::string_view hay, std::string_view needle);
 
 /// Where a stream starts.
 struct StartPoint {
@@ -83,7 +90,8 @@ using QueryParams = std::map<std::string, std::string, std::less<>>;
 /// `since` (microseconds since the epoch, or an ISO-8601 UTC time "2024-05-01T12:00:00Z"),
 /// `tail` (0..max_tail). Does not compile the regex (only checks its length): call
 /// compile_regex off the io thread. Errors: InvalidInput with codes "invalid_level",
-/// "regex_too_long", "invalid_cursor", "invalid_time", "invalid_tail".
+/// "text_too_long" (`q` over EntryFilter::kMaxTextBytes), "regex_too_long", "invalid_cursor",
+/// "invalid_time", "invalid_tail".
 [[nodiscard]] Result<StreamQuery> parse_stream_query(const QueryParams& query, std::size_t max_tail);
 
 /// A download: time range, filter, format, limits.

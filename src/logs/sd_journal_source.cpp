@@ -48,7 +48,18 @@ class SdJournalReader final : public JournalReader {
   Status seek_tail() override {
     if (int rc = sd_journal_seek_tail(j_); rc < 0) return tl::unexpected(journal_error(rc, "seek in"));
     // Land on the newest record so that sd_journal_next returns only later ones.
-    if (int rc = sd_journal_previous(j_); rc < 0) return tl::unexpected(journal_error(rc, "read"));
+    int rc = sd_journal_previous(j_);
+    if (rc < 0) return tl::unexpected(journal_error(rc, "read"));
+    if (rc == 0) {
+      // No record matches yet (an app that never ran). Newer libsystemd (seen with 257; 252
+      // still moved on) leaves such a reader "at the tail" for good: sd_journal_next never
+      // returns the records added later, so a viewer opened before the app's first line got
+      // nothing (systemd issue 25369). With nothing matching, every later record comes
+      // after the head: stand there instead (docs/LOGS.md, "Reading the journal").
+      if (rc = sd_journal_seek_head(j_); rc < 0) return tl::unexpected(journal_error(rc, "seek in"));
+      at_tail_ = false;
+      return ok();
+    }
     at_tail_ = true;
     return ok();
   }

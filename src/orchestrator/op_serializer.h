@@ -28,7 +28,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "orchestrator/clock.h"
+#include "common/clock.h"
 
 namespace siax::orchestrator {
 

@@ -33,7 +33,7 @@
 #include <unordered_map>
 
 #include "common/result.h"
-#include "orchestrator/clock.h"
+#include "common/clock.h"
 
 namespace siax::orchestrator {
 

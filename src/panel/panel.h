@@ -1,5 +1,5 @@
 #pragma once
-/// The web panel (issue 13): serves the single-page app compiled into the agent.
+/// The web panel: serves the single-page app compiled into the agent.
 ///
 /// Pages (client-side routes) answer GET/HEAD with the app's shell (index.html):
 ///   /  /login  /apps/new  /apps/:name  /apps/:name/edit  /apps/:name/logs

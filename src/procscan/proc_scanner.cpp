@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string_view>
 
 #include <fmt/format.h>
 
+#include "core/app_definition.h"
 #include "procscan/proc_parsers.h"
 
 namespace siax::procscan {
@@ -158,6 +160,106 @@ struct ProcessRead {
   std::uint64_t starttime = 0;
 };
 
+/// The TCP ports in LISTEN that a process holds (its fd links matched against `listening`),
+/// sorted and unique. Empty when its fds cannot be read (EACCES for other users'
+/// processes unless the agent has CAP_SYS_PTRACE).
+std::vector<std::uint16_t> read_ports(int pid_fd, const std::unordered_map<std::uint64_t, std::uint16_t>& listening,
+                                      std::size_t max_fds) {
+  std::vector<std::uint16_t> ports;
+  if (listening.empty()) return ports;
+  UniqueFd fd_dir_fd(::openat(pid_fd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueDir fd_dir(fd_dir_fd ? ::fdopendir(fd_dir_fd.get()) : nullptr);
+  if (!fd_dir) return ports;
+  (void)fd_dir_fd.release();  // owned by fd_dir now
+  const int fds = ::dirfd(fd_dir.get());
+  std::size_t seen = 0;
+  while (dirent* e = ::readdir(fd_dir.get())) {
+    if (e->d_name[0] == '.') continue;
+    if (++seen > max_fds) break;
+    std::array<char, 64> target{};
+    ssize_t n = ::readlinkat(fds, e->d_name, target.data(), target.size());
+    if (n <= 0) continue;
+    auto inode = parse_socket_link(std::string_view(target.data(), static_cast<std::size_t>(n)));
+    if (!inode) continue;
+    if (auto it = listening.find(*inode); it != listening.end()) ports.push_back(it->second);
+  }
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  return ports;
+}
+
+/// Reads one process in full (stat, status, cmdline, exe, cwd, cgroup, fd links).
+ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t btime,
+                         const std::unordered_map<std::uint64_t, std::uint16_t>& listening,
+                         const ProcScannerOptions& options) {
+  ProcessRead r;
+  auto fail_with = [&](int err) {
+    r.outcome = is_gone(err) ? Outcome::Vanished : Outcome::Unreadable;
+    return r;
+  };
+  // All reads go through this directory fd: if the pid dies and is reused meanwhile,
+  // reads fail (ESRCH) instead of mixing two processes.
+  UniqueFd pid_fd(::openat(root_fd, pid_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!pid_fd) return fail_with(errno);
+
+  auto stat = read_at(pid_fd.get(), "stat", 4096);
+  if (stat.error != 0) return fail_with(stat.error);
+  auto fields = parse_stat_line(stat.content);
+  if (!fields) {
+    // An exiting process can yield an empty read; anything else is a kernel we do not know.
+    r.outcome = stat.content.empty() ? Outcome::Vanished : Outcome::Malformed;
+    return r;
+  }
+  auto status = read_at(pid_fd.get(), "status", 64 * 1024);
+  if (status.error != 0) return fail_with(status.error);
+  auto status_fields = parse_status(status.content);
+
+  core::ProcessInfo& p = r.info;
+  p.pid = fields->pid;
+  p.ppid = fields->ppid;
+  p.comm = std::move(fields->comm);
+  p.state = fields->state;
+  p.cpu_ticks = fields->utime + fields->stime;
+  p.kernel_thread = (fields->flags & kPfKthread) != 0 || fields->ppid == 2;
+  p.start_time_usec = btime * 1'000'000 + ticks_to_usec(fields->starttime, options.clk_tck);
+  r.starttime = fields->starttime;
+
+  if (status_fields.uid) {
+    p.uid = *status_fields.uid;
+  } else {
+    struct stat st {};
+    if (::fstat(pid_fd.get(), &st) == 0) p.uid = st.st_uid;
+  }
+
+  if (status_fields.rss_kb) {
+    p.rss_bytes = *status_fields.rss_kb * 1024;
+  } else if (auto statm = read_at(pid_fd.get(), "statm", 1024); statm.error == 0) {
+    p.rss_bytes = parse_statm_resident(statm.content).value_or(0) * static_cast<std::uint64_t>(options.page_size);
+  } else if (statm.error == ESRCH) {
+    return fail_with(statm.error);
+  }
+
+  if (!p.kernel_thread) {
+    auto cmdline = read_at(pid_fd.get(), "cmdline", options.max_cmdline_bytes);
+    if (is_gone(cmdline.error)) return fail_with(cmdline.error);
+    p.cmdline = split_cmdline(cmdline.content);
+    p.exe = readlink_at(pid_fd.get(), "exe");
+    p.cwd = readlink_at(pid_fd.get(), "cwd");
+  }
+
+  auto cgroup = read_at(pid_fd.get(), "cgroup", 64 * 1024);
+  if (cgroup.error == ESRCH) return fail_with(cgroup.error);
+  auto cg = parse_cgroup_unit(cgroup.content);
+  p.cgroup = std::move(cg.cgroup);
+  p.unit = std::move(cg.unit);
+
+  if (!p.kernel_thread) p.listen_ports = read_ports(pid_fd.get(), listening, options.max_fds_per_process);
+
+  p.kind = p.kernel_thread ? core::ProcessKind::Other : classify(p.exe, p.cmdline);
+  p.user = options.user_name(p.uid);
+  return r;
+}
+
 }  // namespace
 
 ProcScanner::ProcScanner(ProcScannerOptions options) : options_(std::move(options)) {
@@ -169,12 +271,186 @@ ProcScanner::ProcScanner(ProcScannerOptions options) : options_(std::move(option
 }
 
 Result<std::vector<core::ProcessInfo>> ProcScanner::scan(std::chrono::steady_clock::time_point now) {
+  if (options_.incremental) return scan_incremental(now);
   return scan_impl(now, nullptr);
 }
 
 Result<std::vector<core::ProcessInfo>> ProcScanner::read_pids(const std::vector<int>& pids,
                                                               std::chrono::steady_clock::time_point now) {
-  return scan_impl(now, &pids);
+  auto r = scan_impl(now, &pids);
+  if (r && options_.incremental) remember(*r, now, false);
+  return r;
+}
+
+Result<std::vector<core::ProcessInfo>> ProcScanner::full_scan(std::chrono::steady_clock::time_point now) {
+  auto r = scan_impl(now, nullptr);
+  if (r && options_.incremental) remember(*r, now, true);
+  return r;
+}
+
+void ProcScanner::set_hot_pids(std::vector<int> pids) {
+  std::sort(pids.begin(), pids.end());
+  pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+  if (pids.size() > options_.max_processes) pids.resize(options_.max_processes);
+  hot_pids_ = std::move(pids);
+}
+
+bool ProcScanner::is_hot(const core::ProcessInfo& p) const {
+  if (p.kernel_thread) return false;
+  if (p.unit.starts_with(core::kUnitPrefix)) return true;
+  return std::binary_search(hot_pids_.begin(), hot_pids_.end(), p.pid);
+}
+
+void ProcScanner::remember(std::vector<core::ProcessInfo>& processes, std::chrono::steady_clock::time_point now,
+                           bool complete) {
+  std::unordered_map<int, Known> next;
+  if (!complete) next = std::move(known_);
+  for (auto& p : processes) {
+    const auto sample = last_samples_.find(p.pid);
+    if (sample == last_samples_.end()) continue;
+    const std::uint64_t start = sample->second.starttime;
+    p.cpu_percent = 0.0;
+    bool young = true;
+    const auto* before = complete ? (known_.count(p.pid) ? &known_.at(p.pid) : nullptr)
+                                  : (next.count(p.pid) ? &next.at(p.pid) : nullptr);
+    if (before != nullptr && before->starttime == start) {
+      young = false;
+      p.cpu_percent = cpu_percent(before->info.cpu_ticks, p.cpu_ticks,
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(now - before->sampled_at),
+                                  options_.clk_tck);
+    }
+    Known k{p, start, now, young};
+    next[p.pid] = std::move(k);
+  }
+  known_ = std::move(next);
+  if (complete) {
+    cache_complete_ = true;
+    scans_since_full_ = 0;
+  }
+}
+
+Result<std::vector<core::ProcessInfo>> ProcScanner::scan_incremental(std::chrono::steady_clock::time_point now) {
+  if (!cache_complete_ || ++scans_since_full_ >= std::max(1, options_.full_every)) return full_scan(now);
+  stats_ = ScanStats{};
+  const std::string& root = options_.proc_root;
+  UniqueDir dir(::opendir(root.c_str()));
+  if (!dir) return proc_unreadable(root, errno);
+  const int root_fd = ::dirfd(dir.get());
+  if (!btime_) {
+    auto proc_stat = read_at(root_fd, "stat", 1 << 20);
+    if (proc_stat.error != 0) return proc_unreadable(root + "/stat", proc_stat.error);
+    btime_ = parse_btime(proc_stat.content);
+    if (!btime_) {
+      return fail(ErrorKind::Unavailable, "proc_unreadable",
+                  fmt::format("{}/stat has no 'btime' line; is a procfs mounted at {}?", root, root),
+                  {{"path", root + "/stat"}});
+    }
+  }
+
+  // The listening sockets: when they are the ones of the last scan, nobody's ports moved
+  // (a socket that is opened, closed, or passed on changes the set or is a new process).
+  std::unordered_map<std::uint64_t, std::uint16_t> listening;
+  for (const char* name : {"net/tcp", "net/tcp6"}) {
+    (void)for_each_line(root_fd, name, [&](std::string_view line) {
+      if (auto entry = parse_proc_net_tcp_line(line)) listening.insert(*entry);
+    });
+  }
+  stats_.listen_sockets = listening.size();
+  std::vector<std::pair<std::uint64_t, std::uint16_t>> listen_now(listening.begin(), listening.end());
+  std::sort(listen_now.begin(), listen_now.end());
+  const bool ports_moved = listen_now != listen_seen_;
+  listen_seen_ = std::move(listen_now);
+
+  std::vector<int> pids;
+  while (dirent* entry = ::readdir(dir.get())) {
+    if (!is_pid_name(entry->d_name)) continue;
+    if (pids.size() >= options_.max_processes) {
+      stats_.truncated = true;
+      break;
+    }
+    pids.push_back(std::atoi(entry->d_name));
+  }
+  stats_.listed = pids.size();
+  std::sort(pids.begin(), pids.end());
+
+  std::unordered_map<int, Known> next;
+  next.reserve(pids.size());
+  std::vector<core::ProcessInfo> processes;
+  processes.reserve(pids.size());
+  for (int pid : pids) {
+    const std::string pid_name = std::to_string(pid);
+    auto it = known_.find(pid);
+    bool full = it == known_.end() || it->second.young;
+    if (!full && (is_hot(it->second.info) || ports_moved)) {
+      Known k = std::move(it->second);
+      UniqueFd pid_fd(::openat(root_fd, pid_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!pid_fd) {
+        if (is_gone(errno)) {
+          ++stats_.vanished;
+        } else {
+          ++stats_.unreadable;
+        }
+        continue;
+      }
+      auto stat = read_at(pid_fd.get(), "stat", 4096);
+      std::optional<StatFields> fields;
+      if (stat.error == 0) {
+        if (auto f = parse_stat_line(stat.content)) fields = std::move(*f);
+      }
+      if (!fields) {
+        ++stats_.vanished;
+        continue;
+      }
+      if (fields->starttime != k.starttime || fields->comm != k.info.comm) {
+        full = true;  // another process under the same pid, or it ran exec: read it again
+      } else {
+        ++stats_.stat_reads;
+        core::ProcessInfo& p = k.info;
+        const std::uint64_t ticks = fields->utime + fields->stime;
+        p.cpu_percent = cpu_percent(p.cpu_ticks, ticks,
+                                    std::chrono::duration_cast<std::chrono::nanoseconds>(now - k.sampled_at),
+                                    options_.clk_tck);
+        p.cpu_ticks = ticks;
+        k.sampled_at = now;
+        p.state = fields->state;
+        p.ppid = fields->ppid;
+        p.rss_bytes = fields->rss_pages * static_cast<std::uint64_t>(options_.page_size);
+        if (ports_moved && !p.kernel_thread) p.listen_ports = read_ports(pid_fd.get(), listening, options_.max_fds_per_process);
+        processes.push_back(p);
+        next.emplace(pid, std::move(k));
+        continue;
+      }
+    }
+    if (!full) {
+      ++stats_.kept;
+      Known k = std::move(it->second);
+      k.info.cpu_percent = 0.0;  // not measured: only hot processes are
+      processes.push_back(k.info);
+      next.emplace(pid, std::move(k));
+      continue;
+    }
+    ProcessRead r = read_process(root_fd, pid_name, *btime_, listening, options_);
+    switch (r.outcome) {
+      case Outcome::Vanished: ++stats_.vanished; continue;
+      case Outcome::Unreadable: ++stats_.unreadable; continue;
+      case Outcome::Malformed: ++stats_.malformed; continue;
+      case Outcome::Ok: break;
+    }
+    ++stats_.full_reads;
+    core::ProcessInfo& p = r.info;
+    bool young = true;
+    if (it != known_.end() && it->second.starttime == r.starttime) {
+      young = false;  // its second full read: settled
+      p.cpu_percent = cpu_percent(it->second.info.cpu_ticks, p.cpu_ticks,
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(now - it->second.sampled_at),
+                                  options_.clk_tck);
+    }
+    processes.push_back(p);
+    next.emplace(pid, Known{std::move(p), r.starttime, now, young});
+  }
+  known_ = std::move(next);
+  stats_.reported = processes.size();
+  return processes;
 }
 
 Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::steady_clock::time_point now,
@@ -223,96 +499,6 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::stead
   }
   stats_.listed = pids.size();
 
-  auto read_process = [&](const std::string& pid_name) {
-    ProcessRead r;
-    auto fail_with = [&](int err) {
-      r.outcome = is_gone(err) ? Outcome::Vanished : Outcome::Unreadable;
-      return r;
-    };
-    // All reads go through this directory fd: if the pid dies and is reused meanwhile,
-    // reads fail (ESRCH) instead of mixing two processes.
-    UniqueFd pid_fd(::openat(root_fd, pid_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!pid_fd) return fail_with(errno);
-
-    auto stat = read_at(pid_fd.get(), "stat", 4096);
-    if (stat.error != 0) return fail_with(stat.error);
-    auto fields = parse_stat_line(stat.content);
-    if (!fields) {
-      // An exiting process can yield an empty read; anything else is a kernel we do not know.
-      r.outcome = stat.content.empty() ? Outcome::Vanished : Outcome::Malformed;
-      return r;
-    }
-    auto status = read_at(pid_fd.get(), "status", 64 * 1024);
-    if (status.error != 0) return fail_with(status.error);
-    auto status_fields = parse_status(status.content);
-
-    core::ProcessInfo& p = r.info;
-    p.pid = fields->pid;
-    p.ppid = fields->ppid;
-    p.comm = std::move(fields->comm);
-    p.state = fields->state;
-    p.cpu_ticks = fields->utime + fields->stime;
-    p.kernel_thread = (fields->flags & kPfKthread) != 0 || fields->ppid == 2;
-    p.start_time_usec = *btime * 1'000'000 + ticks_to_usec(fields->starttime, options_.clk_tck);
-    r.starttime = fields->starttime;
-
-    if (status_fields.uid) {
-      p.uid = *status_fields.uid;
-    } else {
-      struct stat st {};
-      if (::fstat(pid_fd.get(), &st) == 0) p.uid = st.st_uid;
-    }
-
-    if (status_fields.rss_kb) {
-      p.rss_bytes = *status_fields.rss_kb * 1024;
-    } else if (auto statm = read_at(pid_fd.get(), "statm", 1024); statm.error == 0) {
-      p.rss_bytes = parse_statm_resident(statm.content).value_or(0) * static_cast<std::uint64_t>(options_.page_size);
-    } else if (statm.error == ESRCH) {
-      return fail_with(statm.error);
-    }
-
-    if (!p.kernel_thread) {
-      auto cmdline = read_at(pid_fd.get(), "cmdline", options_.max_cmdline_bytes);
-      if (is_gone(cmdline.error)) return fail_with(cmdline.error);
-      p.cmdline = split_cmdline(cmdline.content);
-      p.exe = readlink_at(pid_fd.get(), "exe");
-      p.cwd = readlink_at(pid_fd.get(), "cwd");
-    }
-
-    auto cgroup = read_at(pid_fd.get(), "cgroup", 64 * 1024);
-    if (cgroup.error == ESRCH) return fail_with(cgroup.error);
-    auto cg = parse_cgroup_unit(cgroup.content);
-    p.cgroup = std::move(cg.cgroup);
-    p.unit = std::move(cg.unit);
-
-    if (!p.kernel_thread && !listening.empty()) {
-      // EACCES for other users' processes unless the agent has CAP_SYS_PTRACE: no ports.
-      UniqueFd fd_dir_fd(::openat(pid_fd.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      UniqueDir fd_dir(fd_dir_fd ? ::fdopendir(fd_dir_fd.get()) : nullptr);
-      if (fd_dir) {
-        (void)fd_dir_fd.release();  // owned by fd_dir now
-        const int fds = ::dirfd(fd_dir.get());
-        std::size_t seen = 0;
-        while (dirent* e = ::readdir(fd_dir.get())) {
-          if (e->d_name[0] == '.') continue;
-          if (++seen > options_.max_fds_per_process) break;
-          std::array<char, 64> target{};
-          ssize_t n = ::readlinkat(fds, e->d_name, target.data(), target.size());
-          if (n <= 0) continue;
-          auto inode = parse_socket_link(std::string_view(target.data(), static_cast<std::size_t>(n)));
-          if (!inode) continue;
-          if (auto it = listening.find(*inode); it != listening.end()) p.listen_ports.push_back(it->second);
-        }
-        std::sort(p.listen_ports.begin(), p.listen_ports.end());
-        p.listen_ports.erase(std::unique(p.listen_ports.begin(), p.listen_ports.end()), p.listen_ports.end());
-      }
-    }
-
-    p.kind = p.kernel_thread ? core::ProcessKind::Other : classify(p.exe, p.cmdline);
-    p.user = options_.user_name(p.uid);
-    return r;
-  };
-
   std::vector<core::ProcessInfo> processes;
   processes.reserve(pids.size());
   std::unordered_map<int, Sample> current;
@@ -320,7 +506,7 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::stead
   const auto elapsed = previous_time_ ? now - *previous_time_ : std::chrono::steady_clock::duration::zero();
 
   for (const auto& pid_name : pids) {
-    ProcessRead r = read_process(pid_name);
+    ProcessRead r = read_process(root_fd, pid_name, *btime, listening, options_);
     switch (r.outcome) {
       case Outcome::Vanished: ++stats_.vanished; continue;
       case Outcome::Unreadable: ++stats_.unreadable; continue;
@@ -334,14 +520,17 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::stead
                                   std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), options_.clk_tck);
     }
     current[p.pid] = Sample{r.starttime, p.cpu_ticks};
+    ++stats_.full_reads;
     processes.push_back(std::move(p));
   }
 
   std::sort(processes.begin(), processes.end(),
             [](const core::ProcessInfo& a, const core::ProcessInfo& b) { return a.pid < b.pid; });
-  if (only != nullptr) {
-    // A partial read: the full scans keep the CPU baseline.
-    stats_.reported = processes.size();
+  stats_.reported = processes.size();
+  if (only != nullptr || options_.incremental) {
+    // A partial read: the full scans keep the CPU baseline (the incremental cache keeps
+    // its own, per process).
+    last_samples_ = std::move(current);
     return processes;
   }
   previous_ = std::move(current);

@@ -54,6 +54,14 @@ class ProcessSource {
     }
     return out;
   }
+  /// A walk of every process, read in full whatever scan() does (for GET /api/scan).
+  /// The default is scan().
+  [[nodiscard]] virtual Result<std::vector<core::ProcessInfo>> full_scan(std::chrono::steady_clock::time_point now) {
+    return scan(now);
+  }
+  /// Processes outside our units whose figures the caller wants fresh at every scan (the
+  /// strays and monitored processes it tracks). Replaces the previous set. Default: ignored.
+  virtual void set_hot_pids(std::vector<int> pids) { (void)pids; }
 };
 
 struct ProcScannerOptions {
@@ -64,6 +72,12 @@ struct ProcScannerOptions {
   long clk_tck = 0;                         ///< ticks per second; 0 = sysconf(_SC_CLK_TCK)
   long page_size = 0;                       ///< bytes; 0 = sysconf(_SC_PAGESIZE)
   UserNameResolver user_name;               ///< empty = make_passwd_user_resolver()
+  /// scan() remembers processes by (pid, start time) and reads in full only the new ones
+  /// (see ProcScanner). false: every scan reads every process in full.
+  bool incremental = false;
+  /// With `incremental`: every this many scans, one reads every process in full (a safety
+  /// net for what a known process may change without a new pid: exec, chdir, cgroup).
+  int full_every = 12;
 };
 
 /// What the last scan met, for metrics and logs.
@@ -75,8 +89,20 @@ struct ScanStats {
   std::size_t malformed = 0;   ///< a stat line that did not parse
   std::size_t listen_sockets = 0;  ///< LISTEN entries in net/tcp + net/tcp6
   bool truncated = false;      ///< more than max_processes pids existed
+  std::size_t full_reads = 0;  ///< processes read in full (all of them without `incremental`)
+  std::size_t stat_reads = 0;  ///< known processes whose stat line alone was read
+  std::size_t kept = 0;        ///< known processes not read at all (cold)
 };
 
+/// With options.incremental, scan() keeps every process it has read, keyed by pid and
+/// start time, and per scan: lists the pid directories; reads in full only the pids it
+/// has not seen (and each of them once more at the next scan, in case it was caught
+/// between fork and exec); reads only the stat line of the known processes that are hot
+/// (in one of our units, "siax-app-*", or named by set_hot_pids): state, CPU ticks, RSS,
+/// and re-reads one in full when its start time or name changed (pid reused, exec);
+/// keeps the others as they were (cpu_percent 0); re-reads every process's sockets when
+/// the set of listening sockets changed; and reads everything in full every full_every
+/// scans. full_scan() always reads everything.
 class ProcScanner final : public ProcessSource {
  public:
   explicit ProcScanner(ProcScannerOptions options = {});
@@ -89,6 +115,9 @@ class ProcScanner final : public ProcessSource {
   /// Reads only these pids (no directory listing); keeps the last full scan's CPU ticks.
   [[nodiscard]] Result<std::vector<core::ProcessInfo>> read_pids(const std::vector<int>& pids,
                                                                  std::chrono::steady_clock::time_point now) override;
+  /// Every process read in full (and, when incremental, the cache refreshed with them).
+  [[nodiscard]] Result<std::vector<core::ProcessInfo>> full_scan(std::chrono::steady_clock::time_point now) override;
+  void set_hot_pids(std::vector<int> pids) override;
 
   [[nodiscard]] const ScanStats& last_stats() const noexcept { return stats_; }
 
@@ -98,14 +127,38 @@ class ProcScanner final : public ProcessSource {
     std::uint64_t ticks = 0;
   };
 
+  /// A process as the incremental scan remembers it.
+  struct Known {
+    core::ProcessInfo info;
+    std::uint64_t starttime = 0;
+    std::chrono::steady_clock::time_point sampled_at{};  ///< when info.cpu_ticks was read
+    bool young = true;  ///< seen once: read in full again at the next scan (it may have been mid fork/exec)
+  };
+
   [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan_impl(std::chrono::steady_clock::time_point now,
                                                                  const std::vector<int>* only);
+  [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan_incremental(std::chrono::steady_clock::time_point now);
+  /// Whether a known process is read at every scan: in one of our units, or named hot.
+  [[nodiscard]] bool is_hot(const core::ProcessInfo& p) const;
+  /// Puts a full scan's (or read_pids') results into the cache.
+  /// Puts a full read's results (scan_impl's, with its start times in last_samples_) into
+  /// the cache, and sets their CPU % from the cache's previous sample of each.
+  void remember(std::vector<core::ProcessInfo>& processes, std::chrono::steady_clock::time_point now, bool complete);
 
   ProcScannerOptions options_;
   ScanStats stats_;
   /// The previous scan's ticks, only for the processes it saw (bounded by max_processes).
   std::unordered_map<int, Sample> previous_;
   std::optional<std::chrono::steady_clock::time_point> previous_time_;
+  std::unordered_map<int, Sample> last_samples_;  ///< scan_impl's last result's start times and ticks
+
+  // --- incremental mode ---
+  std::unordered_map<int, Known> known_;
+  std::vector<int> hot_pids_;  ///< sorted
+  std::vector<std::pair<std::uint64_t, std::uint16_t>> listen_seen_;  ///< sorted: the last scan's LISTEN sockets
+  std::optional<std::int64_t> btime_;
+  int scans_since_full_ = 0;
+  bool cache_complete_ = false;  ///< known_ holds a full walk (else the next scan is one)
 };
 
 }  // namespace siax::procscan

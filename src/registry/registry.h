@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/role.h"
 #include "core/app_definition.h"
 
 namespace siax::registry {
@@ -51,25 +52,12 @@ struct MonitoredProcess {
   friend bool operator==(const MonitoredProcess&, const MonitoredProcess&) = default;
 };
 
-/// What a token or a panel user may do. Ordered: a higher role includes the lower ones.
-enum class Role { Viewer, Operator, Admin };
-
-/// "viewer", "operator", "admin": the stored and the wire form.
-[[nodiscard]] constexpr const char* to_string(Role role) noexcept {
-  switch (role) {
-    case Role::Viewer: return "viewer";
-    case Role::Operator: return "operator";
-    case Role::Admin: return "admin";
-  }
-  return "viewer";
-}
-
-/// The role named by `text` (exact, lower case), or nullopt.
+/// What a token or a panel user may do: the one Role (common/role.h).
+using ::siax::Role;
+using ::siax::to_string;
+/// The role in its stored form (exact, lower case), or nullopt.
 [[nodiscard]] constexpr std::optional<Role> role_from_string(std::string_view text) noexcept {
-  if (text == "viewer") return Role::Viewer;
-  if (text == "operator") return Role::Operator;
-  if (text == "admin") return Role::Admin;
-  return std::nullopt;
+  return role_from_name(text);  // TODO(merge): remove alias (cli/main.cpp calls it; use siax::role_from_name)
 }
 
 /// An API token. The secret itself is never stored, only its hash.

@@ -12,31 +12,26 @@
 /// (it holds token and password hashes). App definitions are stored as the JSON of
 /// appdef::definition_to_json().
 ///
-/// Schema: versioned by `schema_migrations(version, applied_at_usec)`. open() applies
+/// Schema: versioned by SQLite's `PRAGMA user_version` (storage::migrate). open() applies
 /// every migration newer than the database, each in its own transaction, and refuses a
 /// database whose version this code does not know (written by a newer agent): there is
-/// no downgrade. To change the schema, append a migration to builtin_migrations();
+/// no downgrade. A database written before user_version was used keeps its version in
+/// `schema_migrations(version, applied_at_usec)`; open() reads it from there (the table
+/// is left in place). To change the schema, append a migration to builtin_migrations();
 /// never edit one that has shipped.
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "registry/registry.h"
-
-struct sqlite3;
+#include "storage/sqlite.h"
 
 namespace siax::registry {
 
-/// One schema step: SQL (one or more statements, no values) that moves the database
-/// from the previous version to `version`.
-struct Migration {
-  int version = 0;
-  std::string sql;
-};
+using Migration = storage::Migration;
 
 /// The migrations this agent ships, in order. Version 1 creates every table.
 [[nodiscard]] const std::vector<Migration>& builtin_migrations();
@@ -54,9 +49,6 @@ class SqliteRegistry final : public Registry {
     /// The schema steps, strictly increasing versions starting at 1. Injectable for
     /// tests of upgrades; production uses the default.
     std::vector<Migration> migrations = builtin_migrations();
-    /// Clock for schema_migrations.applied_at_usec (microseconds since the epoch);
-    /// empty means the system clock.
-    std::function<std::int64_t()> now_usec;
   };
 
   /// Opens (creating if needed) the database at `path`, or an in-memory database for
@@ -111,17 +103,12 @@ class SqliteRegistry final : public Registry {
   [[nodiscard]] Result<void> put_setting(const std::string& key, const std::string& value) override;
 
  private:
-  struct DbCloser {
-    void operator()(sqlite3* db) const noexcept;
-  };
-  using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
-
-  SqliteRegistry(std::string path, DbHandle db, std::size_t audit_max_entries, std::size_t events_max_entries,
-                 int schema_version);
+  SqliteRegistry(std::string path, storage::Database db, std::size_t audit_max_entries,
+                 std::size_t events_max_entries, int schema_version);
 
   std::mutex mutex_;  ///< serializes every use of db_
   const std::string path_;
-  DbHandle db_;
+  storage::Database db_;
   const std::size_t audit_max_entries_;
   const std::size_t events_max_entries_;
   const int schema_version_;

@@ -114,12 +114,17 @@ void StateStore::publish(const std::vector<ChangePtr>& changes) {
   if (notify_) notify_();
 }
 
-bool StateStore::put_app(const std::string& name, json app, json extra, std::int64_t now_ms) {
+bool StateStore::put_app(const std::string& name, json app, json extra, std::int64_t now_ms, std::uint64_t order) {
   std::vector<ChangePtr> out;
   {
     std::lock_guard lock(mu_);
     auto it = apps_.find(name);
     if (it != apps_.end()) {
+      if (is_stale(order, it->second.order)) {
+        ++stats_.stale;
+        return false;
+      }
+      if (order != 0) it->second.order = std::max(it->second.order, order);
       it->second.extra = std::move(extra);
       if (it->second.object == app) {
         ++stats_.unchanged;
@@ -133,13 +138,18 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
       it->second.object = std::move(app);
       it->second.usage_at_ms = now_ms;
     } else {
-      it = apps_.emplace(name, AppEntry{std::move(app), std::move(extra), now_ms}).first;
+      it = apps_.emplace(name, AppEntry{std::move(app), std::move(extra), now_ms, order}).first;
     }
     record("app", json{{"app", it->second.object}}, out);
     apps_version_ = version_;
   }
   publish(out);
   return true;
+}
+
+bool is_stale(std::uint64_t order, std::uint64_t held) {
+  if (order == 0 || held == 0 || order >= held) return false;
+  return held - order <= kStaleWindowUsec;  // further back: the clock was set back; take it
 }
 
 bool StateStore::remove_app(const std::string& name) {
@@ -181,6 +191,19 @@ bool StateStore::put_monitored(const std::string& key, json process) {
       ++stats_.unchanged;
       return false;
     }
+    slot = std::move(process);
+    record("monitored", json{{"process", slot}}, out);
+  }
+  publish(out);
+  return true;
+}
+
+bool StateStore::put_monitored_if_absent(const std::string& key, json process) {
+  std::vector<ChangePtr> out;
+  {
+    std::lock_guard lock(mu_);
+    if (monitored_.count(key) != 0) return false;
+    auto& slot = monitored_[key];
     slot = std::move(process);
     record("monitored", json{{"process", slot}}, out);
   }

@@ -104,7 +104,13 @@ struct StoreStats {
   std::uint64_t coalesced = 0;         ///< usage-only updates held back by usage_interval
   std::uint64_t unchanged = 0;         ///< puts that changed nothing
   std::uint64_t subscriber_overflows = 0;
+  std::uint64_t stale = 0;             ///< app puts dropped: older than what the store held
 };
+
+/// How far back an app put's order may be and still count as a stale read (60 s).
+inline constexpr std::uint64_t kStaleWindowUsec = 60'000'000;
+/// Whether a put of `order` loses to the held `held` (see StateStore::put_app). Pure.
+[[nodiscard]] bool is_stale(std::uint64_t order, std::uint64_t held);
 
 class StateStore {
  public:
@@ -117,11 +123,22 @@ class StateStore {
   /// Puts an app object (a GET /api/apps object; must be a JSON object with "name").
   /// `extra` is kept beside it for detail reads (systemd's raw fields) and does not make a
   /// change on its own. Returns whether a change was recorded. `now_ms` is a monotonic time.
-  bool put_app(const std::string& name, nlohmann::json app, nlohmann::json extra, std::int64_t now_ms);
+  ///
+  /// `order` says how recent the read behind the object is (systemd's StateChangeTimestamp
+  /// of the unit, µs; 0 = unknown): a put whose order is older than the one the store holds
+  /// for that app is a stale read that lost a race (the monitor's re-read begun before an
+  /// operation, landing after the API put the operation's outcome) and is dropped
+  /// (stats().stale), so an older read never overwrites a newer one. Orders equal or newer,
+  /// or 0 on either side, are taken; so is one older by more than kStaleWindowUsec (the
+  /// wall clock was set back: no read is that late).
+  bool put_app(const std::string& name, nlohmann::json app, nlohmann::json extra, std::int64_t now_ms,
+               std::uint64_t order = 0);
   bool remove_app(const std::string& name);
   /// Keeps only the apps named (removes the others, each a change); for a full resync.
   void retain_apps(const std::vector<std::string>& names);
   bool put_monitored(const std::string& key, nlohmann::json process);
+  /// put_monitored when the key is not held yet (else nothing). Returns whether it was put.
+  bool put_monitored_if_absent(const std::string& key, nlohmann::json process);
   bool remove_monitored(const std::string& key);
   void retain_monitored(const std::vector<std::string>& keys);
   /// An event (as in GET /api/events): always a change.
@@ -157,6 +174,7 @@ class StateStore {
     nlohmann::json object;
     nlohmann::json extra;
     std::int64_t usage_at_ms = 0;  ///< when usage was last applied
+    std::uint64_t order = 0;       ///< the newest order put (see put_app)
   };
   void record(std::string type, nlohmann::json data, std::vector<ChangePtr>& out);  // under mu_
   void publish(const std::vector<ChangePtr>& changes);                              // outside mu_

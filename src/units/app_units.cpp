@@ -48,6 +48,15 @@ Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
 
   InstallOutcome out{core::unit_name_for(def.name), "", std::move(*content), false};
   out.path = store_.path_of(out.unit);
+  if (helper_ != nullptr) {
+    if ((!def.secret_names.empty() || (def.secret_values && !def.secret_values->empty())) && secrets_ == nullptr) {
+      return fail(ErrorKind::InvalidInput, "secret_environment_unsupported",
+                  "this agent has no store for secret environment files: leave secret_environment out");
+    }
+    auto done = helper_->install(def);
+    if (!done) return tl::unexpected(done.error());
+    return InstallOutcome{std::move(done->unit), std::move(done->path), std::move(done->content), done->changed};
+  }
   if (!store_.writable()) {
     return fail(ErrorKind::PermissionDenied, "permission_denied",
                 fmt::format("cannot write {}: the agent has no write access to the unit directory. Run it as root, "
@@ -147,6 +156,7 @@ Status AppUnits::enable(const std::string& app) {
   auto unit = unit_of(app);
   if (!unit) return tl::unexpected(unit.error());
   if (auto s = require_unit_file(app, *unit); !s) return s;
+  if (helper_ != nullptr) return helper_->enable(app);
   return systemd_.enable(*unit);
 }
 
@@ -154,6 +164,7 @@ Status AppUnits::disable(const std::string& app) {
   auto unit = unit_of(app);
   if (!unit) return tl::unexpected(unit.error());
   if (auto s = require_unit_file(app, *unit); !s) return s;
+  if (helper_ != nullptr) return helper_->disable(app);
   return systemd_.disable(*unit);
 }
 
@@ -162,6 +173,7 @@ Status AppUnits::daemon_reload() { return systemd_.daemon_reload(); }
 Status AppUnits::remove(const std::string& app) {
   auto unit = unit_of(app);
   if (!unit) return tl::unexpected(unit.error());
+  if (helper_ != nullptr) return helper_->remove(app);
   auto content = store_.read(*unit);
   if (!content) return tl::unexpected(content.error());
   if (*content && !store_.writable()) {
@@ -229,6 +241,12 @@ Permissions AppUnits::permissions() {
   p.read_status = caps.read_status;
   p.manage_units = caps.manage_units;
   p.write_unit_files = store_.writable();
+  std::string helper_problem;
+  if (!p.write_unit_files && helper_ != nullptr) {
+    auto answer = helper_->ping();
+    p.write_unit_files = answer.has_value();
+    if (!answer) helper_problem = answer.error().message;
+  }
   p.read_journal = host_.journal_readable();
   p.unit_directory = store_.path_of("");
   if (!p.unit_directory.empty() && p.unit_directory.back() == '/') p.unit_directory.pop_back();
@@ -240,7 +258,9 @@ Permissions AppUnits::permissions() {
       p.missing.push_back(fmt::format("cannot start/stop siax-app-* units: {}", caps.manage_units_reason));
     }
   }
-  if (!p.write_unit_files) {
+  if (!p.write_unit_files && !helper_problem.empty()) {
+    p.missing.push_back(helper_problem);
+  } else if (!p.write_unit_files) {
     p.missing.push_back(fmt::format("cannot write unit files in {}: run as root or install the unit helper "
                                     "(docs/SECURITY.md)",
                                     p.unit_directory));

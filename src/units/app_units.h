@@ -18,6 +18,7 @@
 #include "ports/host.h"
 #include "ports/secret_file_store.h"
 #include "ports/systemd_manager.h"
+#include "ports/unit_helper.h"
 #include "ports/unit_file_store.h"
 #include "units/preflight.h"
 
@@ -80,6 +81,12 @@ class AppUnits {
 
   [[nodiscard]] Permissions permissions();
 
+  /// Writes unit files through the root unit helper (user mode): install, remove, enable and
+  /// disable go to `helper` (after the same checks here, so that errors come early and
+  /// clear); start, stop, restart and status stay with the SystemdManager. The secret store
+  /// then only names the file (EnvironmentFile=): the helper writes it. nullptr: none.
+  void use_helper(ports::UnitHelper* helper) noexcept { helper_ = helper; }
+
  private:
   [[nodiscard]] Result<std::string> unit_of(const std::string& app) const;
   [[nodiscard]] Status require_unit_file(const std::string& app, const std::string& unit) const;
@@ -89,6 +96,7 @@ class AppUnits {
   const ports::Host& host_;
   PreflightSettings settings_;
   ports::SecretFileStore* secrets_;
+  ports::UnitHelper* helper_ = nullptr;
 };
 
 }  // namespace siax::units

@@ -4,30 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "adapters/linux/atomic_file.h"
 #include "core/validation.h"
 
 namespace siax::adapters {
 namespace {
 
 constexpr std::size_t kMaxSecretFile = 256 * 1024;
-
-/// Closes a file descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 Error io_failure(int err, std::string_view what, const std::string& path) {
   if (err == EACCES || err == EPERM || err == EROFS) {
@@ -49,7 +38,7 @@ std::string file_name(const std::string& app) { return app + ".env"; }
 }  // namespace
 
 std::string default_secrets_directory(const std::string& state_dir) {
-  return ::geteuid() == 0 ? std::string("/etc/siax-agent/secrets") : state_dir + "/secrets";
+  return ::geteuid() == 0 ? std::string(kRootSecretsDirectory) : state_dir + "/secrets";
 }
 
 FsSecretStore::FsSecretStore(std::string directory) : dir_(std::move(directory)) {}
@@ -88,33 +77,10 @@ Status FsSecretStore::write(const std::string& app, const std::string& content) 
   const std::string path = path_of(app);
   auto dir = open_dir(true);
   if (!dir) return tl::unexpected(dir.error());
-  Fd dirfd(*dir);
-  static std::atomic<unsigned> counter{0};
-  std::string tmp;
-  int raw = -1;
-  for (int attempt = 0; attempt < 16 && raw < 0; ++attempt) {
-    tmp = fmt::format(".{}.{}.{}.tmp", file_name(app), ::getpid(), counter.fetch_add(1));
-    raw = ::openat(dirfd.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (raw < 0 && errno != EEXIST) return tl::unexpected(io_failure(errno, "write", path));
+  UniqueFd dirfd(*dir);
+  if (auto failed = write_file_atomically(dirfd.fd, file_name(app), content, 0600)) {
+    return tl::unexpected(io_failure(failed->err, failed->step, path));
   }
-  if (raw < 0) return tl::unexpected(io_failure(EEXIST, "write", path));
-  Fd fd(raw);
-  auto abandon = [&](int err, std::string_view what) {
-    ::unlinkat(dirfd.fd, tmp.c_str(), 0);
-    return tl::unexpected(io_failure(err, what, path));
-  };
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return abandon(errno, "write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.fd) != 0) return abandon(errno, "flush");
-  if (::renameat(dirfd.fd, tmp.c_str(), dirfd.fd, file_name(app).c_str()) != 0) return abandon(errno, "replace");
-  ::fsync(dirfd.fd);  // the rename itself reaches the disk
   return ok();
 }
 
@@ -124,7 +90,7 @@ Status FsSecretStore::remove(const std::string& app) {
   if (::lstat(dir_.c_str(), &st) != 0 && errno == ENOENT) return ok();  // no directory, no file
   auto dir = open_dir(false);
   if (!dir) return tl::unexpected(dir.error());
-  Fd dirfd(*dir);
+  UniqueFd dirfd(*dir);
   if (::unlinkat(dirfd.fd, file_name(app).c_str(), 0) != 0 && errno != ENOENT) {
     return tl::unexpected(io_failure(errno, "remove", path_of(app)));
   }
@@ -138,9 +104,9 @@ Result<std::optional<std::string>> FsSecretStore::read(const std::string& app) c
   if (::lstat(dir_.c_str(), &st) != 0 && errno == ENOENT) return std::optional<std::string>{};
   auto dir = open_dir(false);
   if (!dir) return tl::unexpected(dir.error());
-  Fd dirfd(*dir);
+  UniqueFd dirfd(*dir);
   const std::string path = path_of(app);
-  Fd fd(::openat(dirfd.fd, file_name(app).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(::openat(dirfd.fd, file_name(app).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.fd < 0) {
     if (errno == ENOENT) return std::optional<std::string>{};
     return tl::unexpected(io_failure(errno, "read", path));

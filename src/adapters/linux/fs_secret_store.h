@@ -6,10 +6,14 @@
 /// under a temporary name, fsynced and renamed into place. Thread: any; stateless apart
 /// from the directory path.
 #include <string>
+#include <string_view>
 
 #include "ports/secret_file_store.h"
 
 namespace siax::adapters {
+
+/// Root's secret directory (root mode, and the unit helper's in user mode).
+inline constexpr std::string_view kRootSecretsDirectory = "/etc/siax-agent/secrets";
 
 /// "/etc/siax-agent/secrets" for root, "<state_dir>/secrets" for any other user.
 [[nodiscard]] std::string default_secrets_directory(const std::string& state_dir);

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "adapters/linux/atomic_file.h"
 #include "core/app_definition.h"
 #include "core/validation.h"
 
@@ -41,17 +42,6 @@ Error io_failure(int err, std::string_view what, const std::string& path) {
   return Error{ErrorKind::Internal, "io_error", fmt::format("cannot {} {}: {}", what, path, std::strerror(err)), {}};
 }
 
-/// Closes a file descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 FsUnitStore::FsUnitStore(std::string directory) : dir_(std::move(directory)) {}
@@ -63,28 +53,11 @@ bool FsUnitStore::writable() const { return ::faccessat(AT_FDCWD, dir_.c_str(), 
 Status FsUnitStore::write(const std::string& unit, const std::string& content) {
   if (auto s = check_unit_name(unit); !s) return s;
   const std::string path = path_of(unit);
-  std::string tmpl = dir_ + "/." + unit + ".XXXXXX";
-  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (raw < 0) return tl::unexpected(io_failure(errno, "write", path));
-  Fd fd(raw);
-  auto abandon = [&](int err, std::string_view what) {
-    ::unlink(tmpl.c_str());
-    return tl::unexpected(io_failure(err, what, path));
-  };
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return abandon(errno, "write");
-    }
-    done += static_cast<std::size_t>(n);
+  UniqueFd dirfd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dirfd.fd < 0) return tl::unexpected(io_failure(errno, "write", path));
+  if (auto failed = write_file_atomically(dirfd.fd, unit, content, 0644)) {
+    return tl::unexpected(io_failure(failed->err, failed->step, path));
   }
-  if (::fchmod(fd.fd, 0644) != 0) return abandon(errno, "set the mode of");
-  if (::fsync(fd.fd) != 0) return abandon(errno, "flush");
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) return abandon(errno, "replace");
-  Fd dirfd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd.fd >= 0) ::fsync(dirfd.fd);  // the rename itself reaches the disk
   return ok();
 }
 
@@ -98,7 +71,7 @@ Status FsUnitStore::remove(const std::string& unit) {
 Result<std::optional<std::string>> FsUnitStore::read(const std::string& unit) const {
   if (auto s = check_unit_name(unit); !s) return tl::unexpected(s.error());
   const std::string path = path_of(unit);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.fd < 0) {
     if (errno == ENOENT) return std::optional<std::string>{};
     return tl::unexpected(io_failure(errno, "read", path));

@@ -1,4 +1,4 @@
-"""The agent through HTTP, against the real systemd in the sandbox (issue 3's tests)."""
+"""The agent through HTTP, against the real systemd in the sandbox."""
 import json
 import time
 
@@ -43,7 +43,7 @@ def lifecycle(admin, name, body, probe):
     code, res, _ = admin.post(f"/api/apps/{name}/stop")
     assert code == 200, res
     st = status_of(admin, name)
-    # The reconciled status (issue 12), systemd's own fields beside it.
+    # The reconciled status, systemd's own fields beside it.
     assert st["status"] == "stopped" and st["active_state"] == "inactive" and st["pid"] is None, st
     assert eventually(lambda: not pid_alive(pid))
     wait_window()

@@ -1,4 +1,4 @@
-"""Cloud reporting end to end (issue 4): the real agent in the sandbox reports to a fake
+"""Cloud reporting end to end: the real agent in the sandbox reports to a fake
 cloud on the host (tests/fakes/fake_cloud.py, over 127.0.0.1): one record per app and
 server, status updates on changes and heartbeats, reports kept while the cloud is down and
 delivered when it returns, no duplicate after the agent is killed and restarted, a record

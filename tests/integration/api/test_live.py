@@ -1,4 +1,4 @@
-"""The live state (issue 12) against the real systemd in the sandbox: reads from memory,
+"""The live state against the real systemd in the sandbox: reads from memory,
 GET /api/stream (server-sent events), signals instead of scans, daemon-reload and
 daemon-reexec, slow stream clients, Last-Event-ID resume, ETag.
 

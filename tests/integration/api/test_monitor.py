@@ -1,5 +1,5 @@
-"""The monitor through HTTP, against the real systemd and real apps in the sandbox
-(issue 4's tests): reconciled states, events, health checks, usage, /scan and /monitored.
+"""The monitor through HTTP, against the real systemd and real apps in the sandbox:
+reconciled states, events, health checks, usage, /scan and /monitored.
 The agent runs with a scan interval of 1 s (conftest.py)."""
 import time
 

@@ -1,4 +1,4 @@
-"""The panel's server side (issue 13): pages and files served without a login, the
+"""The panel's server side: pages and files served without a login, the
 /logs WebSocket still guarded, and POST /api/apps/preview (checks like a register,
 writes nothing). The browser tests are in tests/e2e."""
 import json

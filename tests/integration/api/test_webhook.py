@@ -1,9 +1,10 @@
-"""The signed webhook (issue 15), POST /webhook/command, against the real agent and real
+"""The signed webhook, POST /webhook/command, against the real agent and real
 apps in the sandbox: a signed restart restarts the app (new PID); a wrong signature, a stale
 or future timestamp, a replay, a disallowed app or action, an unknown app, a malformed body
 are refused and nothing happens (same PID); the API's per-app rate limit applies; every
-request is in the audit log, never with the secret or the signature; the openssl + curl
-snippet of docs/API.md works as printed."""
+request whose sender holds the secret is in the audit log, refusals before that only as a
+summary (at most one entry a minute) and in the metrics, never with the secret or the
+signature; the openssl + curl snippet of docs/API.md works as printed."""
 import hashlib
 import hmac
 import json
@@ -82,6 +83,11 @@ def settled_pid(admin, name, not_pid=None):
     return pid_of(admin, name)
 
 
+# Refused before the sender proved to hold the secret: counted, audited only as a summary.
+UNAUTHENTICATED = {"signature_required", "bad_secret", "bad_signature", "invalid_signature_header", "missing_timestamp",
+                   "stale_timestamp", "future_timestamp", "replayed_request", "body_too_large"}
+
+
 def last_audit_id(admin):
     code, body, _ = admin.get("/api/audit?limit=1")
     assert code == 200, body
@@ -145,8 +151,18 @@ def test_off_without_a_secret(agent, admin):
     assert code == 404, res
     assert res["error"]["code"] == "webhook_disabled"
     assert "webhook.secret_file" in res["error"]["message"]
-    entry = webhook_audit_since(admin, since, 1)[0]
-    assert entry["result"] == "webhook_disabled" and entry["source"] == "127.0.0.1"
+    # Off, it is like any unknown route: counted, not audited.
+    assert eventually(lambda: re.search(r'siax_webhook_refused_total{code="webhook_disabled"} [1-9]',
+                                        admin.get("/metrics")[1]))
+    time.sleep(0.3)  # an audit entry would be written by now (a worker, milliseconds)
+    code, body, _ = admin.get("/api/audit?limit=50")
+    assert [e for e in body["data"] if e["id"] > since and e["actor"].startswith("webhook")] == []
+
+
+def refused_count(admin, code):
+    _, body, _ = admin.get("/metrics")
+    m = re.search(rf'siax_webhook_refused_total{{code="{code}"}} ([0-9]+)', body)
+    return int(m.group(1)) if m else 0
 
 
 def test_a_signed_restart_restarts_the_app(wh):
@@ -172,6 +188,7 @@ def test_a_signed_restart_restarts_the_app(wh):
 def test_refusals_change_nothing_and_are_audited(wh):
     a, admin = wh
     since = last_audit_id(admin)
+    counted_before = {c: refused_count(admin, c) for c in UNAUTHENTICATED}
     pid = pid_of(admin, ALLOWED)
     now = fresh_ts()
     restart = body_of("restart", ALLOWED)
@@ -224,17 +241,44 @@ def test_refusals_change_nothing_and_are_audited(wh):
     assert (code, res["error"]["code"]) == (401, "replayed_request"), res
     assert pid_of(admin, ALLOWED) == pid2
 
-    entries = webhook_audit_since(admin, since, len(cases) + 2)
+    # Audited one by one: what a holder of the secret sent. Refused before that: one summary
+    # entry (the first refusal of a quiet minute), every one counted in the metrics.
+    authenticated = [c[3] for c in cases if c[3] not in UNAUTHENTICATED]
+    unauthenticated = [c[3] for c in cases if c[3] in UNAUTHENTICATED] + ["replayed_request"]
+    entries = webhook_audit_since(admin, since, len(authenticated) + 2)
+    time.sleep(0.3)
+    entries = webhook_audit_since(admin, since, len(authenticated) + 2)
     # Sorted: the entries are written by the worker pool, in whatever order its threads run.
     results = sorted(e["result"] for e in entries)
-    assert results == sorted([c[3] for c in cases] + ["ok", "replayed_request"]), results
+    assert results == sorted(authenticated + ["ok", "refused"]), results
     assert all(e["source"] == "127.0.0.1" for e in entries)
-    refused_unauthenticated = [e for e in entries if e["result"] in ("bad_signature", "stale_timestamp")]
-    assert all(e["target"] == "" and e["role"] == "" for e in refused_unauthenticated)
+    summary = [e for e in entries if e["result"] == "refused"][0]
+    assert summary["target"] == "" and summary["role"] == "" and summary["actor"] == "webhook", summary
+    assert "1 unauthenticated request(s) refused (signature_required 1)" in summary["detail"], summary
+    for code in set(unauthenticated):
+        assert refused_count(admin, code) - counted_before[code] == unauthenticated.count(code), code
     not_allowed = [e for e in entries if e["result"] == "not_allowed"]
     assert sorted((e["action"], e["target"]) for e in not_allowed) == [("restart", CLOSED), ("stop", ALLOWED)]
     assert_no_secret_in(entries)
     wait_window()
+
+
+def test_a_flood_of_unsigned_requests_is_counted_not_audited(wh):
+    """Issue 10, item 5 for the webhook: strangers must not be able to fill the audit log."""
+    a, admin = wh
+    since = last_audit_id(admin)
+    before = refused_count(admin, "bad_signature")
+    now = fresh_ts()
+    restart = body_of("restart", ALLOWED)
+    for i in range(300):
+        code, _, _ = send(a.port, restart, now, signature(now, restart, f"not-the-secret-{i:08d}"))
+        assert code == 401
+    assert refused_count(admin, "bad_signature") - before == 300
+    time.sleep(0.3)
+    code, body, _ = admin.get("/api/audit?limit=500")
+    new = [e for e in body["data"] if e["id"] > since and e["actor"].startswith("webhook")]
+    # The earlier test's refusals opened the current minute: at most its one summary more.
+    assert len(new) <= 1, [e["detail"] for e in new]
 
 
 def test_an_unknown_app_gets_the_same_answer_as_a_disallowed_one(wh):
@@ -364,8 +408,11 @@ def test_the_body_secret_form_only_when_enabled(secret_file):
         pid2 = pid_of(admin, BODY_SECRET)
         assert pid2 != pid and pid_alive(pid2)
         entries = webhook_audit_since(admin, since, 2)
-        assert sorted((e["actor"], e["result"]) for e in entries) == [("webhook", "bad_secret"),
+        # The wrong secret: refused unauthenticated, so its entry is the minute's summary.
+        assert sorted((e["actor"], e["result"]) for e in entries) == [("webhook", "refused"),
                                                                       ("webhook:body_secret", "ok")]
+        assert "(bad_secret 1)" in [e for e in entries if e["result"] == "refused"][0]["detail"]
+        assert refused_count(admin, "bad_secret") == 1
         assert_no_secret_in(entries)
         # Signed requests still work on the same agent.
         wait_window()

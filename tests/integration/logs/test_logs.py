@@ -12,7 +12,8 @@ import pytest
 import websockets
 import websockets.exceptions
 
-from conftest import (Api, Viewer, collect, eventually, free_port, node_logger, python_logger, register, sb)
+from conftest import (APP_USER, RUN, Api, Viewer, collect, eventually, free_port, node_logger, python_logger, register,
+                      sb)
 
 
 def run(coro):
@@ -102,6 +103,34 @@ def test_first_ten_lines_of_a_node_app_arrive_in_order(agent, token, admin):
                 assert e["folded"] is False and e["lines"] == 1
             times = [e["time_usec"] for e in got]
             assert times == sorted(times)
+    run(go())
+
+
+def test_viewers_opened_before_the_apps_first_line_get_every_line(agent, token, admin):
+    """No journal record matches the app yet when the viewers join (it never ran): the
+    live reader must still follow it. systemd 257's sd-journal left such a reader at the
+    tail for good (no entries at all); with and without filters."""
+    name = f"lg-before-{RUN}"
+    body = dict(node_logger("numbered.js", COUNT=20), app_name=name, user=APP_USER, restart_policy="no")
+    code, res, _ = admin.post("/api/apps/register", body)
+    assert code == 201, res
+
+    async def go():
+        queries = [{}, {"q": "numbered"}, {"level": "info"}]
+        conns = [await Viewer(agent.port, token, f"/logs/{name}", **q).connect() for q in queries]
+        try:
+            for ws in conns:
+                _, frames = await collect(ws, lambda es, fs: any(f.get("type") == "live" for f in fs))
+                assert not [e for f in frames if f.get("type") == "entries" for e in f["entries"]]
+            code, res, _ = admin.post(f"/api/apps/{name}/start")
+            assert code == 200, res
+            want = [f"numbered {i}" for i in range(1, 21)]
+            for ws in conns:
+                entries, _ = await collect(ws, lambda es, fs: sum(e["message"].startswith("numbered ") for e in es) >= 20)
+                assert [e["message"] for e in entries if e["message"].startswith("numbered ")] == want
+        finally:
+            for ws in conns:
+                await ws.close()
     run(go())
 
 

@@ -421,3 +421,47 @@ TEST_F(WebhookSecretFile, InlineSecretAndBadAllowList) {
 
 }  // namespace
 }  // namespace siax::agent
+
+namespace siax::agent::webhook {
+namespace {
+
+TEST(WebhookRefusalDigest, TheFirstRefusalIsWrittenThenOneSummaryPerWindow) {
+  RefusalDigest d(std::chrono::seconds(60));
+  auto first = d.note("bad_signature", "10.0.0.1", kNow);
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->find("1 unauthenticated request(s) refused (bad_signature 1), the last from 10.0.0.1"),
+            std::string::npos)
+      << *first;
+  // A flood inside the window: counted, nothing written.
+  for (int i = 0; i < 10'000; ++i) {
+    EXPECT_FALSE(d.note(i % 3 == 0 ? "stale_timestamp" : "bad_signature", "10.0.0.2", kNow + 1 + i / 200));
+  }
+  EXPECT_FALSE(d.note("replayed_request", "10.0.0.3", kNow + 59));
+  // The first refusal after the window carries everything since the last entry.
+  auto next = d.note("bad_signature", "10.0.0.4", kNow + 60);
+  ASSERT_TRUE(next);
+  EXPECT_NE(next->find("10002 unauthenticated request(s) refused (bad_signature 6667, replayed_request 1, "
+                       "stale_timestamp 3334), the last from 10.0.0.4"),
+            std::string::npos)
+      << *next;
+  // Then it starts over.
+  EXPECT_FALSE(d.note("bad_signature", "10.0.0.5", kNow + 61));
+  auto third = d.note("bad_signature", "10.0.0.5", kNow + 200);
+  ASSERT_TRUE(third);
+  EXPECT_NE(third->find("2 unauthenticated request(s) refused (bad_signature 2)"), std::string::npos) << *third;
+}
+
+TEST(WebhookRefusalDigest, CodesAreBounded) {
+  RefusalDigest d(std::chrono::seconds(60));
+  (void)d.note("first", "a", kNow);
+  for (std::size_t i = 0; i < 3 * RefusalDigest::kMaxCodes; ++i) {
+    EXPECT_FALSE(d.note("code-" + std::to_string(i), "a", kNow + 1));
+  }
+  auto s = d.note("last", "a", kNow + 61);
+  ASSERT_TRUE(s);
+  EXPECT_NE(s->find("other "), std::string::npos) << *s;
+  EXPECT_EQ(s->find("code-40 "), std::string::npos) << *s;
+}
+
+}  // namespace
+}  // namespace siax::agent::webhook

@@ -22,7 +22,7 @@
 #include "fakes/fake_registry.h"
 #include "fakes/fake_systemd.h"
 #include "fakes/fake_unit_store.h"
-#include "orchestrator/clock.h"
+#include "common/clock.h"
 
 namespace siax::api {
 namespace {
@@ -56,9 +56,9 @@ class ApiTest : public ::testing::Test {
     ASSERT_TRUE(install_api(ctx)) << "install_api failed";
     ASSERT_TRUE(server.start());
     io_thread = std::thread([this] { ioc.run(); });
-    viewer = add_token("dash", registry::Role::Viewer);
-    operator_ = add_token("deploy-bot", registry::Role::Operator);
-    admin = add_token("root-cli", registry::Role::Admin);
+    viewer = add_token("dash", Role::Viewer);
+    operator_ = add_token("deploy-bot", Role::Operator);
+    admin = add_token("root-cli", Role::Admin);
     ASSERT_TRUE(apps.register_app(app("api"), {}));
     systemd.calls.clear();
   }
@@ -78,14 +78,22 @@ class ApiTest : public ::testing::Test {
     return d;
   }
 
-  /// A token of `role` in the registry; its secret.
-  std::string add_token(const std::string& name, registry::Role role) {
+  /// A token of `role` in the registry and in the in-memory cache the middleware reads
+  /// (TokenSync's job in the agent); its secret.
+  std::string add_token(const std::string& name, Role role) {
     auto secret = auth::generate_token();
     auto hash = auth::hash_token(*secret);
     auto id = registry.add_token(name, role, *hash, wall_usec());
     // Used just now: the middleware posts no last-use write (the fake is not thread-safe).
-    registry.tokens[static_cast<std::size_t>(*id) - 1].last_used_at_usec = wall_usec();
+    token_rows.push_back({.hash = *hash,
+                          .token = {.id = *id, .name = name, .role = role, .last_used_usec = wall_usec()},
+                          .revoked = false});
+    (void)tokens.replace(token_rows);
     return *secret;
+  }
+  void revoke_token(std::size_t index) {
+    token_rows[index].revoked = true;
+    (void)tokens.replace(token_rows);
   }
 
   Reply request(bhttp::verb method, const std::string& target, Headers headers = {}, std::string body = {}) {
@@ -137,13 +145,14 @@ class ApiTest : public ::testing::Test {
   fakes::FakeUnitStore store;
   fakes::FakeHost host = fakes::FakeHost::typical();
   fakes::FakeRegistry registry;
+  auth::TokenCache tokens;
   units::AppUnits units{systemd, store, host, units::PreflightSettings{}};
   agent::AppService apps{registry, store, [this]() -> units::AppUnits& { return units; }, wall_usec};
-  orchestrator::SystemClock clock;
+  SteadyClock clock;
   orchestrator::RateLimiter limiter{clock, {.interval = std::chrono::minutes(10)}};
   orchestrator::OpSerializer ops{clock};
-  auth::SessionStore sessions{auth::steady_now()};
-  auth::LoginLimiter logins{auth::steady_now()};
+  auth::SessionStore sessions{clock};
+  auth::LoginLimiter logins{clock};
   agent::WorkerPool workers{2, 16};
   Metrics metrics;
   boost::asio::io_context ioc{1};
@@ -166,8 +175,10 @@ class ApiTest : public ::testing::Test {
                  .permissions = [this] { return units.permissions(); },
                  .now_usec = wall_usec,
                  .version = "test",
-                 .hostname = "host"};
+                 .hostname = "host",
+                 .tokens = &tokens};
   std::thread io_thread;
+  std::vector<auth::TokenRow> token_rows;
   std::string viewer, operator_, admin;
 };
 
@@ -196,7 +207,7 @@ TEST_F(ApiTest, BadMalformedOrRevokedTokenIs401) {
   auto malformed = request(bhttp::verb::get, "/api/apps", {{"Authorization", "Basic dXNlcjpwYXNz"}});
   EXPECT_EQ(malformed.status, 401u);
   EXPECT_EQ(malformed.code(), "invalid_authorization");
-  registry.tokens[0].revoked_at_usec = wall_usec();
+  revoke_token(0);
   auto revoked = as(viewer, bhttp::verb::get, "/api/apps");
   EXPECT_EQ(revoked.status, 401u);
   EXPECT_EQ(revoked.code(), "invalid_token");
@@ -214,7 +225,7 @@ TEST_F(ApiTest, GoodTokenIsServed) {
 }
 
 TEST_F(ApiTest, SessionLoginThenCsrfOnMutations) {
-  registry.users["ops"] = {"ops", *auth::hash_password("correct horse battery"), registry::Role::Operator, 1};
+  registry.users["ops"] = {"ops", *auth::hash_password("correct horse battery"), Role::Operator, 1};
   auto wrong = request(bhttp::verb::post, "/api/login", {{"Content-Type", "application/json"}},
                        R"({"username":"ops","password":"wrong password"})");
   EXPECT_EQ(wrong.status, 401u);
@@ -344,7 +355,7 @@ TEST(Admission, RefusalsAreAuditedAsTheCaller) {
   agent::WorkerPool workers{1, 4};
   Metrics metrics;
   AuditLog log{registry, workers, metrics};
-  orchestrator::SystemClock clock;
+  SteadyClock clock;
   orchestrator::RateLimiter limiter{clock, {.interval = std::chrono::minutes(1)}};
   orchestrator::OpSerializer ops{clock};
   Admission admission{ops, limiter, metrics, log, [] { return std::int64_t{42}; }};

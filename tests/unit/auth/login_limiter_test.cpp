@@ -4,24 +4,25 @@
 
 #include <string>
 
-#include "unit/auth/test_clock.h"
+#include "support/manual_clock.h"
 
 namespace siax::auth {
 namespace {
 
 using namespace std::chrono_literals;
+using siax::test::ManualClock;
 
 TEST(LoginLimiter, UnknownAddressIsAllowed) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   auto c = limiter.check("192.0.2.1");
   EXPECT_TRUE(c);
   EXPECT_EQ(c.retry_after_seconds(), 0);
 }
 
 TEST(LoginLimiter, FiveFailuresLockForAMinute) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   for (int i = 0; i < 4; ++i) {
     EXPECT_TRUE(limiter.record_failure("192.0.2.1")) << i;
     EXPECT_TRUE(limiter.check("192.0.2.1")) << i;
@@ -41,8 +42,8 @@ TEST(LoginLimiter, FiveFailuresLockForAMinute) {
 }
 
 TEST(LoginLimiter, AttemptsDuringTheLockNeitherCountNorExtendIt) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   for (int i = 0; i < 5; ++i) (void)limiter.record_failure("a");
   for (int i = 0; i < 10; ++i) {
     clock.advance(5s);
@@ -56,8 +57,8 @@ TEST(LoginLimiter, AttemptsDuringTheLockNeitherCountNorExtendIt) {
 }
 
 TEST(LoginLimiter, FailuresOutsideTheWindowDoNotAccumulate) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(limiter.record_failure("a"));
   clock.advance(60s);  // the window from the first failure is over
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(limiter.record_failure("a")) << i;
@@ -65,8 +66,8 @@ TEST(LoginLimiter, FailuresOutsideTheWindowDoNotAccumulate) {
 }
 
 TEST(LoginLimiter, SuccessClearsTheRecord) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(limiter.record_failure("a"));
   limiter.record_success("a");
   EXPECT_EQ(limiter.size(), 0u);
@@ -74,8 +75,8 @@ TEST(LoginLimiter, SuccessClearsTheRecord) {
 }
 
 TEST(LoginLimiter, AddressesAreIndependent) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   for (int i = 0; i < 5; ++i) (void)limiter.record_failure("a");
   EXPECT_FALSE(limiter.check("a"));
   EXPECT_TRUE(limiter.check("b"));
@@ -83,8 +84,8 @@ TEST(LoginLimiter, AddressesAreIndependent) {
 }
 
 TEST(LoginLimiter, OptionsAreConfigurable) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn(), {2, 10s, 30s, 100});
+  ManualClock clock;
+  LoginLimiter limiter(clock, {2, 10s, 30s, 100});
   EXPECT_TRUE(limiter.record_failure("a"));
   auto second = limiter.record_failure("a");
   EXPECT_FALSE(second);
@@ -92,8 +93,8 @@ TEST(LoginLimiter, OptionsAreConfigurable) {
 }
 
 TEST(LoginLimiter, MemoryIsBounded) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn(), {5, 60s, 60s, 100});
+  ManualClock clock;
+  LoginLimiter limiter(clock, {5, 60s, 60s, 100});
   for (int i = 0; i < 1000; ++i) {
     (void)limiter.record_failure("10.0.0." + std::to_string(i));
     ASSERT_LE(limiter.size(), 100u);
@@ -101,8 +102,8 @@ TEST(LoginLimiter, MemoryIsBounded) {
 }
 
 TEST(LoginLimiter, FullTableDropsStaleRecordsFirst) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn(), {2, 60s, 60s, 3});
+  ManualClock clock;
+  LoginLimiter limiter(clock, {2, 60s, 60s, 3});
   (void)limiter.record_failure("stale");
   clock.advance(61s);  // "stale" no longer matters
   (void)limiter.record_failure("locked");
@@ -115,8 +116,8 @@ TEST(LoginLimiter, FullTableDropsStaleRecordsFirst) {
 }
 
 TEST(LoginLimiter, CheckForgetsRecordsThatNoLongerMatter) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn());
+  ManualClock clock;
+  LoginLimiter limiter(clock);
   (void)limiter.record_failure("a");
   clock.advance(60s);
   EXPECT_TRUE(limiter.check("a"));
@@ -134,8 +135,8 @@ TEST(LoginLimiterKey, IPv6CountsAsItsSlash64) {
 }
 
 TEST(LoginLimiterKey, AddressesOfOneSlash64ShareTheLock) {
-  TestClock clock;
-  LoginLimiter limiter(clock.fn(), {.max_failures = 3, .window = 60s, .lockout = 60s, .max_addresses = 100});
+  ManualClock clock;
+  LoginLimiter limiter(clock, {.max_failures = 3, .window = 60s, .lockout = 60s, .max_addresses = 100});
   for (int i = 1; i <= 3; ++i) (void)limiter.record_failure(limiter_key("2001:db8::" + std::to_string(i)));
   EXPECT_FALSE(limiter.check(limiter_key("2001:db8::ffff")));
   EXPECT_TRUE(limiter.check(limiter_key("2001:db8:0:1::1")));

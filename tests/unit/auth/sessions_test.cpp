@@ -5,16 +5,17 @@
 #include <map>
 #include <set>
 
-#include "unit/auth/test_clock.h"
+#include "support/manual_clock.h"
 
 namespace siax::auth {
 namespace {
 
 using namespace std::chrono_literals;
+using siax::test::ManualClock;
 
 TEST(Sessions, CreateReturnsRandomIdAndSeparateCsrfToken) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto s = store.create("alice", Role::Admin);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->id.size(), 43u);
@@ -29,8 +30,8 @@ TEST(Sessions, CreateReturnsRandomIdAndSeparateCsrfToken) {
 }
 
 TEST(Sessions, IdsAreUnique) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   std::set<std::string> ids;
   for (int i = 0; i < 500; ++i) {
     auto s = store.create("u", Role::Viewer);
@@ -41,8 +42,8 @@ TEST(Sessions, IdsAreUnique) {
 }
 
 TEST(Sessions, FindReturnsTheSession) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto s = store.create("alice", Role::Operator).value();
   auto found = store.find(s.id);
   ASSERT_TRUE(found);
@@ -54,8 +55,8 @@ TEST(Sessions, FindReturnsTheSession) {
 }
 
 TEST(Sessions, IdleTimeoutExpires) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto s = store.create("alice", Role::Admin).value();
   clock.advance(8h - 1s);
   EXPECT_TRUE(store.find(s.id));  // renews: 8 h from now
@@ -65,8 +66,8 @@ TEST(Sessions, IdleTimeoutExpires) {
 }
 
 TEST(Sessions, IdleTimeoutSlidesWithUse) {
-  TestClock clock;
-  SessionStore store(clock.fn(), {std::chrono::hours(1), std::chrono::hours(24), 1000});
+  ManualClock clock;
+  SessionStore store(clock, {std::chrono::hours(1), std::chrono::hours(24), 1000});
   auto s = store.create("alice", Role::Admin).value();
   for (int i = 0; i < 10; ++i) {
     clock.advance(50min);
@@ -78,8 +79,8 @@ TEST(Sessions, IdleTimeoutSlidesWithUse) {
 }
 
 TEST(Sessions, AbsoluteLifetimeIsNotExtendedByUse) {
-  TestClock clock;
-  SessionStore store(clock.fn());  // 8 h idle, 24 h absolute
+  ManualClock clock;
+  SessionStore store(clock);  // 8 h idle, 24 h absolute
   auto s = store.create("alice", Role::Admin).value();
   for (int i = 0; i < 23; ++i) {
     clock.advance(1h);
@@ -94,8 +95,8 @@ TEST(Sessions, AbsoluteLifetimeIsNotExtendedByUse) {
 }
 
 TEST(Sessions, RemoveLogsOut) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto s = store.create("alice", Role::Admin).value();
   EXPECT_TRUE(store.remove(s.id));
   EXPECT_FALSE(store.remove(s.id));
@@ -103,8 +104,8 @@ TEST(Sessions, RemoveLogsOut) {
 }
 
 TEST(Sessions, RemoveUserEndsAllTheirSessions) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto a1 = store.create("alice", Role::Admin).value();
   auto a2 = store.create("alice", Role::Admin).value();
   auto b = store.create("bob", Role::Viewer).value();
@@ -115,8 +116,8 @@ TEST(Sessions, RemoveUserEndsAllTheirSessions) {
 }
 
 TEST(Sessions, RetainCurrentEndsSessionsWhoseCredentialsChangedOrWhoseUserWent) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto kept = store.create("alice", Role::Admin, "hash-1|2").value();
   auto changed = store.create("bob", Role::Viewer, "old-hash|0").value();
   auto gone = store.create("carol", Role::Viewer, "hash-c|0").value();
@@ -133,8 +134,8 @@ TEST(Sessions, RetainCurrentEndsSessionsWhoseCredentialsChangedOrWhoseUserWent) 
 }
 
 TEST(Sessions, StoreIsBoundedAndEvictsTheLeastRecentlyUsed) {
-  TestClock clock;
-  SessionStore store(clock.fn(), {std::chrono::hours(8), std::chrono::hours(24), 3});
+  ManualClock clock;
+  SessionStore store(clock, {std::chrono::hours(8), std::chrono::hours(24), 3});
   auto a = store.create("a", Role::Viewer).value();
   clock.advance(1s);
   auto b = store.create("b", Role::Viewer).value();
@@ -151,8 +152,8 @@ TEST(Sessions, StoreIsBoundedAndEvictsTheLeastRecentlyUsed) {
 }
 
 TEST(Sessions, FullStoreDropsExpiredSessionsBeforeEvictingLiveOnes) {
-  TestClock clock;
-  SessionStore store(clock.fn(), {std::chrono::hours(1), std::chrono::hours(24), 2});
+  ManualClock clock;
+  SessionStore store(clock, {std::chrono::hours(1), std::chrono::hours(24), 2});
   auto old = store.create("old", Role::Viewer).value();
   clock.advance(30min);
   auto live = store.create("live", Role::Viewer).value();
@@ -164,16 +165,16 @@ TEST(Sessions, FullStoreDropsExpiredSessionsBeforeEvictingLiveOnes) {
 }
 
 TEST(Sessions, DefaultBoundIsAThousand) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   EXPECT_EQ(store.options().max_sessions, 1000u);
   for (int i = 0; i < 1100; ++i) ASSERT_TRUE(store.create("u" + std::to_string(i), Role::Viewer));
   EXPECT_EQ(store.size(), 1000u);
 }
 
 TEST(Csrf, ChecksTheSessionsToken) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto s = store.create("alice", Role::Admin).value();
   EXPECT_TRUE(check_csrf(s, s.csrf_token));
   EXPECT_FALSE(check_csrf(s, ""));
@@ -225,8 +226,8 @@ TEST(Cookies, SessionIdFromCookieHeader) {
 }
 
 TEST(Cookies, RoundTripWithAStoreSession) {
-  TestClock clock;
-  SessionStore store(clock.fn());
+  ManualClock clock;
+  SessionStore store(clock);
   auto s = store.create("alice", Role::Admin).value();
   const std::string set_cookie = session_cookie(s.id, store.options().absolute_lifetime, true);
   // The browser sends back the name=value part.

@@ -4,7 +4,7 @@
 
 #include "cloud/cloud_config.h"
 #include "unit/cloud/fake_transport.h"
-#include "unit/cloud/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace siax::cloud {
 namespace {
@@ -15,14 +15,14 @@ using std::chrono::seconds;
 using steady = std::chrono::steady_clock;
 using test::FakeCloud;
 using test::FakeTransport;
-using test::TempDir;
+using siax::test::TempDir;
 
 constexpr const char* kServer = "web-1";
 
 class CloudReporterTest : public ::testing::Test {
  protected:
   std::unique_ptr<CloudReporter> make(const std::string& outbox_path = ":memory:",
-                                      CloudReporter::FaultPoint fault = CloudReporter::FaultPoint::None,
+                                      bool dies_after_create = false,
                                       std::size_t max_events = 10'000) {
     auto box = CloudOutbox::open(outbox_path, {.max_events = max_events});
     EXPECT_TRUE(box) << (box ? "" : box.error().message);
@@ -32,10 +32,11 @@ class CloudReporterTest : public ::testing::Test {
     o.random = [this] { return random; };
     o.wall_clock = [this] { return wall; };
     o.notify = [this](CloudReporter::NoticeLevel, const std::string& text) { notices.push_back(text); };
-    o.fault = fault;
     o.max_requests_per_round = max_requests;
     o.current_states = current_states;
-    auto r = CloudReporter::create(std::move(*box), std::make_unique<FakeTransport>(cloud), std::move(o));
+    std::unique_ptr<CloudTransport> transport = std::make_unique<FakeTransport>(cloud);
+    if (dies_after_create) transport = std::make_unique<test::DiesAfterCreate>(std::move(transport));
+    auto r = CloudReporter::create(std::move(*box), std::move(transport), std::move(o));
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     return std::move(*r);
   }
@@ -248,7 +249,7 @@ TEST_F(CloudReporterTest, CrashBetweenCreateAndRememberDoesNotDuplicate) {
   TempDir dir;
   const auto path = dir.file("cloud.db");
   {
-    auto r = make(path, CloudReporter::FaultPoint::AfterCreateBeforeRemember);
+    auto r = make(path, /*dies_after_create=*/true);
     ASSERT_TRUE(r->report_state(state("api", "active")));
     r->tick(now);
     EXPECT_EQ(cloud->apps.size(), 1u);      // the cloud created it...
@@ -302,7 +303,7 @@ TEST_F(CloudReporterTest, QueuedReportsSurviveARestart) {
 
 TEST_F(CloudReporterTest, EventBoundDropsTheOldest) {
   cloud->unreachable = true;
-  auto r = make(":memory:", CloudReporter::FaultPoint::None, 3);
+  auto r = make(":memory:", false, 3);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(r->report_event({{"name", "api"}, {"n", i}}));
   EXPECT_EQ(r->stats().dropped_events, 2u);
   cloud->unreachable = false;

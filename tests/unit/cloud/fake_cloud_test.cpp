@@ -14,7 +14,8 @@
 
 #include "cloud/cloud_reporter.h"
 #include "cloud/curl_transport.h"
-#include "unit/cloud/temp_dir.h"
+#include "unit/cloud/fake_transport.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -24,7 +25,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 using steady = std::chrono::steady_clock;
-using test::TempDir;
+using siax::test::TempDir;
 
 constexpr const char* kKey = "k-123";
 constexpr const char* kPython = "/usr/bin/python3";
@@ -103,14 +104,15 @@ class FakeCloudTest : public ::testing::Test {
   }
   void mode(const json& m) { ASSERT_EQ(control->send(Method::Post, "/_control/mode", m.dump()).value().status, 200); }
 
-  std::unique_ptr<CloudReporter> reporter(const std::string& path, CloudReporter::FaultPoint fault = {}) {
+  std::unique_ptr<CloudReporter> reporter(const std::string& path, bool dies_after_create = false) {
     auto box = CloudOutbox::open(path, {});
     EXPECT_TRUE(box);
     CloudReporter::Options o;
     o.server_id = "srv-a";
     o.random = [] { return 0.0; };
-    o.fault = fault;
-    auto r = CloudReporter::create(std::move(*box), transport(), std::move(o));
+    std::unique_ptr<CloudTransport> t = transport();
+    if (dies_after_create) t = std::make_unique<test::DiesAfterCreate>(std::move(t));
+    auto r = CloudReporter::create(std::move(*box), std::move(t), std::move(o));
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     return std::move(*r);
   }
@@ -176,7 +178,7 @@ TEST(CloudCurlTransport, RefusesBadSettings) {
 TEST_F(FakeCloudTest, NoDuplicateAcrossACrashBetweenCreateAndRemember) {
   const auto path = dir.file("cloud.db");
   {
-    auto r = reporter(path, CloudReporter::FaultPoint::AfterCreateBeforeRemember);
+    auto r = reporter(path, /*dies_after_create=*/true);
     ASSERT_TRUE(r->report_state({{"name", "orders"}, {"status", "active"}, {"pid", 10}}));
     r->tick(now);
   }

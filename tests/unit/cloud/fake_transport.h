@@ -136,4 +136,28 @@ class FakeTransport final : public CloudTransport {
   bool cancelled_ = false;
 };
 
+/// Forwards to `inner` until a create (POST /api/apps_servcs/apps) succeeds in the cloud;
+/// that reply is lost and every later call fails: the agent "died" between the cloud's
+/// create and remembering the id.
+class DiesAfterCreate final : public CloudTransport {
+ public:
+  explicit DiesAfterCreate(std::unique_ptr<CloudTransport> inner) : inner_(std::move(inner)) {}
+
+  Result<CloudReply> send(Method method, std::string_view path_and_query, std::string_view json_body) override {
+    if (dead_) return fail(ErrorKind::Unavailable, "simulated_crash", "the agent is dead (test)");
+    auto reply = inner_->send(method, path_and_query, json_body);
+    if (method == Method::Post && path_and_query == "/api/apps_servcs/apps" && reply && reply->status >= 200 &&
+        reply->status < 300) {
+      dead_ = true;
+      return fail(ErrorKind::Unavailable, "simulated_crash", "the agent died after the create (test)");
+    }
+    return reply;
+  }
+  void cancel() noexcept override { inner_->cancel(); }
+
+ private:
+  std::unique_ptr<CloudTransport> inner_;
+  bool dead_ = false;
+};
+
 }  // namespace siax::cloud::test

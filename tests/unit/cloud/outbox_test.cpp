@@ -1,17 +1,18 @@
 #include "cloud/outbox.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
 #include <gtest/gtest.h>
 
-#include "unit/cloud/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace siax::cloud {
 namespace {
 
-using test::TempDir;
+using siax::test::TempDir;
 
 std::unique_ptr<CloudOutbox> open_or_die(const std::string& path, CloudOutbox::Options o = {}) {
   auto r = CloudOutbox::open(path, o);
@@ -194,6 +195,67 @@ TEST(CloudOutbox, ClearErrorsForBadPaths) {
   auto zero = CloudOutbox::open(":memory:", {.max_events = 0});
   ASSERT_FALSE(zero);
   EXPECT_EQ(zero.error().code, "invalid_cloud_outbox_options");
+}
+
+/// The outbox as the agent wrote it before user_version: the version in meta.
+void write_old_outbox(const std::string& path, int version) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string sql =
+      "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) STRICT;"
+      "CREATE TABLE app_ids (name TEXT NOT NULL, server TEXT NOT NULL, cloud_id INTEGER, create_started_usec "
+      "INTEGER, PRIMARY KEY (name, server)) STRICT;"
+      "CREATE TABLE latest_state (name TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL, "
+      "pending INTEGER NOT NULL CHECK (pending IN (0, 1)), retire INTEGER NOT NULL DEFAULT 0 CHECK (retire IN (0, "
+      "1)), last_event TEXT NOT NULL DEFAULT '') STRICT;"
+      "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, body TEXT NOT NULL) STRICT;"
+      "INSERT INTO meta(key, value) VALUES ('schema_version', " +
+      std::to_string(version) +
+      "), ('dropped_events', 4), ('dropped_states', 0);"
+      "INSERT INTO latest_state(name, body, seq, pending) VALUES ('api', '{\"s\":1}', 3, 1);"
+      "INSERT INTO events(name, body) VALUES ('api', '{\"e\":1}');"
+      "INSERT INTO app_ids VALUES ('api', 'https://cloud', 17, NULL);";
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(CloudOutbox, AnOutboxOfTheOldSchemeOpensWithItsData) {
+  TempDir dir;
+  const auto path = dir.file("cloud.db");
+  write_old_outbox(path, 1);
+  auto box = open_or_die(path);
+  ASSERT_TRUE(box);
+  EXPECT_EQ(box->counts().apps, 1u);
+  EXPECT_EQ(box->counts().events, 1u);
+  EXPECT_EQ(box->counts().dropped_events, 4u);
+  auto st = box->state("api");
+  ASSERT_TRUE(st && *st);
+  EXPECT_EQ((*st)->seq, 3);
+  EXPECT_EQ(box->cloud_id("api", "https://cloud")->id, 17);
+  box.reset();
+  box = open_or_die(path);  // again, now through user_version
+  ASSERT_TRUE(box);
+  EXPECT_EQ(box->counts().events, 1u);
+}
+
+TEST(CloudOutbox, RefusesAnOutboxFromANewerAgent) {
+  TempDir dir;
+  const auto path = dir.file("cloud.db");
+  write_old_outbox(path, 2);
+  auto old_scheme = CloudOutbox::open(path, {});
+  ASSERT_FALSE(old_scheme);
+  EXPECT_EQ(old_scheme.error().code, "cloud_outbox_schema_unknown");
+
+  const auto newer = dir.file("newer.db");
+  ASSERT_TRUE(CloudOutbox::open(newer, {}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(newer.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "PRAGMA user_version = 5", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto refused = CloudOutbox::open(newer, {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "cloud_outbox_schema_unknown");
+  EXPECT_NE(refused.error().message.find("version 5"), std::string::npos) << refused.error().message;
 }
 
 }  // namespace

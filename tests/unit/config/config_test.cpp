@@ -331,6 +331,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_MAX_STREAMS", "7"},
       {"SIAX_STATE_DIR", "/s"},
       {"SIAX_UNIT_DIR", "/u"},
+      {"SIAX_UNIT_HELPER_SOCKET", "/run/h.sock"},
       {"SIAX_ALLOW_ROOT_APPS", "yes"},
       {"SIAX_RATE_LIMIT_INTERVAL_MS", "0"},
       {"SIAX_JOB_TIMEOUT_MS", "5000"},
@@ -371,6 +372,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_EQ(c->limits.request_timeout, 3s);
   EXPECT_EQ(c->paths.state_dir, "/s");
   EXPECT_EQ(c->paths.unit_dir, "/u");
+  EXPECT_EQ(c->paths.unit_helper_socket, "/run/h.sock");
   EXPECT_TRUE(c->apps.allow_root_apps);
   EXPECT_EQ(c->apps.rate_limit_interval, 0ms);
   EXPECT_EQ(c->apps.job_timeout, 5s);
@@ -584,7 +586,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 34u);
+  EXPECT_EQ(keys.size(), 35u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;

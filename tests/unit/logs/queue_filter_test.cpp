@@ -1,5 +1,7 @@
 // The viewer's bounded queue (drop oldest + gap marker, batching), filters, cursors and
 // the wire format.
+#include <chrono>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -170,6 +172,55 @@ TEST(LogsFilter, BadInputSaysWhatIsWrong) {
   auto bad_time = parse_download_query({{"since", "yesterday"}}, 10);
   ASSERT_FALSE(bad_time);
   EXPECT_EQ(bad_time.error().code, "invalid_time");
+}
+
+TEST(LogsFilter, TheTextFilterIsBoundedWithAClearError) {
+  const std::string at_limit(EntryFilter::kMaxTextBytes, 'x');
+  EXPECT_TRUE(parse_stream_query({{"q", at_limit}}, 1000));
+  EXPECT_TRUE(parse_download_query({{"q", at_limit}}, 1000));
+  for (const auto& bad : {at_limit + "x", std::string(100'000, 'y')}) {
+    auto s = parse_stream_query({{"q", bad}}, 1000);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().kind, ErrorKind::InvalidInput);
+    EXPECT_EQ(s.error().code, "text_too_long");
+    EXPECT_NE(s.error().message.find(std::to_string(bad.size()) + " bytes"), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("at most 256"), std::string::npos) << s.error().message;
+    auto d = parse_download_query({{"q", bad}}, 1000);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().code, "text_too_long");
+  }
+}
+
+TEST(LogsFilter, TextSearchIsCaseInsensitiveAndCorrect) {
+  EXPECT_TRUE(icontains("anything", ""));
+  EXPECT_TRUE(icontains("Request TIMEOUT after 5 s", "timeout"));
+  EXPECT_TRUE(icontains("aaab", "aab"));        // a restart inside a partial match
+  EXPECT_TRUE(icontains("abababc", "ababc"));
+  EXPECT_TRUE(icontains("xyzABCABD", "abcabd"));
+  EXPECT_FALSE(icontains("abcab", "abcabd"));
+  EXPECT_FALSE(icontains("ab", "abc"));
+  EXPECT_FALSE(icontains("", "a"));
+  EXPECT_TRUE(icontains("caf\xc3\xa9 ok", "\xc3\xa9 OK"));  // bytes beyond ASCII compare as they are
+  const std::string long_needle(EntryFilter::kMaxTextBytes + 40, 'q');  // over the stack table
+  EXPECT_TRUE(icontains("z" + long_needle + "z", long_needle));
+  EXPECT_FALSE(icontains(long_needle.substr(1), long_needle));
+}
+
+TEST(LogsFilter, TextSearchStaysLinearOnAHostileNeedle) {
+  // 'a' x 255 then 'b' against 1 MiB of 'a': a naive search compares ~255 bytes per byte
+  // of the message, the linear one about 2. Compared with a one-byte needle on the same
+  // message (same machine, same moment), so a busy machine does not make it flaky.
+  const std::string hostile = std::string(EntryFilter::kMaxTextBytes - 1, 'a') + "b";
+  const std::string hay(1 << 20, 'A');
+  auto time_of = [&](const std::string& needle) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(icontains(hay, needle));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double simple = time_of("b");
+  const double worst = time_of(hostile);
+  EXPECT_LT(worst, simple * 20) << "hostile " << worst << " s, one byte " << simple << " s";
+  EXPECT_TRUE(icontains(hay + "B", hostile));
 }
 
 TEST(LogsFilter, Times) {

@@ -8,12 +8,13 @@
 #include <thread>
 #include <vector>
 
-#include "unit/orchestrator/manual_clock.h"
+#include "support/manual_clock.h"
 
 namespace siax::orchestrator {
 namespace {
 
 using namespace std::chrono_literals;
+using siax::test::ManualClock;
 
 TEST(OpSerializer, OneOperationPerKey) {
   ManualClock clock;

@@ -455,5 +455,144 @@ TEST(ProcScannerRealProc, FindsItselfAndItsListeningPort) {
   EXPECT_GT(self->start_time_usec, now_usec - 86'400'000'000LL);
 }
 
+
+// --- incremental mode (issue 12): new processes in full, known ones by their stat line ---
+
+class IncrementalScanTest : public ProcScannerTest {
+ protected:
+  ProcScannerOptions incremental(int full_every = 100) {
+    auto o = options_for(proc);
+    o.incremental = true;
+    o.full_every = full_every;
+    return o;
+  }
+  static FakeProcess other(int pid, std::vector<std::string> argv) {
+    FakeProcess p;
+    p.pid = pid;
+    p.comm = "bash";
+    p.cmdline = std::move(argv);
+    p.cgroup = "0::/user.slice/session-1.scope\n";
+    return p;
+  }
+};
+
+TEST_F(IncrementalScanTest, ReadsNewProcessesInFullTwiceThenOnlyTheHotOnesStatLine) {
+  proc.add(node_app());  // in siax-app-orders.service: hot
+  proc.add(other(700, {"bash"}));
+  ProcScanner scanner(incremental());
+  auto s1 = scanner.scan(t0);
+  ASSERT_TRUE(s1.has_value()) << s1.error().message;
+  EXPECT_EQ(pids(*s1), (std::vector<int>{700, 4321}));
+  EXPECT_EQ(scanner.last_stats().full_reads, 2u);
+  // Second sight: read in full once more (a process may have been caught mid fork/exec).
+  auto s2 = scanner.scan(t0 + 5s);
+  ASSERT_TRUE(s2.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 2u);
+  EXPECT_EQ(scanner.last_stats().stat_reads, 0u);
+
+  // The hot process used 2 s of CPU in 5 s; the cold one changed its cmdline (not seen).
+  auto app = node_app();
+  app.utime += 150;
+  app.stime += 50;
+  app.statm_resident_pages = 1000;
+  app.state = 'R';
+  proc.write_file(4321, "stat", FakeProc::stat_line(app));
+  proc.write_file(700, "cmdline", std::string("changed\0", 8));
+  auto s3 = scanner.scan(t0 + 10s);
+  ASSERT_TRUE(s3.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 0u);
+  EXPECT_EQ(scanner.last_stats().stat_reads, 1u);
+  EXPECT_EQ(scanner.last_stats().kept, 1u);
+  const auto* hot = find(*s3, 4321);
+  ASSERT_NE(hot, nullptr);
+  EXPECT_NEAR(hot->cpu_percent, 40.0, 0.01);
+  EXPECT_EQ(hot->cpu_ticks, 1200u);
+  EXPECT_EQ(hot->rss_bytes, 1000u * 4096);
+  EXPECT_EQ(hot->state, 'R');
+  EXPECT_EQ(hot->cmdline, node_app().cmdline);  // kept from the full read
+  EXPECT_EQ(hot->listen_ports, (std::vector<std::uint16_t>{8000, 59301}));
+  const auto* cold = find(*s3, 700);
+  ASSERT_NE(cold, nullptr);
+  EXPECT_EQ(cold->cmdline, (std::vector<std::string>{"bash"}));
+  EXPECT_EQ(cold->cpu_percent, 0.0);
+
+  // A new process (a copy of the app outside its unit) is read at once, in full.
+  auto stray = other(800, {"node", "/srv/orders/server.js"});
+  stray.comm = "node";
+  proc.add(stray);
+  proc.remove_process(700);
+  auto s4 = scanner.scan(t0 + 15s);
+  ASSERT_TRUE(s4.has_value());
+  EXPECT_EQ(pids(*s4), (std::vector<int>{800, 4321}));
+  EXPECT_EQ(scanner.last_stats().full_reads, 1u);
+  ASSERT_NE(find(*s4, 800), nullptr);
+  EXPECT_EQ(find(*s4, 800)->cmdline, stray.cmdline);
+}
+
+TEST_F(IncrementalScanTest, APidReusedOrAnExecIsReadAgainInFull) {
+  proc.add(node_app());
+  ProcScanner scanner(incremental());
+  ASSERT_TRUE(scanner.scan(t0).has_value());
+  ASSERT_TRUE(scanner.scan(t0 + 5s).has_value());
+  // exec: same pid and start time, another name and argv.
+  auto app = node_app();
+  app.comm = "python3";
+  app.cmdline = {"python3", "-m", "http.server"};
+  proc.remove_process(4321);
+  proc.add(app);
+  auto s = scanner.scan(t0 + 10s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 1u);
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_EQ(s->front().cmdline, app.cmdline);
+  // A pid reused: another start time.
+  app.comm = "node";
+  app.starttime = 9000;
+  app.cmdline = {"node", "other.js"};
+  proc.remove_process(4321);
+  proc.add(app);
+  s = scanner.scan(t0 + 15s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 1u);
+  EXPECT_EQ(s->front().cmdline, app.cmdline);
+  EXPECT_EQ(s->front().cpu_percent, 0.0);  // a new process: no previous sample
+}
+
+TEST_F(IncrementalScanTest, HotPidsAPortChangeAndThePeriodicFullRead) {
+  auto watched = other(900, {"redis-server", "*:6379"});
+  proc.add(watched);
+  proc.add(other(901, {"bash"}));
+  ProcScanner scanner(incremental(4));
+  ASSERT_TRUE(scanner.scan(t0).has_value());       // full (first)
+  ASSERT_TRUE(scanner.scan(t0 + 5s).has_value());  // second sight: full
+  scanner.set_hot_pids({900});
+  watched.utime = 100;
+  proc.write_file(900, "stat", FakeProc::stat_line(watched));
+  auto s = scanner.scan(t0 + 10s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().stat_reads, 1u);
+  EXPECT_EQ(scanner.last_stats().kept, 1u);
+  EXPECT_NEAR(find(*s, 900)->cpu_percent, 20.0, 0.01);
+  // A socket starts listening: every process's fds are looked at again.
+  proc.write_file(901, "stat", FakeProc::stat_line(other(901, {"bash"})));
+  std::filesystem::create_symlink("socket:[12345]", proc.dir(901) / "fd" / "9");
+  auto tcp = testing::read_fixture("net_tcp");
+  proc.set_net_tcp(tcp + "   9: 00000000:1F41 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 55555 1 0 100 0 0 10 0\n");
+  s = scanner.scan(t0 + 15s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().kept, 0u);
+  EXPECT_EQ(find(*s, 901)->listen_ports, (std::vector<std::uint16_t>{8000}));
+  // The fourth scan since the full one reads everything again (the safety net).
+  proc.write_file(901, "cmdline", std::string("zsh\0", 4));
+  s = scanner.scan(t0 + 20s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 2u);
+  EXPECT_EQ(find(*s, 901)->cmdline, (std::vector<std::string>{"zsh"}));
+  // full_scan always reads everything.
+  s = scanner.full_scan(t0 + 25s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 2u);
+}
+
 }  // namespace
 }  // namespace siax::procscan

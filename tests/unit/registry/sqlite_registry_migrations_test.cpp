@@ -10,29 +10,13 @@
 
 #include "appdef/app_json.h"
 #include "registry/sqlite_registry.h"
+#include "support/temp_dir.h"
 
 namespace siax::registry {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/var/tmp/siax-registry-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using siax::test::TempDir;
 
 /// A raw connection for building and inspecting databases behind the registry's back.
 class RawDb {
@@ -66,10 +50,9 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-SqliteRegistry::Options with(std::vector<Migration> migrations, std::int64_t now = 1'000) {
+SqliteRegistry::Options with(std::vector<Migration> migrations) {
   SqliteRegistry::Options options;
   options.migrations = std::move(migrations);
-  options.now_usec = [now] { return now; };
   return options;
 }
 
@@ -99,14 +82,14 @@ TEST(SqliteRegistryMigrations, BuiltinListIsVersionOneOnwards) {
 TEST(SqliteRegistryMigrations, AnEmptyDatabaseGetsEveryMigration) {
   TempDir dir;
   const auto path = dir.file("registry.db");
-  auto reg = SqliteRegistry::open(path, with(builtin_migrations(), 111));
+  auto reg = SqliteRegistry::open(path, with(builtin_migrations()));
   ASSERT_TRUE(reg) << reg.error().message;
   EXPECT_EQ((*reg)->schema_version(), kBuiltinVersion);
   reg->reset();
 
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations"), std::to_string(builtin_migrations().size()));
-  EXPECT_EQ(raw.scalar("SELECT applied_at_usec FROM schema_migrations WHERE version = 1"), "111");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kBuiltinVersion));
+  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'schema_migrations'"), "0");
   for (const char* table : {"apps", "monitored_processes", "api_tokens", "users", "audit_log", "settings", "events"}) {
     EXPECT_EQ(raw.scalar(std::string("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '") + table +
                          "'"),
@@ -127,19 +110,18 @@ TEST(SqliteRegistryMigrations, ReopeningKeepsDataAndDoesNotRerunMigrations) {
   // Migration kNext cannot run twice (the table would already exist), so a re-run fails.
   const auto migrations = builtin_plus({{kNext, "CREATE TABLE extra (x INTEGER) STRICT;"}});
   {
-    auto reg = SqliteRegistry::open(path, with(migrations, 111));
+    auto reg = SqliteRegistry::open(path, with(migrations));
     ASSERT_TRUE(reg) << reg.error().message;
     ASSERT_TRUE((*reg)->put_app({node_app("api"), true, 1, 2}));
   }
-  auto reg = SqliteRegistry::open(path, with(migrations, 222));
+  auto reg = SqliteRegistry::open(path, with(migrations));
   ASSERT_TRUE(reg) << reg.error().message;
   EXPECT_EQ((*reg)->schema_version(), kNext);
   EXPECT_TRUE(*(*reg)->get_app("api"));
   reg->reset();
 
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations"), std::to_string(kNext));
-  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_migrations WHERE applied_at_usec = 222"), "0");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kNext));
 }
 
 TEST(SqliteRegistryMigrations, RefusesADatabaseFromANewerAgent) {
@@ -148,7 +130,7 @@ TEST(SqliteRegistryMigrations, RefusesADatabaseFromANewerAgent) {
   ASSERT_TRUE(SqliteRegistry::open(path));
   {
     RawDb raw(path);
-    raw.exec("INSERT INTO schema_migrations(version, applied_at_usec) VALUES (99, 5)");
+    raw.exec("PRAGMA user_version = 99");
   }
   auto reg = SqliteRegistry::open(path);
   ASSERT_FALSE(reg);
@@ -158,7 +140,50 @@ TEST(SqliteRegistryMigrations, RefusesADatabaseFromANewerAgent) {
     EXPECT_NE(reg.error().message.find(needle), std::string::npos) << reg.error().message;
   }
   RawDb raw(path);  // untouched
-  EXPECT_EQ(raw.scalar("SELECT MAX(version) FROM schema_migrations"), "99");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "99");
+}
+
+TEST(SqliteRegistryMigrations, RefusesALegacyDatabaseFromANewerAgent) {
+  TempDir dir;
+  const auto path = dir.file("registry.db");
+  {
+    RawDb raw(path);
+    raw.exec("CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at_usec INTEGER);");
+    raw.exec("INSERT INTO schema_migrations VALUES (1, 1), (99, 5);");
+  }
+  auto reg = SqliteRegistry::open(path);
+  ASSERT_FALSE(reg);
+  EXPECT_EQ(reg.error().code, "registry_schema_too_new");
+  EXPECT_NE(reg.error().message.find("99"), std::string::npos) << reg.error().message;
+  RawDb raw(path);  // untouched
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "0");
+}
+
+/// A database as the agent wrote it before user_version (schema_migrations rows for
+/// every builtin migration) opens without re-running a migration and keeps its data.
+TEST(SqliteRegistryMigrations, ADatabaseOfTheOldSchemeOpens) {
+  TempDir dir;
+  const auto path = dir.file("registry.db");
+  {
+    RawDb raw(path);
+    raw.exec("CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at_usec INTEGER NOT NULL);");
+    for (const auto& m : builtin_migrations()) {
+      raw.exec(m.sql);
+      raw.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", 7);");
+    }
+    raw.exec("INSERT INTO users VALUES ('admin', 'h', 'admin', 3);");
+  }
+  auto reg = SqliteRegistry::open(path);
+  ASSERT_TRUE(reg) << reg.error().message;
+  EXPECT_EQ((*reg)->schema_version(), kBuiltinVersion);
+  auto admin = (*reg)->get_user("admin");
+  ASSERT_TRUE(admin && *admin);
+  EXPECT_EQ((*admin)->role, Role::Admin);
+  reg->reset();
+  RawDb raw(path);
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kBuiltinVersion));
+  // Opened again: now through user_version.
+  EXPECT_TRUE(SqliteRegistry::open(path));
 }
 
 TEST(SqliteRegistryMigrations, DoesNotDowngrade) {
@@ -193,7 +218,7 @@ TEST(SqliteRegistryMigrations, AHandMadeV1DatabaseUpgradesCleanly) {
           "ON DELETE CASCADE, at_usec INTEGER NOT NULL) STRICT;"},
       {kNext + 1, "CREATE INDEX app_events_by_app ON app_events(app, id);"},
   });
-  auto reg = SqliteRegistry::open(path, with(migrations, 333));
+  auto reg = SqliteRegistry::open(path, with(migrations));
   ASSERT_TRUE(reg) << reg.error().message;
   EXPECT_EQ((*reg)->schema_version(), kNext + 1);
 
@@ -214,13 +239,9 @@ TEST(SqliteRegistryMigrations, AHandMadeV1DatabaseUpgradesCleanly) {
   reg->reset();
 
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("SELECT GROUP_CONCAT(version || ':' || applied_at_usec, ',') FROM "
-                       "(SELECT * FROM schema_migrations ORDER BY version)"),
-            [] {
-              std::string expected = "1:42";
-              for (int v = 2; v <= kNext + 1; ++v) expected += "," + std::to_string(v) + ":333";
-              return expected;
-            }());
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kNext + 1));
+  // The old scheme's table is left as it was (an older agent's record).
+  EXPECT_EQ(raw.scalar("SELECT GROUP_CONCAT(version || ':' || applied_at_usec, ',') FROM schema_migrations"), "1:42");
   EXPECT_EQ(raw.scalar("SELECT notes FROM apps WHERE name = 'api'"), "");
   EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM app_events"), "1");
 }
@@ -238,7 +259,7 @@ TEST(SqliteRegistryMigrations, AFailingMigrationLeavesThePreviousVersion) {
   EXPECT_NE(reg.error().message.find(path), std::string::npos) << reg.error().message;
   {
     RawDb raw(path);
-    EXPECT_EQ(raw.scalar("SELECT MAX(version) FROM schema_migrations"), std::to_string(kBuiltinVersion));
+    EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kBuiltinVersion));
     EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'half_done'"), "0");
   }
   EXPECT_TRUE(SqliteRegistry::open(path));  // the current code still opens it

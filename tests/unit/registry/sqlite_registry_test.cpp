@@ -1,6 +1,7 @@
 // Tests of SqliteRegistry's data operations: CRUD of each entity, tokens, the audit log,
 // concurrency, durability and bad paths. Schema migrations: sqlite_registry_migrations_test.cpp.
 #include "registry/sqlite_registry.h"
+#include "support/temp_dir.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -19,30 +20,9 @@ namespace siax::registry {
 namespace {
 
 namespace fs = std::filesystem;
+using siax::test::TempDir;
 
 /// A fresh directory under /var/tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/var/tmp/siax-registry-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) {
-      fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-      fs::remove_all(path_, ec);
-    }
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 std::unique_ptr<SqliteRegistry> open_or_die(const std::string& path, SqliteRegistry::Options options = {}) {
   auto reg = SqliteRegistry::open(path, std::move(options));
   EXPECT_TRUE(reg) << (reg ? "" : reg.error().message);
@@ -89,7 +69,7 @@ TEST(RegistryRole, RoundTripsThroughStrings) {
   for (Role r : {Role::Viewer, Role::Operator, Role::Admin}) {
     EXPECT_EQ(role_from_string(to_string(r)), r);
   }
-  EXPECT_STREQ(to_string(Role::Operator), "operator");
+  EXPECT_EQ(to_string(Role::Operator), "operator");
   EXPECT_EQ(role_from_string("Admin"), std::nullopt);
   EXPECT_EQ(role_from_string(""), std::nullopt);
 }

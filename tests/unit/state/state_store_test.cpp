@@ -192,5 +192,40 @@ TEST(StateStore, SystemChangesOnlyWhenItDiffers) {
   EXPECT_EQ(store.version(), 2u);
 }
 
+
+TEST(StateStore, AnOlderReadNeverOverwritesANewerOne) {
+  StateStore store;
+  const std::uint64_t t1 = 1'700'000'000'000'000;  // systemd's state change times, µs
+  const std::uint64_t t2 = t1 + 30'000;            // the restart's, 30 ms later
+  // The API puts the restart's outcome (fresh read, t2)...
+  ASSERT_TRUE(store.put_app("a", app("a", "running"), {{"pid", 20}}, 0, t2));
+  // ... then the monitor's re-read begun before the restart lands: dropped, extra too.
+  EXPECT_FALSE(store.put_app("a", app("a", "stopping"), {{"pid", 10}}, 1, t1));
+  EXPECT_EQ((*store.app("a"))["status"], "running");
+  EXPECT_EQ((*store.app_extra("a"))["pid"], 20);
+  EXPECT_EQ(store.stats().stale, 1u);
+  EXPECT_EQ(store.version(), 1u);
+  // The same state read again (usage, pids may differ) and newer reads are taken.
+  EXPECT_TRUE(store.put_app("a", app("a", "running", 5.0), {}, 10'000, t2));
+  EXPECT_TRUE(store.put_app("a", app("a", "crashed"), {}, 10'001, t2 + 1));
+  // Unknown order (systemd unreachable) on either side is taken.
+  EXPECT_TRUE(store.put_app("a", app("a", "unknown"), {}, 10'002, 0));
+  // An unknown order does not lower what the store holds: t1 is still older than t2 + 1.
+  EXPECT_FALSE(store.put_app("a", app("a", "failed"), {}, 10'003, t1));
+  EXPECT_EQ((*store.app("a"))["status"], "unknown");
+  EXPECT_EQ(store.stats().stale, 2u);
+}
+
+TEST(StateStore, StaleOrderRule) {
+  EXPECT_FALSE(is_stale(0, 100));
+  EXPECT_FALSE(is_stale(100, 0));
+  EXPECT_FALSE(is_stale(100, 100));
+  EXPECT_FALSE(is_stale(200, 100));
+  EXPECT_TRUE(is_stale(99, 100));
+  EXPECT_TRUE(is_stale(kStaleWindowUsec, 2 * kStaleWindowUsec));  // exactly the window back
+  // Further back than any read can be late: the wall clock was set back; take it.
+  EXPECT_FALSE(is_stale(1, 2 * kStaleWindowUsec + 2));
+}
+
 }  // namespace
 }  // namespace siax::state

@@ -252,5 +252,96 @@ TEST_F(AppUnitsSecretsTest, WithoutAStoreSecretsAreRefused) {
   EXPECT_TRUE(units.install(secret_app({})));  // no secrets: fine without a store
 }
 
+// ---- user mode: unit files through the root unit helper (a fake of its port) ----
+
+struct FakeUnitHelper final : ports::UnitHelper {
+  std::vector<std::string> calls;
+  std::optional<Error> refuse;  ///< every call fails with this (the helper does not answer)
+  core::AppDefinition last;
+  Result<ports::HelperInstalled> install(const core::AppDefinition& def) override {
+    calls.push_back("install " + def.name);
+    last = def;
+    if (refuse) return tl::unexpected(*refuse);
+    return ports::HelperInstalled{"siax-app-" + def.name + ".service", "/etc/systemd/system/siax-app-" + def.name + ".service",
+                                  "rendered by the helper", true};
+  }
+  Status remove(const std::string& app) override { return record("remove " + app); }
+  Status enable(const std::string& app) override { return record("enable " + app); }
+  Status disable(const std::string& app) override { return record("disable " + app); }
+  Status ping() override { return record("ping"); }
+  std::string where() const override { return "/run/siax-agent/helper.sock"; }
+  Status record(std::string call) {
+    calls.push_back(std::move(call));
+    if (refuse) return tl::unexpected(*refuse);
+    return ok();
+  }
+};
+
+class AppUnitsHelperTest : public AppUnitsTest {
+ protected:
+  void SetUp() override {
+    store.is_writable = false;  // the agent's user cannot write the unit directory
+    with_helper.use_helper(&helper);
+  }
+  FakeUnitHelper helper;
+  fakes::FakeSecretStore secrets;
+  AppUnits with_helper{systemd, store, host, PreflightSettings{}, &secrets};
+};
+
+TEST_F(AppUnitsHelperTest, InstallSendsTheDefinitionNotUnitText) {
+  auto d = app();
+  d.secret_names = {"TOKEN"};
+  d.secret_values = std::map<std::string, std::string>{{"TOKEN", "t0p"}};
+  auto out = with_helper.install(d);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(helper.calls, std::vector<std::string>{"install api"});
+  EXPECT_EQ(helper.last, d);
+  EXPECT_EQ(out->content, "rendered by the helper");
+  EXPECT_TRUE(store.files.empty()) << "the agent itself writes nothing";
+  EXPECT_TRUE(secrets.files.empty()) << "the helper writes the secret file";
+  EXPECT_TRUE(systemd.calls.empty()) << "the helper reloads systemd";
+}
+
+TEST_F(AppUnitsHelperTest, TheAgentsOwnChecksComeFirst) {
+  auto d = app();
+  d.script_path = "/srv/app/missing.js";
+  EXPECT_FALSE(with_helper.install(d));
+  d = app();
+  d.user = "root";
+  EXPECT_FALSE(with_helper.install(d));
+  EXPECT_TRUE(helper.calls.empty());
+}
+
+TEST_F(AppUnitsHelperTest, EnableDisableRemoveGoToTheHelperStartStaysWithSystemd) {
+  store.files["siax-app-api.service"] = "unit";
+  ASSERT_TRUE(with_helper.enable("api"));
+  ASSERT_TRUE(with_helper.disable("api"));
+  ASSERT_TRUE(with_helper.remove("api"));
+  ASSERT_TRUE(with_helper.start("api"));
+  EXPECT_EQ(helper.calls, (std::vector<std::string>{"enable api", "disable api", "remove api"}));
+  EXPECT_EQ(systemd.calls.back(), "start siax-app-api.service");
+}
+
+TEST_F(AppUnitsHelperTest, PermissionsAskTheHelper) {
+  auto p = with_helper.permissions();
+  EXPECT_TRUE(p.write_unit_files);
+  for (const auto& m : p.missing) EXPECT_EQ(m.find("unit files"), std::string::npos) << m;
+  helper.refuse = Error{ErrorKind::PermissionDenied, "permission_denied", "the unit helper at X does not answer", {}};
+  p = with_helper.permissions();
+  EXPECT_FALSE(p.write_unit_files);
+  ASSERT_FALSE(p.missing.empty());
+  EXPECT_NE(p.missing.back().find("unit helper"), std::string::npos);
+}
+
+TEST_F(AppUnitsHelperTest, AHelperThatDoesNotAnswerIsTheMissingRight) {
+  helper.refuse = Error{ErrorKind::PermissionDenied, "permission_denied", "does not answer",
+                        {{"missing_right", "write_unit_files"}}};
+  auto out = with_helper.install(app());
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::PermissionDenied);
+  ASSERT_NE(out.error().detail("missing_right"), nullptr);
+  EXPECT_TRUE(store.files.empty());
+}
+
 }  // namespace
 }  // namespace siax::units

@@ -4,15 +4,12 @@
 #include <atomic>
 #include <chrono>
 
-#include "orchestrator/clock.h"
+#include "common/clock.h"
 
-namespace siax::orchestrator {
+namespace siax::test {
 
 class ManualClock final : public Clock {
  public:
-  using time_point = std::chrono::steady_clock::time_point;
-  using duration = std::chrono::steady_clock::duration;
-
   /// Starts at an arbitrary, non-zero point so that "time zero" is never special.
   explicit ManualClock(time_point start = time_point(std::chrono::hours(1000)))
       : now_(start.time_since_epoch().count()) {}
@@ -26,4 +23,4 @@ class ManualClock final : public Clock {
   std::atomic<duration::rep> now_;
 };
 
-}  // namespace siax::orchestrator
+}  // namespace siax::test
