@@ -3,7 +3,7 @@
 #include <set>
 #include <tuple>
 
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "core/app_definition.h"
 #include "monitor/state_json.h"
 
@@ -40,7 +40,7 @@ json app_summary_json(const registry::AppRecord& record, const std::optional<cor
             {"cpu_usage", nullptr},
             {"last_updated", usec_or_null(record.updated_at_usec)}};
   if (status) {
-    auto s = api::status_to_json(*status);
+    auto s = appdef::status_to_json(*status);
     j["status"] = status_from_phase(status->phase());
     j["pid"] = s["pid"];
     j["memory_usage"] = s["memory_usage"];
@@ -70,10 +70,10 @@ json app_summary_json(const registry::AppRecord& record, const std::optional<cor
 }
 
 json app_detail_extra_json(const registry::AppRecord& record, const std::optional<core::UnitStatus>& status) {
-  return json{{"definition", api::definition_to_json(record.definition)},
+  return json{{"definition", appdef::definition_to_json(record.definition)},
               {"unit", core::unit_name_for(record.definition.name)},
               {"created_at", usec_or_null(record.created_at_usec)},
-              {"systemd", status ? api::status_to_json(*status) : json(nullptr)}};
+              {"systemd", status ? appdef::status_to_json(*status) : json(nullptr)}};
 }
 
 json monitored_json(const registry::MonitoredProcess& m, const std::optional<monitor::MonitoredState>& state) {

@@ -16,7 +16,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
-#include "agent/http_api.h"
 
 namespace siax::agent {
 
@@ -232,26 +231,14 @@ void TokenSync::start() {
 
 void TokenSync::stop() { state_->stop(); }
 
-Status TokenSync::install_reload_route(http::Server& server) {
-  return server.route(http::Method::post, "/api/tokens/reload", [state = state_](http::Request req, http::Responder res) {
-    const auto* id = std::any_cast<Identity>(&req.auth);
-    if (id == nullptr || id->role != auth::Role::Admin) {
-      res.send(http::json_failure(http::StatusCode::forbidden, "forbidden_role",
-                                  "reloading the API tokens needs the admin role"));
+bool TokenSync::reload(std::function<void(Result<std::size_t>)> done) {
+  return state_->workers.try_post([state = state_, done = std::move(done)] {
+    auto r = state->reload_blocking();
+    if (!r) {
+      done(tl::unexpected(r.error()));
       return;
     }
-    const bool posted = state->workers.try_post([state, res] {
-      auto r = state->reload_blocking();
-      if (!r) {
-        res.send(http::error_response(r.error()));
-        return;
-      }
-      res.send(http::json_success({{"tokens", state->cache.stats().tokens}}));
-    });
-    if (!posted) {
-      res.send(http::json_failure(http::StatusCode::service_unavailable, "busy", "the agent is busy: retry in a moment",
-                                  std::chrono::seconds(1)));
-    }
+    done(state->cache.stats().tokens);
   });
 }
 

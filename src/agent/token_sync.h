@@ -63,12 +63,10 @@ class TokenSync {
   /// that matters (it only replaces the cache's content). Idempotent.
   void stop();
 
-  /// Registers POST /api/tokens/reload (admin; before the server starts): reads the token
-  /// table on a worker and answers once the cache holds it, {"tokens": N}. The CLI calls it
-  /// after `token create|revoke`, so that the change is in effect when the CLI returns (the
-  /// watch alone could lag the CLI's exit by a few milliseconds). 503 "busy" when the
-  /// workers are full.
-  [[nodiscard]] Status install_reload_route(http::Server& server);
+  /// Reads the token table on a worker and calls `done` there, once the cache holds it,
+  /// with the number of tokens held (or the registry's error). False, and nothing runs,
+  /// when the workers are full. POST /api/tokens/reload (src/api/token_routes.cpp) uses it.
+  [[nodiscard]] bool reload(std::function<void(Result<std::size_t>)> done);
 
   [[nodiscard]] TokenSyncStats stats() const;
   /// Prometheus lines: siax_auth_tokens_cached, siax_auth_tokens_left_out,

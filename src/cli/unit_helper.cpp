@@ -18,7 +18,7 @@
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
-#include "api/helper_protocol.h"
+#include "appdef/helper_protocol.h"
 #include "core/unit_renderer.h"
 #include "units/app_units.h"
 #include "units/unavailable_systemd.h"
@@ -51,7 +51,7 @@ int remaining_ms(Clock::time_point deadline) {
 Result<std::string> read_request(int fd, Clock::time_point deadline) {
   std::string text;
   char buf[8192];
-  while (text.size() <= api::kHelperMaxRequest) {
+  while (text.size() <= appdef::kHelperMaxRequest) {
     pollfd p{fd, POLLIN, 0};
     const int n = ::poll(&p, 1, remaining_ms(deadline));
     if (n < 0 && errno == EINTR) continue;
@@ -59,7 +59,7 @@ Result<std::string> read_request(int fd, Clock::time_point deadline) {
       return fail(ErrorKind::Timeout, "request_timeout",
                   "the request did not arrive in full within 5 s (send it, then shut down the sending side)");
     }
-    const std::size_t want = std::min(sizeof buf, api::kHelperMaxRequest + 1 - text.size());
+    const std::size_t want = std::min(sizeof buf, appdef::kHelperMaxRequest + 1 - text.size());
     const ssize_t got = ::recv(fd, buf, want, MSG_DONTWAIT);
     if (got == 0) return text;
     if (got < 0) {
@@ -69,7 +69,7 @@ Result<std::string> read_request(int fd, Clock::time_point deadline) {
     text.append(buf, static_cast<std::size_t>(got));
   }
   return fail(ErrorKind::InvalidInput, "request_too_large",
-              fmt::format("the request has more than {} bytes; an app definition is far smaller", api::kHelperMaxRequest));
+              fmt::format("the request has more than {} bytes; an app definition is far smaller", appdef::kHelperMaxRequest));
 }
 
 void send_reply(int fd, const std::string& text, Clock::time_point deadline) {
@@ -116,16 +116,16 @@ class Handler {
     bus_opts_.start_settle = cfg.apps.start_settle;
   }
 
-  Result<json> handle(const api::HelperRequest& req) {
-    if (req.op == api::HelperOp::Ping) return json{{"helper", "siax-agent unit-helper"}, {"version", SIAX_VERSION}};
+  Result<json> handle(const appdef::HelperRequest& req) {
+    if (req.op == appdef::HelperOp::Ping) return json{{"helper", "siax-agent unit-helper"}, {"version", SIAX_VERSION}};
     auto& units = this->units();
     switch (req.op) {
-      case api::HelperOp::Install: {
+      case appdef::HelperOp::Install: {
         auto out = units.install(req.definition);
         if (!out) return tl::unexpected(out.error());
         return json{{"unit", out->unit}, {"path", out->path}, {"changed", out->changed}, {"content", out->content}};
       }
-      case api::HelperOp::Remove: {
+      case appdef::HelperOp::Remove: {
         // Only what the agent wrote: a unit an operator wrote by hand (no marker) stays.
         auto on_disk = store_.read(core::unit_name_for(req.app));
         if (!on_disk) return tl::unexpected(on_disk.error());
@@ -138,13 +138,13 @@ class Handler {
         if (auto s = units.remove(req.app); !s) return tl::unexpected(s.error());
         return json{{"app", req.app}};
       }
-      case api::HelperOp::Enable:
-      case api::HelperOp::Disable: {
-        auto s = req.op == api::HelperOp::Enable ? units.enable(req.app) : units.disable(req.app);
+      case appdef::HelperOp::Enable:
+      case appdef::HelperOp::Disable: {
+        auto s = req.op == appdef::HelperOp::Enable ? units.enable(req.app) : units.disable(req.app);
         if (!s) return tl::unexpected(s.error());
         return json{{"app", req.app}};
       }
-      case api::HelperOp::Ping: break;
+      case appdef::HelperOp::Ping: break;
     }
     return json::object();
   }
@@ -185,31 +185,31 @@ void serve_connection(int fd, std::uint32_t agent_uid, Handler& handler) {
     return;
   }
   const auto who = fmt::format("uid {} pid {}", cred.uid, cred.pid);
-  if (!api::helper_peer_allowed(cred.uid, agent_uid)) {
+  if (!appdef::helper_peer_allowed(cred.uid, agent_uid)) {
     spdlog::warn("{}: refused: only root and uid {} (the agent) may use the unit helper", who, agent_uid);
     send_reply(fd,
-               api::encode_helper_reply(fail(ErrorKind::PermissionDenied, "peer_not_allowed",
+               appdef::encode_helper_reply(fail(ErrorKind::PermissionDenied, "peer_not_allowed",
                                              "only the agent's user and root may use the unit helper")),
                deadline);
     return;
   }
   auto text = read_request(fd, deadline);
-  Result<api::HelperRequest> req = text ? api::parse_helper_request(*text) : tl::unexpected(text.error());
+  Result<appdef::HelperRequest> req = text ? appdef::parse_helper_request(*text) : tl::unexpected(text.error());
   if (!req) {
     spdlog::warn("{}: refused request: {}: {}", who, req.error().code, req.error().message);
-    send_reply(fd, api::encode_helper_reply(tl::unexpected(req.error())), deadline);
+    send_reply(fd, appdef::encode_helper_reply(tl::unexpected(req.error())), deadline);
     return;
   }
-  const auto what = api::describe_helper_request(*req);
+  const auto what = appdef::describe_helper_request(*req);
   auto result = handler.handle(*req);
   if (result) {
     const bool changed = result->is_object() && result->value("changed", true);
-    if (req->op != api::HelperOp::Ping) spdlog::info("{}: {}: done{}", who, what, changed ? "" : " (unchanged)");
+    if (req->op != appdef::HelperOp::Ping) spdlog::info("{}: {}: done{}", who, what, changed ? "" : " (unchanged)");
   } else {
     spdlog::warn("{}: {}: failed: {}: {}", who, what, result.error().code, result.error().message);
   }
   // The reply may take a while (a stop on remove); give it its own short deadline.
-  send_reply(fd, api::encode_helper_reply(result), Clock::now() + kConnectionDeadline);
+  send_reply(fd, appdef::encode_helper_reply(result), Clock::now() + kConnectionDeadline);
 }
 
 }  // namespace

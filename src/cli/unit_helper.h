@@ -1,7 +1,7 @@
 #pragma once
 /// `siax-agent unit-helper`: the root unit helper (docs/SECURITY.md, "The unit helper").
 /// Socket-activated by siax-agent-helper.socket; serves one request per connection, one
-/// connection at a time, and exits when idle. Protocol: api/helper_protocol.h.
+/// connection at a time, and exits when idle. Protocol: appdef/helper_protocol.h.
 #include <chrono>
 #include <cstdint>
 #include <string>

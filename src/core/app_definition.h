@@ -46,7 +46,7 @@ struct AppDefinition {
   std::vector<std::string> secret_names;  ///< sorted, unique
   /// The secret values, only while a register/update carries them to the secret file store:
   /// nullopt = keep the current file (an update without `secret_environment`), an empty
-  /// map = no secrets (the file is removed). Never serialized (api::definition_to_json
+  /// map = no secrets (the file is removed). Never serialized (appdef::definition_to_json
   /// writes the names with "***"); the registry drops it.
   std::optional<std::map<std::string, std::string>> secret_values;
   RestartPolicy restart_policy = RestartPolicy::Always;

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "registry/sqlite_rows.h"
 
 // The SqliteRegistry's schema, opening, apps, monitored processes and settings; tokens and
@@ -147,8 +147,8 @@ Error schema_too_new(const std::string& path, int version, int known) {
 /// so that every stored row stays readable.
 Result<std::string> definition_text(const core::AppDefinition& def) {
   try {
-    std::string text = api::definition_to_json(def).dump();
-    auto back = api::definition_from_json(nlohmann::json::parse(text));
+    std::string text = appdef::definition_to_json(def).dump();
+    auto back = appdef::definition_from_json(nlohmann::json::parse(text));
     if (!back) {
       return fail(ErrorKind::InvalidInput, "invalid_app_record",
                   fmt::format("the app '{}' cannot be stored: {}", def.name, back.error().message));
@@ -167,7 +167,7 @@ Result<AppRecord> app_row(const storage::Statement& stmt, std::string_view path)
   try {
     auto json = nlohmann::json::parse(stmt.text(1), nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return tl::unexpected<Error>(detail::corrupt(path, fmt::format("the app '{}' is not valid JSON", name)));
-    auto def = api::definition_from_json(json);
+    auto def = appdef::definition_from_json(json);
     if (!def) {
       return tl::unexpected<Error>(detail::corrupt(path, fmt::format("the app '{}' cannot be read: {}", name, def.error().message)));
     }

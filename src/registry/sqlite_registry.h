@@ -10,7 +10,7 @@
 /// success has committed: the data survives a crash of the agent (a power loss may lose
 /// the last commits, never consistency). The database file is created with mode 0600
 /// (it holds token and password hashes). App definitions are stored as the JSON of
-/// api::definition_to_json().
+/// appdef::definition_to_json().
 ///
 /// Schema: versioned by SQLite's `PRAGMA user_version` (storage::migrate). open() applies
 /// every migration newer than the database, each in its own transaction, and refuses a

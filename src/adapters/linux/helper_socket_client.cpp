@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "api/helper_protocol.h"
+#include "appdef/helper_protocol.h"
 
 namespace siax::adapters {
 namespace {
@@ -52,7 +52,7 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
   }
 }
 
-Result<nlohmann::json> call(const std::string& path, std::chrono::milliseconds timeout, const api::HelperRequest& req) {
+Result<nlohmann::json> call(const std::string& path, std::chrono::milliseconds timeout, const appdef::HelperRequest& req) {
   const auto deadline = Clock::now() + timeout;
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof addr.sun_path) return tl::unexpected(unreachable(path, "bad socket path"));
@@ -68,7 +68,7 @@ Result<nlohmann::json> call(const std::string& path, std::chrono::milliseconds t
     ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return tl::unexpected(unreachable(path, std::strerror(err)));
   }
-  const std::string text = api::encode_helper_request(req);
+  const std::string text = appdef::encode_helper_request(req);
   std::size_t sent = 0;
   while (sent < text.size()) {
     const ssize_t n = ::send(sock.fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
@@ -86,7 +86,7 @@ Result<nlohmann::json> call(const std::string& path, std::chrono::milliseconds t
     const ssize_t n = ::recv(sock.fd, buf, sizeof buf, 0);
     if (n > 0) {
       reply.append(buf, static_cast<std::size_t>(n));
-      if (reply.size() > api::kHelperMaxReply) break;
+      if (reply.size() > appdef::kHelperMaxReply) break;
       continue;
     }
     if (n == 0) break;
@@ -101,12 +101,12 @@ Result<nlohmann::json> call(const std::string& path, std::chrono::milliseconds t
     return tl::unexpected(unreachable(path, std::strerror(errno)));
   }
   if (reply.empty()) return tl::unexpected(unreachable(path, "it closed the connection without a reply"));
-  return api::parse_helper_reply(reply);
+  return appdef::parse_helper_reply(reply);
 }
 
-Status call_status(const std::string& path, std::chrono::milliseconds timeout, api::HelperOp op,
+Status call_status(const std::string& path, std::chrono::milliseconds timeout, appdef::HelperOp op,
                    const std::string& app) {
-  api::HelperRequest req;
+  appdef::HelperRequest req;
   req.op = op;
   req.app = app;
   auto r = call(path, timeout, req);
@@ -120,8 +120,8 @@ HelperSocketClient::HelperSocketClient(std::string socket_path, std::chrono::mil
     : path_(std::move(socket_path)), timeout_(timeout) {}
 
 Result<ports::HelperInstalled> HelperSocketClient::install(const core::AppDefinition& def) {
-  api::HelperRequest req;
-  req.op = api::HelperOp::Install;
+  appdef::HelperRequest req;
+  req.op = appdef::HelperOp::Install;
   req.app = def.name;
   req.definition = def;
   auto r = call(path_, timeout_, req);
@@ -138,11 +138,11 @@ Result<ports::HelperInstalled> HelperSocketClient::install(const core::AppDefini
   return out;
 }
 
-Status HelperSocketClient::remove(const std::string& app) { return call_status(path_, timeout_, api::HelperOp::Remove, app); }
-Status HelperSocketClient::enable(const std::string& app) { return call_status(path_, timeout_, api::HelperOp::Enable, app); }
+Status HelperSocketClient::remove(const std::string& app) { return call_status(path_, timeout_, appdef::HelperOp::Remove, app); }
+Status HelperSocketClient::enable(const std::string& app) { return call_status(path_, timeout_, appdef::HelperOp::Enable, app); }
 Status HelperSocketClient::disable(const std::string& app) {
-  return call_status(path_, timeout_, api::HelperOp::Disable, app);
+  return call_status(path_, timeout_, appdef::HelperOp::Disable, app);
 }
-Status HelperSocketClient::ping() { return call_status(path_, timeout_, api::HelperOp::Ping, ""); }
+Status HelperSocketClient::ping() { return call_status(path_, timeout_, appdef::HelperOp::Ping, ""); }
 
 }  // namespace siax::adapters

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/app_service.h"
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "fakes/fake_host.h"
 #include "fakes/fake_registry.h"
 #include "fakes/fake_secret_store.h"
@@ -43,7 +43,7 @@ TEST_F(AppServiceSecretsTest, TheRegistryAndTheViewHoldNamesOnly) {
   EXPECT_FALSE(registry.apps["api"].definition.secret_values);
   EXPECT_EQ(registry.apps["api"].definition.secret_names, std::vector<std::string>{"TOKEN"});
   EXPECT_FALSE(out->app.record.definition.secret_values);
-  EXPECT_EQ(api::definition_to_json(out->app.record.definition).dump().find("v4lue"), std::string::npos);
+  EXPECT_EQ(appdef::definition_to_json(out->app.record.definition).dump().find("v4lue"), std::string::npos);
   EXPECT_TRUE(secrets.files.contains("api"));
 }
 

@@ -1,5 +1,5 @@
 // The signed webhook's core (src/agent/webhook.h) with literal inputs and an explicit
-// clock, and make_webhook_verifier (src/agent/webhook_route.h) over temporary files.
+// clock, and make_webhook_verifier (src/api/webhook_routes.h) over temporary files.
 #include "agent/webhook.h"
 
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/webhook_route.h"
+#include "api/webhook_routes.h"
 
 namespace siax::agent::webhook {
 namespace {
@@ -330,6 +330,9 @@ TEST(WebhookReplayCache, ForgetsOnlyAfterKeepUntil) {
 
 namespace siax::agent {
 namespace {
+
+using api::make_webhook_verifier;
+using api::WebhookOptions;
 
 class WebhookSecretFile : public ::testing::Test {
  protected:

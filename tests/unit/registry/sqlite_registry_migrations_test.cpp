@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "api/app_json.h"
+#include "appdef/app_json.h"
 #include "registry/sqlite_registry.h"
 #include "support/temp_dir.h"
 
@@ -200,7 +200,7 @@ TEST(SqliteRegistryMigrations, DoesNotDowngrade) {
 TEST(SqliteRegistryMigrations, AHandMadeV1DatabaseUpgradesCleanly) {
   TempDir dir;
   const auto path = dir.file("registry.db");
-  const std::string app_json = api::definition_to_json(node_app("api")).dump();
+  const std::string app_json = appdef::definition_to_json(node_app("api")).dump();
   {
     // A v1 database as an agent of version 1 left it, data included.
     RawDb raw(path);
