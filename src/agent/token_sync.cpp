@@ -25,9 +25,8 @@ std::vector<auth::TokenRow> token_rows(const std::vector<registry::TokenRecord>&
   std::vector<auth::TokenRow> rows;
   rows.reserve(records.size());
   for (const auto& t : records) {
-    auto role = auth::role_from_string(registry::to_string(t.role));
     rows.push_back(auth::TokenRow{
-        t.hash, auth::CachedToken{t.id, t.name, role ? *role : auth::Role::Viewer, t.last_used_at_usec},
+        t.hash, auth::CachedToken{t.id, t.name, t.role, t.last_used_at_usec},
         t.revoked_at_usec.has_value()});
   }
   return rows;

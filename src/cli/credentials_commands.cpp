@@ -40,7 +40,7 @@ CredentialsCommands::CredentialsCommands(CLI::App& app) {
 int CredentialsCommands::run(const config::Config& cfg, const GlobalOptions& g) {
   auto reg = registry::SqliteRegistry::open(cfg.paths.state_dir + "/registry.db");
   if (!reg) return report(reg.error(), g.as_json);
-  auto role = registry::role_from_string(role_name_);
+  auto role = role_from_name(role_name_);
   if (!role) {
     return report({ErrorKind::InvalidInput, "invalid_role", "the role must be viewer, operator or admin", {}},
                   g.as_json);

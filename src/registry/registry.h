@@ -55,10 +55,6 @@ struct MonitoredProcess {
 /// What a token or a panel user may do: the one Role (common/role.h).
 using ::siax::Role;
 using ::siax::to_string;
-/// The role in its stored form (exact, lower case), or nullopt.
-[[nodiscard]] constexpr std::optional<Role> role_from_string(std::string_view text) noexcept {
-  return role_from_name(text);  // TODO(merge): remove alias (cli/main.cpp calls it; use siax::role_from_name)
-}
 
 /// An API token. The secret itself is never stored, only its hash.
 struct TokenRecord {

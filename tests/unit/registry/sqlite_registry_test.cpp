@@ -67,11 +67,11 @@ class SqliteRegistryTest : public ::testing::Test {
 
 TEST(RegistryRole, RoundTripsThroughStrings) {
   for (Role r : {Role::Viewer, Role::Operator, Role::Admin}) {
-    EXPECT_EQ(role_from_string(to_string(r)), r);
+    EXPECT_EQ(role_from_name(to_string(r)), r);
   }
   EXPECT_EQ(to_string(Role::Operator), "operator");
-  EXPECT_EQ(role_from_string("Admin"), std::nullopt);
-  EXPECT_EQ(role_from_string(""), std::nullopt);
+  EXPECT_EQ(role_from_name("Admin"), std::nullopt);
+  EXPECT_EQ(role_from_name(""), std::nullopt);
 }
 
 // --- Apps ------------------------------------------------------------------------------
