@@ -43,7 +43,7 @@ json status_json(const ApiContext& ctx, const agent::AppView& v) {
 json unit_file_json(const std::optional<std::string>& on_disk, const std::string& rendered, bool admin) {
   json j = {{"content", on_disk ? json(*on_disk) : json(nullptr)},
             {"rendered", rendered},
-            {"state", on_disk ? core::to_string(core::classify_unit_file(*on_disk, rendered)) : "missing"}};
+            {"state", core::unit_file_state_name(on_disk, rendered)}};
   if (!admin) {
     if (on_disk) j["content"] = appdef::redact_unit_text(*on_disk);
     j["rendered"] = appdef::redact_unit_text(rendered);

@@ -83,8 +83,7 @@ std::vector<std::string> Agent::last_log_lines(const std::string& app) {
 std::string Agent::unit_file_state(const std::string& app) {
   auto files = apps_.unit_files(app);
   if (!files) return "";
-  if (!files->first) return "missing";
-  return core::to_string(core::classify_unit_file(*files->first, files->second));
+  return core::unit_file_state_name(files->first, files->second);
 }
 
 void Agent::on_full_cycle(const std::vector<std::string>& apps, const std::vector<std::string>& monitored) {

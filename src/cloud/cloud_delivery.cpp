@@ -300,15 +300,7 @@ Result<void> CloudReporter::deliver_events(Round& round) {
     }
     --round.budget;
     const json event = parse_or_null(ev.body);
-    auto drop = [&](const std::string& why) -> Result<void> {
-      {
-        std::lock_guard lock(stats_mutex_);
-        ++stats_.rejected_reports;
-        stats_.last_error = why;
-      }
-      note(NoticeLevel::Warn, fmt::format("cloud: dropped an event of app {}: {}", ev.name, why));
-      return outbox_->remove_event(ev.seq);
-    };
+    auto drop = [&](const std::string& why) { return drop_event(ev, why); };
     if (!event.is_object()) {
       if (auto r = drop("the stored event is not JSON"); !r) return r;
       continue;
@@ -337,33 +329,51 @@ Result<void> CloudReporter::deliver_events(Round& round) {
       continue;
     }
     if (reply->status == 404 || reply->status == 405 || reply->status == 501) {
-      // Either the record is gone or the cloud has no events endpoint: ask.
-      auto found = lookup(ev.name);
-      if (!found) return tl::unexpected(std::move(found.error()));
-      if (*found && **found == *id) {
-        events_disabled_until_ = round.now + options_.events_probe_interval;
-        {
-          std::lock_guard lock(stats_mutex_);
-          stats_.events_endpoint_missing = true;
-        }
-        note(NoticeLevel::Warn,
-             fmt::format("cloud: the cloud has no events endpoint (HTTP {} to POST {}); events stay queued (the "
-                         "latest one per app goes with each status as last_event), next try in {} s",
-                         reply->status, path, options_.events_probe_interval.count()));
-        return {};
-      }
-      if (*found) {
-        if (auto r = outbox_->set_cloud_id(ev.name, options_.server_id, **found); !r) return r;
-      } else if (auto r = outbox_->forget_cloud_id(ev.name, options_.server_id); !r) {
-        return r;
-      }
-      round.more = true;  // the next round (at once) delivers it with the right id
-      return {};
+      return on_event_not_found(round, ev.name, *id, reply->status, path);
     }
     Error e = reply_error(*reply, Method::Post, path);
     if (!is_rejection(e)) return tl::unexpected(std::move(e));
     if (auto r = drop(e.message); !r) return r;
   }
+  return {};
+}
+
+Result<void> CloudReporter::drop_event(const StoredEvent& ev, const std::string& why) {
+  {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.rejected_reports;
+    stats_.last_error = why;
+  }
+  note(NoticeLevel::Warn, fmt::format("cloud: dropped an event of app {}: {}", ev.name, why));
+  return outbox_->remove_event(ev.seq);
+}
+
+/// An event's POST was answered 404, 405 or 501: either the app's record is gone (its id
+/// is looked up again and the next round, at once, delivers the event) or the cloud has
+/// no events endpoint (events pause for events_probe_interval). Either way the round ends.
+Result<void> CloudReporter::on_event_not_found(Round& round, const std::string& name, std::int64_t id, int status,
+                                               const std::string& path) {
+  // Either the record is gone or the cloud has no events endpoint: ask.
+  auto found = lookup(name);
+  if (!found) return tl::unexpected(std::move(found.error()));
+  if (*found && **found == id) {
+    events_disabled_until_ = round.now + options_.events_probe_interval;
+    {
+      std::lock_guard lock(stats_mutex_);
+      stats_.events_endpoint_missing = true;
+    }
+    note(NoticeLevel::Warn,
+         fmt::format("cloud: the cloud has no events endpoint (HTTP {} to POST {}); events stay queued (the "
+                     "latest one per app goes with each status as last_event), next try in {} s",
+                     status, path, options_.events_probe_interval.count()));
+    return {};
+  }
+  if (*found) {
+    if (auto r = outbox_->set_cloud_id(name, options_.server_id, **found); !r) return r;
+  } else if (auto r = outbox_->forget_cloud_id(name, options_.server_id); !r) {
+    return r;
+  }
+  round.more = true;  // the next round (at once) delivers it with the right id
   return {};
 }
 

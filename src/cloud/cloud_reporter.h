@@ -139,6 +139,9 @@ class CloudReporter {
   struct Round;
   [[nodiscard]] Result<void> deliver_states(Round& round);
   [[nodiscard]] Result<void> deliver_events(Round& round);
+  [[nodiscard]] Result<void> drop_event(const StoredEvent& ev, const std::string& why);
+  [[nodiscard]] Result<void> on_event_not_found(Round& round, const std::string& name, std::int64_t id, int status,
+                                                const std::string& path);
   [[nodiscard]] Result<std::int64_t> ensure_id(const std::string& name, const nlohmann::json& source);
   [[nodiscard]] Result<std::optional<std::int64_t>> lookup(const std::string& name);
   [[nodiscard]] Result<CloudReply> send(Method method, const std::string& path, const std::string& body);

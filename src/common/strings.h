@@ -28,4 +28,15 @@ namespace siax {
   return s.substr(first, s.find_last_not_of(chars) - first + 1);
 }
 
+/// `s` without the leading bytes found in `chars`.
+[[nodiscard]] constexpr std::string_view ltrim(std::string_view s, std::string_view chars = " \t") noexcept {
+  const auto first = s.find_first_not_of(chars);
+  return first == std::string_view::npos ? std::string_view{} : s.substr(first);
+}
+
+/// True when `s` begins with `prefix`, ASCII case-insensitively.
+[[nodiscard]] constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
 }  // namespace siax

@@ -203,4 +203,8 @@ const char* to_string(UnitFileState state) noexcept {
   return "foreign";
 }
 
+const char* unit_file_state_name(const std::optional<std::string>& on_disk, std::string_view rendered) {
+  return on_disk ? to_string(classify_unit_file(*on_disk, rendered)) : "missing";
+}
+
 }  // namespace siax::core

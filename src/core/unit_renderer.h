@@ -7,6 +7,7 @@
 /// substitution). A value that cannot be represented safely is rejected, never
 /// written.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,9 @@ enum class UnitFileState {
 };
 [[nodiscard]] UnitFileState classify_unit_file(std::string_view on_disk, std::string_view rendered);
 [[nodiscard]] const char* to_string(UnitFileState state) noexcept;
+/// The state as the API and the live state name it: "missing" when there is no file on
+/// disk, else to_string(classify_unit_file(...)).
+[[nodiscard]] const char* unit_file_state_name(const std::optional<std::string>& on_disk, std::string_view rendered);
 /// FNV-1a, 64 bits: detects edits, it is not a security measure.
 [[nodiscard]] std::uint64_t fnv1a64(std::string_view data) noexcept;
 

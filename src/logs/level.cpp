@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 
+#include "common/strings.h"
 #include "logs/log_entry.h"
 
 namespace siax::logs {
@@ -10,20 +11,8 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view ltrim(std::string_view s) {
-  while (!s.empty() && (is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
-  return s;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+/// Spaces, tabs and a stray carriage return before a value.
+std::string_view ltrim(std::string_view s) { return siax::ltrim(s, " \t\r"); }
 
 /// pino/bunyan numeric levels.
 int from_numeric(long n) {

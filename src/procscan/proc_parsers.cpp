@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.h"
+
 namespace siax::procscan {
 namespace {
 
@@ -18,15 +20,8 @@ std::optional<T> to_number(std::string_view text, int base = 10) {
   return value;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+/// Whitespace around a /proc value, line ends included.
+std::string_view trim(std::string_view s) { return siax::trim(s, " \t\n\r"); }
 
 /// Splits on runs of spaces/tabs, at most `max` tokens (the rest is ignored).
 template <std::size_t N>

@@ -71,6 +71,29 @@ void UnitWatcher::stop() {
 }
 
 void UnitWatcher::run() {
+  while (!stopping_) {
+    Bus b;
+    resubscribe_ = false;
+    const bool ok = sd_bus_open_system(&b.bus) >= 0 && subscribe(b.bus);
+    connected_ = ok;
+    // Whatever happened while we were not subscribed was missed: read everything again.
+    if (ok && on_resync_) on_resync_(reconnects_++ == 0 ? "" : "reconnected to the system bus; state re-read");
+    if (ok) pump(b.bus);
+    connected_ = false;
+    // Reconnect after a pause, checking stop() often.
+    for (int i = 0; i < 25 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+bool UnitWatcher::subscribe(sd_bus* bus) {
+  if (!add_unit_matches(bus) || !add_manager_matches(bus)) return false;
+  // Subscribe makes systemd send unit signals; it may be refused to an unprivileged
+  // caller on old systemd versions: then job signals still arrive (broadcast).
+  return sd_bus_call_method(bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0;
+}
+
+/// Signals about one unit: PropertiesChanged on its object, JobRemoved, UnitNew/UnitRemoved.
+bool UnitWatcher::add_unit_matches(sd_bus* bus) {
   auto on_unit_signal = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
     auto* self = static_cast<UnitWatcher*>(userdata);
     const char* path = sd_bus_message_get_path(m);
@@ -94,11 +117,6 @@ void UnitWatcher::run() {
     }
     return 0;
   };
-  auto on_manager_change = [](sd_bus_message*, void* userdata, sd_bus_error*) -> int {
-    auto* self = static_cast<UnitWatcher*>(userdata);
-    self->on_change_("");
-    return 0;
-  };
   // UnitNew / UnitRemoved (s unit id, o path): a unit of ours was loaded or unloaded.
   auto on_unit_new_removed = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
     auto* self = static_cast<UnitWatcher*>(userdata);
@@ -111,6 +129,24 @@ void UnitWatcher::run() {
     }
     return 0;
   };
+  // Unit objects: PropertiesChanged of org.freedesktop.systemd1.Unit/Service.
+  return sd_bus_add_match(bus, nullptr,
+                          "type='signal',sender='org.freedesktop.systemd1',"
+                          "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                          "path_namespace='/org/freedesktop/systemd1/unit'",
+                          on_unit_signal, this) >= 0 &&
+         sd_bus_match_signal(bus, nullptr, kDest, kPath, kManager, "JobRemoved", on_job_removed, this) >= 0 &&
+         sd_bus_match_signal(bus, nullptr, kDest, kPath, kManager, "UnitNew", on_unit_new_removed, this) >= 0 &&
+         sd_bus_match_signal(bus, nullptr, kDest, kPath, kManager, "UnitRemoved", on_unit_new_removed, this) >= 0;
+}
+
+/// Signals about systemd as a whole: UnitFilesChanged, Reloading, NameOwnerChanged.
+bool UnitWatcher::add_manager_matches(sd_bus* bus) {
+  auto on_manager_change = [](sd_bus_message*, void* userdata, sd_bus_error*) -> int {
+    auto* self = static_cast<UnitWatcher*>(userdata);
+    self->on_change_("");
+    return 0;
+  };
   // Reloading (b active): at the end of a daemon-reload every unit may have changed.
   auto on_reloading = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
     auto* self = static_cast<UnitWatcher*>(userdata);
@@ -121,66 +157,41 @@ void UnitWatcher::run() {
   };
   // NameOwnerChanged of org.freedesktop.systemd1: systemd re-executed (or restarted) and
   // took its bus name again; our Subscribe went with the old owner.
-  struct OwnerChange {
-    UnitWatcher* self;
-    bool resubscribe = false;
-  } owner_change{this};
   auto on_owner = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
-    auto* oc = static_cast<OwnerChange*>(userdata);
+    auto* self = static_cast<UnitWatcher*>(userdata);
     const char* name = nullptr;
     const char* old_owner = nullptr;
     const char* new_owner = nullptr;
     if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return 0;
-    if (new_owner != nullptr && *new_owner != '\0') oc->resubscribe = true;
+    if (new_owner != nullptr && *new_owner != '\0') self->resubscribe_ = true;
     return 0;
   };
+  return sd_bus_match_signal(bus, nullptr, kDest, kPath, kManager, "UnitFilesChanged", on_manager_change, this) >=
+             0 &&
+         sd_bus_match_signal(bus, nullptr, kDest, kPath, kManager, "Reloading", on_reloading, this) >= 0 &&
+         sd_bus_add_match(bus, nullptr,
+                          "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                          "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                          "arg0='org.freedesktop.systemd1'",
+                          on_owner, this) >= 0;
+}
 
+void UnitWatcher::pump(sd_bus* bus) {
   while (!stopping_) {
-    Bus b;
-    bool ok = sd_bus_open_system(&b.bus) >= 0;
-    // Unit objects: PropertiesChanged of org.freedesktop.systemd1.Unit/Service.
-    ok = ok && sd_bus_add_match(b.bus, nullptr,
-                                "type='signal',sender='org.freedesktop.systemd1',"
-                                "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                                "path_namespace='/org/freedesktop/systemd1/unit'",
-                                on_unit_signal, this) >= 0;
-    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "JobRemoved", on_job_removed, this) >= 0;
-    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitFilesChanged", on_manager_change,
-                                   this) >= 0;
-    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitNew", on_unit_new_removed, this) >= 0;
-    ok = ok &&
-         sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "UnitRemoved", on_unit_new_removed, this) >= 0;
-    ok = ok && sd_bus_match_signal(b.bus, nullptr, kDest, kPath, kManager, "Reloading", on_reloading, this) >= 0;
-    ok = ok && sd_bus_add_match(b.bus, nullptr,
-                                "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                "arg0='org.freedesktop.systemd1'",
-                                on_owner, &owner_change) >= 0;
-    // Subscribe makes systemd send unit signals; it may be refused to an unprivileged
-    // caller on old systemd versions: then job signals still arrive (broadcast).
-    ok = ok && sd_bus_call_method(b.bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0;
-    connected_ = ok;
-    // Whatever happened while we were not subscribed was missed: read everything again.
-    if (ok && on_resync_) on_resync_(reconnects_++ == 0 ? "" : "reconnected to the system bus; state re-read");
-    while (ok && !stopping_) {
-      int r = sd_bus_process(b.bus, nullptr);
-      if (r < 0) break;  // connection lost
-      if (owner_change.resubscribe) {
-        owner_change.resubscribe = false;
-        // Ask the new systemd for signals again; it may take a moment to be on the bus.
-        for (int i = 0; i < 50 && !stopping_; ++i) {
-          if (sd_bus_call_method(b.bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        if (on_resync_) on_resync_("systemd re-executed (or restarted); state re-read");
+    int r = sd_bus_process(bus, nullptr);
+    if (r < 0) return;  // connection lost
+    if (resubscribe_) {
+      resubscribe_ = false;
+      // Ask the new systemd for signals again; it may take a moment to be on the bus.
+      for (int i = 0; i < 50 && !stopping_; ++i) {
+        if (sd_bus_call_method(bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      if (r > 0) continue;
-      r = sd_bus_wait(b.bus, 200'000);  // µs: wake up to notice stop()
-      if (r < 0 && r != -EINTR) break;
+      if (on_resync_) on_resync_("systemd re-executed (or restarted); state re-read");
     }
-    connected_ = false;
-    // Reconnect after a pause, checking stop() often.
-    for (int i = 0; i < 25 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (r > 0) continue;
+    r = sd_bus_wait(bus, 200'000);  // µs: wake up to notice stop()
+    if (r < 0 && r != -EINTR) return;
   }
 }
 

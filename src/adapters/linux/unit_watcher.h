@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+struct sd_bus;  // <systemd/sd-bus.h>
+
 namespace siax::adapters {
 
 class UnitWatcher {
@@ -42,6 +44,12 @@ class UnitWatcher {
 
  private:
   void run();
+  /// Adds every match on `bus` and subscribes to systemd's signals; false on failure.
+  bool subscribe(sd_bus* bus);
+  bool add_unit_matches(sd_bus* bus);
+  bool add_manager_matches(sd_bus* bus);
+  /// Dispatches signals until the connection drops or stop() is called.
+  void pump(sd_bus* bus);
 
   OnChange on_change_;
   OnResync on_resync_;
@@ -50,6 +58,7 @@ class UnitWatcher {
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> notifications_{0};
   std::uint64_t reconnects_ = 0;  ///< watcher thread only
+  bool resubscribe_ = false;      ///< watcher thread only: systemd took its bus name again
 };
 
 /// The app name of a systemd unit object path (".../unit/siax_2dapp_2dapi_2eservice"

@@ -25,5 +25,21 @@ TEST(CommonStrings, TrimRemovesTheGivenBytesAtBothEnds) {
   EXPECT_EQ(ascii_lower('['), '[');
 }
 
+TEST(CommonStrings, LtrimRemovesTheGivenBytesAtTheStartOnly) {
+  EXPECT_EQ(ltrim(" \tlevel "), "level ");
+  EXPECT_EQ(ltrim(" \t"), "");
+  EXPECT_EQ(ltrim(""), "");
+  EXPECT_EQ(ltrim("\r x", " \t\r"), "x");
+  EXPECT_EQ(ltrim("\r x"), "\r x");  // a carriage return is kept unless asked
+}
+
+TEST(CommonStrings, IstartsWithIgnoresAsciiCase) {
+  EXPECT_TRUE(istarts_with("Traceback (most recent call last)", "traceback"));
+  EXPECT_TRUE(istarts_with("abc", ""));
+  EXPECT_FALSE(istarts_with("ab", "abc"));
+  EXPECT_FALSE(istarts_with("xabc", "abc"));
+  static_assert(istarts_with("ERROR: x", "error"));
+}
+
 }  // namespace
 }  // namespace siax

@@ -156,6 +156,9 @@ TEST(ClassifyUnitFile, TellsStaleFromEditedFromForeign) {
   EXPECT_EQ(classify_unit_file("[Service]\nExecStart=/bin/true\n", now), UnitFileState::Foreign);
   EXPECT_EQ(classify_unit_file(std::string(kManagedMarker), now), UnitFileState::Edited);
   EXPECT_EQ(classify_unit_file("", now), UnitFileState::Foreign);
+  EXPECT_STREQ(unit_file_state_name(std::nullopt, now), "missing");
+  EXPECT_STREQ(unit_file_state_name(now, now), "current");
+  EXPECT_STREQ(unit_file_state_name(edited, now), "edited");
 }
 
 TEST(Fnv1a64, KnownVectors) {
