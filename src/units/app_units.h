@@ -43,6 +43,11 @@ struct Permissions {
   std::vector<std::string> missing;
 };
 
+/// True when `loaded` (systemd's list of loaded units) has `unit` loaded from a file: a
+/// not-found entry (a unit referenced before its file existed) or no entry at all means
+/// systemd will read the file from disk on the next reference, without a daemon-reload.
+[[nodiscard]] bool systemd_has_loaded(const std::vector<ports::UnitListEntry>& loaded, const std::string& unit);
+
 class AppUnits {
  public:
   /// `secrets` holds the apps' secret environment files; without one, a definition with a
@@ -51,7 +56,8 @@ class AppUnits {
            PreflightSettings settings, ports::SecretFileStore* secrets = nullptr);
 
   /// Validates (syntax and host checks), renders, writes the unit atomically and
-  /// reloads systemd. Does not start or enable. The secret environment file: written
+  /// reloads systemd (not for a unit systemd has never loaded: then it is loaded from the
+  /// new file at once and checked, with a reload only when systemd did not pick it up). Does not start or enable. The secret environment file: written
   /// first when `def.secret_values` has values, removed after the unit when it is an
   /// empty map, left as it is when nullopt; put back as it was when the unit cannot be
   /// written or reloaded. `changed` is also true when only the secret file changed.
@@ -90,6 +96,9 @@ class AppUnits {
  private:
   [[nodiscard]] Result<std::string> unit_of(const std::string& app) const;
   [[nodiscard]] Status require_unit_file(const std::string& app, const std::string& unit) const;
+  /// After a unit file was written: a daemon-reload, or, for a unit new to systemd, a load
+  /// of it (status) with a reload only if it did not load.
+  [[nodiscard]] Status reload_after_write(const std::string& unit, bool new_to_systemd);
 
   ports::SystemdManager& systemd_;
   ports::UnitFileStore& store_;

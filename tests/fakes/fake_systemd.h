@@ -1,6 +1,7 @@
 #pragma once
 // In-memory SystemdManager for unit tests: units are a map of status; every call is
 // recorded; any verb can be made to fail with a given error.
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +17,9 @@ class FakeSystemd final : public ports::SystemdManager {
   std::vector<std::string> calls;             ///< "start siax-app-x.service", "daemon-reload", ...
   std::map<std::string, Error> failures;      ///< verb -> error to return
   ports::Capabilities capabilities{true, true, true, "fake"};
+  /// When set: status() of a unit not in `units` loads it "from disk" (load_state
+  /// "loaded") if this says its file exists, like systemd's on-demand load.
+  std::function<bool(const std::string&)> loads_from_disk;
 
   Status daemon_reload() override { return record("daemon-reload", ""); }
   Status start(const std::string& u) override {
@@ -56,6 +60,7 @@ class FakeSystemd final : public ports::SystemdManager {
   Result<core::UnitStatus> status(const std::string& u) override {
     if (auto s = record("status", u); !s) return tl::unexpected(s.error());
     auto it = units.find(u);
+    if (it == units.end() && loads_from_disk && loads_from_disk(u)) return unit(u);
     if (it == units.end()) {
       core::UnitStatus st;
       st.unit = u;

@@ -34,7 +34,51 @@ TEST_F(AppUnitsTest, InstallWritesTheUnitAndReloads) {
   EXPECT_EQ(out->unit, "siax-app-api.service");
   EXPECT_EQ(out->path, "/etc/systemd/system/siax-app-api.service");
   ASSERT_TRUE(store.files.contains("siax-app-api.service"));
+  // The fake does not load units from disk: the check finds it not loaded, so a reload.
+  EXPECT_EQ(systemd.calls,
+            (std::vector<std::string>{"list-states", "status siax-app-api.service", "daemon-reload"}));
+}
+
+TEST_F(AppUnitsTest, ANewUnitSystemdLoadsFromDiskNeedsNoReload) {
+  systemd.loads_from_disk = [&](const std::string& u) { return store.files.contains(u); };
+  auto out = units.install(app());
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "status siax-app-api.service"}));
+  EXPECT_EQ(systemd.units["siax-app-api.service"].load_state, "loaded");
+}
+
+TEST_F(AppUnitsTest, AnUpdateIsAlwaysReloaded) {
+  systemd.loads_from_disk = [&](const std::string& u) { return store.files.contains(u); };
+  ASSERT_TRUE(units.install(app()));
+  systemd.calls.clear();
+  auto d = app();
+  d.environment["X"] = "1";
+  ASSERT_TRUE(units.install(d));
   EXPECT_EQ(systemd.calls, (std::vector<std::string>{"daemon-reload"}));
+}
+
+TEST_F(AppUnitsTest, AUnitSystemdStillHasLoadedIsReloadedEvenWithoutAFile) {
+  // Its file was removed by hand without a reload: systemd keeps the old definition.
+  systemd.loads_from_disk = [&](const std::string& u) { return store.files.contains(u); };
+  systemd.units["siax-app-api.service"].load_state = "loaded";
+  ASSERT_TRUE(units.install(app()));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "daemon-reload"}));
+}
+
+TEST_F(AppUnitsTest, AnUnreadableListOfLoadedUnitsMeansAReload) {
+  systemd.loads_from_disk = [&](const std::string& u) { return store.files.contains(u); };
+  systemd.failures["list-states"] = Error{ErrorKind::Unavailable, "dbus_error", "gone", {}};
+  ASSERT_TRUE(units.install(app()));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "daemon-reload"}));
+}
+
+TEST(SystemdHasLoaded, OnlyALoadedEntryOfThatUnitCounts) {
+  const std::string u = "siax-app-a.service";
+  EXPECT_FALSE(systemd_has_loaded({}, u));
+  EXPECT_FALSE(systemd_has_loaded({{u, "not-found", "inactive", "dead"}}, u));
+  EXPECT_FALSE(systemd_has_loaded({{"siax-app-b.service", "loaded", "active", "running"}}, u));
+  EXPECT_TRUE(systemd_has_loaded({{u, "loaded", "inactive", "dead"}}, u));
+  EXPECT_TRUE(systemd_has_loaded({{u, "error", "inactive", "dead"}}, u));
 }
 
 TEST_F(AppUnitsTest, InstallingTheSameDefinitionTwiceChangesNothing) {
@@ -43,7 +87,7 @@ TEST_F(AppUnitsTest, InstallingTheSameDefinitionTwiceChangesNothing) {
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->changed);
   EXPECT_EQ(store.writes, 1);
-  EXPECT_EQ(systemd.calls.size(), 1u);
+  EXPECT_EQ(systemd.calls.size(), 3u);  // list-states, status, daemon-reload: the first install only
 }
 
 TEST_F(AppUnitsTest, InvalidDefinitionTouchesNothing) {
