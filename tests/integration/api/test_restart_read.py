@@ -58,7 +58,8 @@ def test_a_read_right_after_each_answer_sees_the_new_pid(fast, busy_sandbox):
         answered = res["data"]["state"]["pid"]
         assert answered and answered != pid, (i, pid, res["data"]["state"])
         detail = read_pid(admin, f"/api/apps/{NAME}")
-        assert detail["pid"] == answered and detail["status"] in ("running", "starting"), (i, answered, detail)
+        assert detail["pid"] == answered and detail["status"] in ("running", "starting"), \
+            (i, answered, detail["status"], detail.get("reason"), detail.get("systemd"))
         status = read_pid(admin, f"/api/apps/{NAME}/status")
         assert status["pid"] == answered and status["systemd_pid"] == answered, (i, answered, status)
         pid = answered
