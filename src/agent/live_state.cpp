@@ -105,7 +105,7 @@ bool same_unit(const std::optional<core::UnitStatus>& a, const std::optional<cor
   auto key = [](const core::UnitStatus& u) {
     return std::tie(u.unit, u.load_state, u.active_state, u.sub_state, u.result, u.unit_file_state, u.control_group,
                     u.description, u.main_pid, u.exec_main_code, u.exec_main_status, u.restart_count,
-                    u.state_change_usec);
+                    u.state_change_usec, u.state_change_mono_usec);
   };
   return key(*a) == key(*b);
 }
@@ -149,14 +149,14 @@ void LiveFeed::app(const registry::AppRecord& record, const Result<core::UnitSta
   if (unit) status = *unit;
   const std::string error = unit ? std::string() : unit.error().message;
   (void)store_.put_app(record.definition.name, app_summary_json(record, status, error, state),
-                       app_detail_extra_json(record, status), now_ms(), status ? status->state_change_usec : 0);
+                       app_detail_extra_json(record, status), now_ms(), status ? status->state_change_mono_usec : 0);
 }
 
 void LiveFeed::app_view(const AppView& view, const std::optional<monitor::AppState>& seen) {
   forget(view.record.definition.name);  // the monitor's next view goes in whole
   (void)store_.put_app(view.record.definition.name, app_summary_json(view.record, view.status, view.status_error, seen),
                        app_detail_extra_json(view.record, view.status), now_ms(),
-                       view.status ? view.status->state_change_usec : 0);
+                       view.status ? view.status->state_change_mono_usec : 0);
 }
 
 void LiveFeed::app_removed(const std::string& name) {

@@ -64,9 +64,10 @@ bool live_detail(ApiContext& ctx, const http::Request& req, const http::Responde
                  bool admin) {
   if (!usable(ctx)) return false;
   if (const auto* fresh = req.query_param("fresh"); fresh != nullptr && *fresh != "0") return false;
-  auto app = ctx.live->store().app(name);
-  auto extra = ctx.live->store().app_extra(name);
-  if (!app || !extra || !extra->is_object()) return false;
+  auto held = ctx.live->store().app_with_extra(name);  // both from the same put
+  if (!held || !held->second.is_object()) return false;
+  auto app = std::optional<json>(std::move(held->first));
+  const auto extra = std::optional<json>(std::move(held->second));
   for (auto& [k, v] : extra->items()) (*app)[k] = v;
   if (!admin && app->contains("definition")) (*app)["definition"] = appdef::redact_definition(std::move((*app)["definition"]));
   res.send(http::json_success(*app));
@@ -75,9 +76,10 @@ bool live_detail(ApiContext& ctx, const http::Request& req, const http::Responde
 
 bool live_status(ApiContext& ctx, const http::Request&, const http::Responder& res, const std::string& name) {
   if (!usable(ctx)) return false;
-  auto app = ctx.live->store().app(name);
-  auto extra = ctx.live->store().app_extra(name);
-  if (!app || !extra || !extra->is_object()) return false;
+  auto held = ctx.live->store().app_with_extra(name);  // both from the same put
+  if (!held || !held->second.is_object()) return false;
+  const auto app = std::optional<json>(std::move(held->first));
+  const auto extra = std::optional<json>(std::move(held->second));
   const json raw = extra->value("systemd", json(nullptr));
   if (!raw.is_object()) return false;  // systemd unreachable: the caller answers 503 as before
   // systemd's raw fields under their own names, then the reconciled view over them.
@@ -106,6 +108,9 @@ std::string live_metrics(const ApiContext& ctx) {
   out.family("siax_state_subscriber_overflows_total", "counter",
              "Slow stream clients sent a snapshot instead of a longer queue.")
       .sample(s.subscriber_overflows);
+  out.family("siax_state_stale_reads_total", "counter",
+             "App reads dropped by the live state: older than what it held (a re-read begun before an operation).")
+      .sample(s.stale);
   if (ctx.stream != nullptr) {
     const auto st = ctx.stream->stats();
     out.family("siax_streams", "gauge", "Open live state streams.").sample(st.open);

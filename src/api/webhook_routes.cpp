@@ -13,6 +13,7 @@
 
 #include "api/dispatch.h"
 #include "api/routes.h"
+#include "api/views.h"
 
 namespace siax::api {
 namespace {
@@ -119,7 +120,9 @@ http::Response run_command(ApiContext& ctx, const webhook::Command& cmd, agent::
   auto s = ctx.apps.run(cmd.app, verb);
   held->release();
   if (ctx.monitor != nullptr) ctx.monitor->trigger(cmd.app);
-  refresh_live(ctx, cmd.app);
+  // The live state holds the outcome before the answer leaves: a read right after it sees it.
+  auto v = ctx.apps.get(cmd.app);
+  if (v) feed_live(ctx, *v);
   ctx.metrics.count_operation(cmd.app, cmd.action, s ? "ok" : s.error().code);
   if (!s && s.error().kind == ErrorKind::NotFound) {
     // The same answer as for an app the webhook may not touch (the audit log tells them apart).
@@ -128,7 +131,9 @@ http::Response run_command(ApiContext& ctx, const webhook::Command& cmd, agent::
   }
   audit(cmd.action, cmd.app, s ? "ok" : s.error().code, s ? how : s.error().message + "; " + how);
   if (!s) return http::error_response(s.error());
-  return http::json_success({{"app", cmd.app}, {"action", cmd.action}});
+  nlohmann::json data = {{"app", cmd.app}, {"action", cmd.action}};
+  if (v) data["state"] = summary_json(ctx, *v);
+  return http::json_success(data);
 }
 
 void handle(ApiContext& ctx, const Request& req, const Responder& res) {

@@ -44,6 +44,9 @@ struct UnitStatus {
   std::uint32_t restart_count = 0;  ///< NRestarts
   /// Time of the last state change into the current active state (µs since the epoch), 0 if unknown.
   std::uint64_t state_change_usec = 0;
+  /// The same change on the monotonic clock (StateChangeTimestampMonotonic, µs since boot), 0
+  /// if unknown: it never goes back, so it orders reads of the unit (state::StateStore::put_app).
+  std::uint64_t state_change_mono_usec = 0;
   std::optional<std::uint64_t> memory_current_bytes;  ///< absent where the host does not account it
   std::optional<std::uint64_t> cpu_usage_nsec;        ///< absent where the host does not account it
 

@@ -382,6 +382,13 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
     s.reason = fmt::format("main process {} has exited and was not reaped (defunct)", main_pid);
     return s;
   }
+  if (main->unit != s.unit && main->cgroup == "/init.scope") {
+    // systemd's own cgroup: a child it just forked that has not moved itself into the unit
+    // yet (systemd 257's executor attaches after the fork; a Type=simple job is done by then).
+    s.status = AppStatus::Starting;
+    s.reason = fmt::format("main process {} is being moved into the unit by systemd", main_pid);
+    return s;
+  }
   if (main->unit != s.unit) {
     s.reason = fmt::format("main process {} runs outside the unit (cgroup {})", main_pid,
                            main->cgroup.empty() ? "unknown" : main->cgroup);

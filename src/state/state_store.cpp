@@ -148,8 +148,7 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
 }
 
 bool is_stale(std::uint64_t order, std::uint64_t held) {
-  if (order == 0 || held == 0 || order >= held) return false;
-  return held - order <= kStaleWindowUsec;  // further back: the clock was set back; take it
+  return order != 0 && held != 0 && order < held;  // monotonic: never set back within a boot
 }
 
 bool StateStore::remove_app(const std::string& name) {
@@ -304,6 +303,13 @@ std::optional<json> StateStore::app_extra(const std::string& name) const {
   auto it = apps_.find(name);
   if (it == apps_.end()) return std::nullopt;
   return it->second.extra;
+}
+
+std::optional<std::pair<json, json>> StateStore::app_with_extra(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = apps_.find(name);
+  if (it == apps_.end()) return std::nullopt;
+  return std::make_pair(it->second.object, it->second.extra);
 }
 
 std::vector<json> StateStore::all_apps() const {

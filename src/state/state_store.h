@@ -28,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -107,9 +108,8 @@ struct StoreStats {
   std::uint64_t stale = 0;             ///< app puts dropped: older than what the store held
 };
 
-/// How far back an app put's order may be and still count as a stale read (60 s).
-inline constexpr std::uint64_t kStaleWindowUsec = 60'000'000;
-/// Whether a put of `order` loses to the held `held` (see StateStore::put_app). Pure.
+/// Whether a put of `order` loses to the held `held` (see StateStore::put_app): both known and
+/// `order` older. Pure.
 [[nodiscard]] bool is_stale(std::uint64_t order, std::uint64_t held);
 
 class StateStore {
@@ -124,13 +124,14 @@ class StateStore {
   /// `extra` is kept beside it for detail reads (systemd's raw fields) and does not make a
   /// change on its own. Returns whether a change was recorded. `now_ms` is a monotonic time.
   ///
-  /// `order` says how recent the read behind the object is (systemd's StateChangeTimestamp
-  /// of the unit, µs; 0 = unknown): a put whose order is older than the one the store holds
-  /// for that app is a stale read that lost a race (the monitor's re-read begun before an
-  /// operation, landing after the API put the operation's outcome) and is dropped
-  /// (stats().stale), so an older read never overwrites a newer one. Orders equal or newer,
-  /// or 0 on either side, are taken; so is one older by more than kStaleWindowUsec (the
-  /// wall clock was set back: no read is that late).
+  /// `order` says how recent the read behind the object is: systemd's
+  /// StateChangeTimestampMonotonic of the unit (µs since boot; 0 = unknown). systemd bumps it
+  /// on every state change of the unit (a restart moves it at least twice), and the monotonic
+  /// clock never goes back, so a put whose order is older than the one the store holds for
+  /// that app is a stale read that lost a race and is dropped (stats().stale): the monitor's
+  /// re-read begun before an operation, or a full cycle reusing a view read before it (an app
+  /// up for hours), landing after the API put the operation's outcome. An older read never
+  /// overwrites a newer one. Equal or newer orders, or 0 on either side, are taken.
   bool put_app(const std::string& name, nlohmann::json app, nlohmann::json extra, std::int64_t now_ms,
                std::uint64_t order = 0);
   bool remove_app(const std::string& name);
@@ -156,6 +157,8 @@ class StateStore {
   [[nodiscard]] std::optional<nlohmann::json> app(const std::string& name) const;
   /// The detail extras put with the app.
   [[nodiscard]] std::optional<nlohmann::json> app_extra(const std::string& name) const;
+  /// app() and app_extra() from one put (two calls may straddle a put). Absent when not held.
+  [[nodiscard]] std::optional<std::pair<nlohmann::json, nlohmann::json>> app_with_extra(const std::string& name) const;
   [[nodiscard]] std::vector<nlohmann::json> all_apps() const;
   [[nodiscard]] std::vector<nlohmann::json> all_monitored() const;
   [[nodiscard]] nlohmann::json system() const;

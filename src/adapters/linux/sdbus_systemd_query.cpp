@@ -59,6 +59,7 @@ int store_property(sd_bus_message* m, const char* name, core::UnitStatus& st) {
   if (k == "Result") return read_string(st.result);
   if (k == "ControlGroup") return read_string(st.control_group);
   if (k == "StateChangeTimestamp") return sd_bus_message_read(m, "v", "t", &st.state_change_usec);
+  if (k == "StateChangeTimestampMonotonic") return sd_bus_message_read(m, "v", "t", &st.state_change_mono_usec);
   if (k == "MainPID") return sd_bus_message_read(m, "v", "u", &st.main_pid);
   if (k == "NRestarts") return sd_bus_message_read(m, "v", "u", &st.restart_count);
   if (k == "ExecMainStatus") return sd_bus_message_read(m, "v", "i", &st.exec_main_status);
@@ -101,9 +102,10 @@ Result<core::UnitStatus> SdbusSystemd::status(const std::string& unit) {
   // Only the properties the model needs, asked all at once: GetAll on a service returns
   // some 250 properties and costs systemd milliseconds per unit (docs/PERFORMANCE.md).
   int outstanding = 0;
-  static constexpr std::array<std::pair<const char*, const char*>, 15> kProperties = {{
+  static constexpr std::array<std::pair<const char*, const char*>, 16> kProperties = {{
       {kUnitIface, "Id"}, {kUnitIface, "Description"}, {kUnitIface, "LoadState"}, {kUnitIface, "ActiveState"},
       {kUnitIface, "SubState"}, {kUnitIface, "UnitFileState"}, {kUnitIface, "StateChangeTimestamp"},
+      {kUnitIface, "StateChangeTimestampMonotonic"},
       {kServiceIface, "Result"}, {kServiceIface, "ControlGroup"}, {kServiceIface, "MainPID"},
       {kServiceIface, "NRestarts"}, {kServiceIface, "ExecMainCode"}, {kServiceIface, "ExecMainStatus"},
       {kServiceIface, "MemoryCurrent"}, {kServiceIface, "CPUUsageNSec"},

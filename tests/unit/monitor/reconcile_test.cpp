@@ -227,6 +227,16 @@ TEST(ReconcileTable, Row14_ActiveWithMainOutsideTheUnitIsCrashed) {
   EXPECT_TRUE(s.stray_pids.empty());  // the main pid is reported here, not as a stray
 }
 
+TEST(ReconcileTable, Row14b_ActiveWithMainStillInSystemdsOwnCgroupIsStarting) {
+  // Right after a Type=simple start under load: forked by systemd, not moved into the unit yet.
+  core::ProcessInfo p = app_main(100);
+  p.unit = "";
+  p.cgroup = "/init.scope";
+  const AppState s = run(unit("active", "running", 100), {p});
+  EXPECT_EQ(s.status, AppStatus::Starting);
+  EXPECT_THAT(s.reason, HasSubstr("being moved into the unit"));
+}
+
 TEST(ReconcileTable, Row15_ActiveWithMainThatIsNotTheAppIsCrashed) {
   const AppState s = run(unit("active", "running", 100),
                          {proc(100, kUnit, {"/usr/bin/python3", "other.py"}, "/srv/api", ProcessKind::Python)});

@@ -195,7 +195,7 @@ TEST(StateStore, SystemChangesOnlyWhenItDiffers) {
 
 TEST(StateStore, AnOlderReadNeverOverwritesANewerOne) {
   StateStore store;
-  const std::uint64_t t1 = 1'700'000'000'000'000;  // systemd's state change times, µs
+  const std::uint64_t t1 = 1'700'000'000;  // systemd's state change times, µs since boot
   const std::uint64_t t2 = t1 + 30'000;            // the restart's, 30 ms later
   // The API puts the restart's outcome (fresh read, t2)...
   ASSERT_TRUE(store.put_app("a", app("a", "running"), {{"pid", 20}}, 0, t2));
@@ -203,6 +203,11 @@ TEST(StateStore, AnOlderReadNeverOverwritesANewerOne) {
   EXPECT_FALSE(store.put_app("a", app("a", "stopping"), {{"pid", 10}}, 1, t1));
   EXPECT_EQ((*store.app("a"))["status"], "running");
   EXPECT_EQ((*store.app_extra("a"))["pid"], 20);
+  const auto both = store.app_with_extra("a");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->first["status"], "running");
+  EXPECT_EQ(both->second["pid"], 20);
+  EXPECT_FALSE(store.app_with_extra("b"));
   EXPECT_EQ(store.stats().stale, 1u);
   EXPECT_EQ(store.version(), 1u);
   // The same state read again (usage, pids may differ) and newer reads are taken.
@@ -222,9 +227,23 @@ TEST(StateStore, StaleOrderRule) {
   EXPECT_FALSE(is_stale(100, 100));
   EXPECT_FALSE(is_stale(200, 100));
   EXPECT_TRUE(is_stale(99, 100));
-  EXPECT_TRUE(is_stale(kStaleWindowUsec, 2 * kStaleWindowUsec));  // exactly the window back
-  // Further back than any read can be late: the wall clock was set back; take it.
-  EXPECT_FALSE(is_stale(1, 2 * kStaleWindowUsec + 2));
+  // Orders are systemd's monotonic clock: any distance back is stale (no wall clock set back).
+  EXPECT_TRUE(is_stale(1, 3'600'000'000ULL * 24));
+}
+
+TEST(StateStore, AReadOfAnAppUpForHoursNeverOverwritesItsRestart) {
+  // The monitor's full cycle reuses a view read before a restart (the app up for hours: its
+  // state changed 5 h before the restart), and lands after the API put the restart's outcome.
+  StateStore store;
+  const std::uint64_t started = 1'000'000;                         // µs since boot
+  const std::uint64_t restarted = started + 5ULL * 3'600'000'000;  // 5 h later
+  ASSERT_TRUE(store.put_app("a", app("a", "running"), {}, 0, started));
+  json fresh = app("a", "running");
+  fresh["pid"] = 20;
+  ASSERT_TRUE(store.put_app("a", fresh, {}, 1, restarted));
+  EXPECT_FALSE(store.put_app("a", app("a", "running"), {}, 2, started));  // pid 10: the old one
+  EXPECT_EQ((*store.app("a"))["pid"], 20);
+  EXPECT_EQ(store.stats().stale, 1u);
 }
 
 }  // namespace
