@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "common/prometheus.h"
 
 namespace siax::agent {
 
@@ -249,15 +250,15 @@ TokenSyncStats TokenSync::stats() const {
 std::string TokenSync::render_metrics() const {
   const auto c = state_->cache.stats();
   const auto s = stats();
-  std::string out;
-  auto metric = [&](std::string_view name, std::string_view type, std::string_view help, std::uint64_t v) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
-  };
-  metric("siax_auth_tokens_cached", "gauge", "Active API tokens held in memory for authentication.", c.tokens);
-  metric("siax_auth_tokens_left_out", "gauge", "Active API tokens over the cache's bound (refused).", c.left_out);
-  metric("siax_auth_token_reloads_total", "counter", "Reloads of the token table into memory.", s.reloads);
-  metric("siax_auth_token_reload_failures_total", "counter", "Reloads of the token table that failed.", s.failures);
-  return out;
+  PromText out;
+  out.family("siax_auth_tokens_cached", "gauge", "Active API tokens held in memory for authentication.")
+      .sample(c.tokens);
+  out.family("siax_auth_tokens_left_out", "gauge", "Active API tokens over the cache's bound (refused).")
+      .sample(c.left_out);
+  out.family("siax_auth_token_reloads_total", "counter", "Reloads of the token table into memory.").sample(s.reloads);
+  out.family("siax_auth_token_reload_failures_total", "counter", "Reloads of the token table that failed.")
+      .sample(s.failures);
+  return out.take();
 }
 
 }  // namespace siax::agent

@@ -1,7 +1,7 @@
 #include "api/live_reads.h"
 
-#include "api/prometheus.h"
 #include "appdef/redact.h"
+#include "common/prometheus.h"
 
 #include <fmt/format.h>
 

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "api/prometheus.h"
+#include "common/prometheus.h"
 
 namespace siax::api {
 namespace {

@@ -7,10 +7,10 @@
 #include "api/dispatch.h"
 #include "api/live_reads.h"
 #include "api/middleware.h"
-#include "api/prometheus.h"
 #include "api/request_body.h"
 #include "api/routes.h"
 #include "api/views.h"
+#include "common/prometheus.h"
 #include "monitor/state_json.h"
 
 namespace siax::api {

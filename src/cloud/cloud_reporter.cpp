@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "cloud/cloud_protocol.h"
 #include "cloud/reporter_internal.h"
+#include "common/prometheus.h"
 
 namespace siax::cloud {
 namespace {
@@ -42,21 +41,27 @@ json stats_to_json(const CloudStats& s) {
 }
 
 std::string stats_to_prometheus(const CloudStats& s) {
-  std::string out;
-  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help, auto value) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
-  };
-  const auto last_success =
-      s.last_success ? std::chrono::duration_cast<std::chrono::seconds>(s.last_success->time_since_epoch()).count() : 0;
-  metric("siax_cloud_queued_states", "gauge", "App states waiting to be sent to the cloud.", s.queued_states);
-  metric("siax_cloud_queued_events", "gauge", "Events waiting to be sent to the cloud.", s.queued_events);
-  metric("siax_cloud_dropped_events_total", "counter", "Events dropped by the outbox bound.", s.dropped_events);
-  metric("siax_cloud_rejected_reports_total", "counter", "Reports the cloud refused (dropped).", s.rejected_reports);
-  metric("siax_cloud_delivered_states_total", "counter", "States delivered since start-up.", s.delivered_states);
-  metric("siax_cloud_delivered_events_total", "counter", "Events delivered since start-up.", s.delivered_events);
-  metric("siax_cloud_consecutive_failures", "gauge", "Failed delivery rounds in a row.", s.consecutive_failures);
-  metric("siax_cloud_last_success_timestamp_seconds", "gauge", "Last successful delivery (0: never).", last_success);
-  return out;
+  std::int64_t last_success = 0;
+  if (s.last_success) {
+    last_success = std::chrono::duration_cast<std::chrono::seconds>(s.last_success->time_since_epoch()).count();
+  }
+  PromText out;
+  out.family("siax_cloud_queued_states", "gauge", "App states waiting to be sent to the cloud.")
+      .sample(s.queued_states);
+  out.family("siax_cloud_queued_events", "gauge", "Events waiting to be sent to the cloud.").sample(s.queued_events);
+  out.family("siax_cloud_dropped_events_total", "counter", "Events dropped by the outbox bound.")
+      .sample(s.dropped_events);
+  out.family("siax_cloud_rejected_reports_total", "counter", "Reports the cloud refused (dropped).")
+      .sample(s.rejected_reports);
+  out.family("siax_cloud_delivered_states_total", "counter", "States delivered since start-up.")
+      .sample(s.delivered_states);
+  out.family("siax_cloud_delivered_events_total", "counter", "Events delivered since start-up.")
+      .sample(s.delivered_events);
+  out.family("siax_cloud_consecutive_failures", "gauge", "Failed delivery rounds in a row.")
+      .sample(s.consecutive_failures);
+  out.family("siax_cloud_last_success_timestamp_seconds", "gauge", "Last successful delivery (0: never).")
+      .sample(static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_success)));  // none before 1970
+  return out.take();
 }
 
 Result<std::unique_ptr<CloudReporter>> CloudReporter::create(std::unique_ptr<CloudOutbox> outbox,

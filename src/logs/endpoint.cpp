@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/prometheus.h"
 #include "logs/cursor.h"
 
 namespace siax::logs {
@@ -589,20 +590,17 @@ LogEndpointStats LogEndpoint::stats() const {
 
 std::string LogEndpoint::render_metrics() const {
   const auto s = stats();
-  std::string out;
-  auto metric = [&](std::string_view name, std::string_view type, std::string_view help, std::uint64_t v) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
-  };
-  metric("siax_logs_viewers", "gauge", "Open live-log viewers.", s.hub.viewers);
-  metric("siax_logs_streams", "gauge", "Open journal readers (one per viewed app).", s.hub.streams);
-  metric("siax_logs_viewers_refused_total", "counter", "Viewers refused over a limit.", s.viewers_refused);
-  metric("siax_logs_lines_read_total", "counter", "Journal lines read for live viewers.", s.hub.lines_read);
-  metric("siax_logs_frames_sent_total", "counter", "WebSocket frames sent to viewers.", s.frames_sent);
-  metric("siax_logs_entries_dropped_total", "counter", "Entries dropped for slow viewers (sent as gaps).",
-         s.entries_dropped);
-  metric("siax_logs_downloads_total", "counter", "Log downloads.", s.downloads);
-  metric("siax_logs_downloads_active", "gauge", "Log downloads streaming now.", s.downloads_active);
-  return out;
+  PromText out;
+  out.family("siax_logs_viewers", "gauge", "Open live-log viewers.").sample(s.hub.viewers);
+  out.family("siax_logs_streams", "gauge", "Open journal readers (one per viewed app).").sample(s.hub.streams);
+  out.family("siax_logs_viewers_refused_total", "counter", "Viewers refused over a limit.").sample(s.viewers_refused);
+  out.family("siax_logs_lines_read_total", "counter", "Journal lines read for live viewers.").sample(s.hub.lines_read);
+  out.family("siax_logs_frames_sent_total", "counter", "WebSocket frames sent to viewers.").sample(s.frames_sent);
+  out.family("siax_logs_entries_dropped_total", "counter", "Entries dropped for slow viewers (sent as gaps).")
+      .sample(s.entries_dropped);
+  out.family("siax_logs_downloads_total", "counter", "Log downloads.").sample(s.downloads);
+  out.family("siax_logs_downloads_active", "gauge", "Log downloads streaming now.").sample(s.downloads_active);
+  return out.take();
 }
 
 }  // namespace siax::logs

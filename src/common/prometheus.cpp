@@ -1,8 +1,8 @@
-#include "api/prometheus.h"
+#include "common/prometheus.h"
 
 #include <fmt/format.h>
 
-namespace siax::api {
+namespace siax {
 
 std::string prom_label(std::string_view value) {
   std::string out;
@@ -54,4 +54,4 @@ PromText& PromText::raw(std::string_view text) {
   return *this;
 }
 
-}  // namespace siax::api
+}  // namespace siax

@@ -8,13 +8,16 @@
 ///     std::string text = out.take();
 ///
 /// Label values are escaped (backslash, double quote, newline). Pure; any thread.
+/// The one writer of the exposition format: the API's counters, the monitor, the live
+/// state, live logs, the token cache and the cloud reporter all write their families
+/// with it (docs/ARCHITECTURE.md, "src/common").
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
 
-namespace siax::api {
+namespace siax {
 
 class PromText {
  public:
@@ -38,4 +41,4 @@ class PromText {
 /// A label value escaped for the exposition format.
 [[nodiscard]] std::string prom_label(std::string_view value);
 
-}  // namespace siax::api
+}  // namespace siax
