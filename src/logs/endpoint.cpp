@@ -1,27 +1,17 @@
+// The live-logs endpoint's routes (endpoint.h): who may open a viewer or a download, the
+// WebSocket and download routes, and the siax_logs_* metrics. The viewer itself is in
+// endpoint_session.cpp, the download in endpoint_download.cpp.
 #include "logs/endpoint.h"
 
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <deque>
 #include <optional>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "common/prometheus.h"
-#include "logs/cursor.h"
+#include "common/strings.h"
+#include "logs/endpoint_core.h"
 
 namespace siax::logs {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
 
 namespace {
 
@@ -30,26 +20,8 @@ constexpr std::string_view kAgentRoute = "/logs";
 constexpr std::string_view kAppDownload = "/api/apps/:name/logs";
 constexpr std::string_view kAgentDownload = "/api/agent/logs";
 
-std::string error_frame(const Error& e) {
-  nlohmann::json j = {{"type", "error"}, {"code", e.code}, {"message", e.message}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-websocket::close_code close_code_for(const Error& e) {
-  switch (e.kind) {
-    case ErrorKind::RateLimited: return websocket::close_code::try_again_later;
-    case ErrorKind::InvalidInput: return websocket::close_code::policy_error;
-    case ErrorKind::Conflict: return websocket::close_code::going_away;
-    case ErrorKind::NotFound: return websocket::close_code::policy_error;
-    default: return websocket::close_code::internal_error;
-  }
-}
-
-/// A close reason fits in 123 bytes.
-std::string reason_of(const Error& e) {
-  std::string r = e.code + ": " + e.message;
-  if (r.size() > 123) r.resize(123);
-  return r;
+bool is_ours(const std::string& route) {
+  return route == kAppRoute || route == kAgentRoute || route == kAppDownload || route == kAgentDownload;
 }
 
 bool same_origin(const http::Request& req) {
@@ -60,516 +32,57 @@ bool same_origin(const http::Request& req) {
   // Scheme, host and port, as the browser sends them (default ports omitted on both sides).
   std::string expected = req.tls ? "https://" : "http://";
   expected += *host;
-  std::string o(*origin);
-  std::transform(o.begin(), o.end(), o.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::string e = expected;
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return o == e;
+  return iequals(*origin, expected);
+}
+
+/// The middleware's check of a request for a log (after the agent's authentication):
+/// a refusal (401, 403, 404, 400), or nothing when the request may go on (or is not ours).
+std::optional<http::Response> refusal(const LogEndpoint::Core& core, const http::Request& req) {
+  if (!is_ours(req.route)) return std::nullopt;
+  // A plain GET of /logs or /logs/:app_name is the panel's page, not the WebSocket.
+  if ((req.route == kAppRoute || req.route == kAgentRoute) && !req.header("Upgrade")) return std::nullopt;
+  if (!req.auth.has_value()) {
+    return http::json_failure(http::StatusCode::unauthorized, "authentication_required",
+                              "send 'Authorization: Bearer <token>' or log in to the panel");
+  }
+  if (core.deps.authorized && !core.deps.authorized(req)) {
+    const bool agent_log = req.route == kAgentRoute || req.route == kAgentDownload;
+    return http::json_failure(
+        http::StatusCode::forbidden, "forbidden_role",
+        agent_log ? "the agent's own log needs the admin role" : "your role may not read this log");
+  }
+  const bool ws = req.route == kAppRoute || req.route == kAgentRoute;
+  if (ws && !same_origin(req)) {
+    return http::json_failure(http::StatusCode::forbidden, "origin_mismatch",
+                              "the WebSocket's Origin is not this agent: open the panel from the agent itself");
+  }
+  const std::string* app = req.param(req.route == kAppRoute ? "app_name" : "name");
+  if ((req.route == kAppRoute || req.route == kAppDownload) && app != nullptr && core.deps.app_exists &&
+      !core.deps.app_exists(*app)) {
+    return http::json_failure(http::StatusCode::not_found, "app_not_found",
+                              fmt::format("there is no app named '{}': see GET /api/apps", *app));
+  }
+  if (ws) {
+    if (auto q = parse_stream_query(req.query, core.options.max_tail); !q) return http::error_response(q.error());
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-struct LogEndpoint::Core {
-  Core(net::io_context& ioc_, JournalSource& source_, Selector agent, LogEndpointDeps deps_, LogEndpointOptions o)
-      : ioc(ioc_),
-        source(source_),
-        agent_selector(std::move(agent)),
-        deps(std::move(deps_)),
-        options(o),
-        hub(ioc_.get_executor(), source_, o.hub) {}
-
-  net::io_context& ioc;
-  JournalSource& source;
-  Selector agent_selector;
-  LogEndpointDeps deps;
-  LogEndpointOptions options;
-  LogHub hub;
-  bool stopped = false;
-  LogEndpointStats counters;
-  /// Downloads streaming now; decremented by the worker thread when one ends.
-  std::atomic<std::size_t> active_downloads{0};
-
-  bool run_blocking(std::function<void()> task) {
-    if (!deps.run_blocking) {
-      task();
-      return true;
-    }
-    return deps.run_blocking(std::move(task));
-  }
-
-  Selector selector_for(const http::Request& req) const {
-    if (const auto* name = req.param("app_name")) return app_selector(*name);
-    if (const auto* name = req.param("name")) return app_selector(*name);
-    return agent_selector;
-  }
-};
-
-namespace {
-
-using Core = LogEndpoint::Core;
-
-/// One viewer: a WebSocket connection, its filter, its bounded queue, its history.
-/// Lives on the io thread (the connection's strand); kept alive by its pending
-/// operations.
-template <class Stream>
-class Session final : public HubViewer, public std::enable_shared_from_this<Session<Stream>> {
- public:
-  Session(std::shared_ptr<Core> core, Stream&& stream, std::shared_ptr<void> slot)
-      : core_(std::move(core)),
-        ws_(std::move(stream)),
-        batch_timer_(ws_.get_executor()),
-        match_retry_(ws_.get_executor()),
-        queue_(core_->options.queue),
-        slot_(std::move(slot)) {
-    ++core_->counters.sessions_open;
-    ++core_->counters.sessions_total;
-  }
-  ~Session() override { --core_->counters.sessions_open; }
-
-  void run(http::Request request, beast::http::request<beast::http::string_body> upgrade) {
-    request_ = std::move(request);
-    beast::get_lowest_layer(ws_).expires_never();
-    websocket::stream_base::timeout t{};
-    t.handshake_timeout = core_->options.handshake_timeout;
-    t.idle_timeout = core_->options.idle_timeout;
-    t.keep_alive_pings = true;
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "siax-agent"); }));
-    ws_.read_message_max(core_->options.max_client_message);
-    ws_.async_accept(upgrade, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
-  }
-
-  void on_entries(const std::vector<SharedEntry>& entries) override {
-    if (closing_) return;
-    if (!query_.filter.regex) {
-      for (const auto& e : entries) {
-        if (query_.filter.matches(e->entry)) accept(e);
-      }
-      return schedule();
-    }
-    // A user's regex runs on a worker, never here; entries wait in a bounded list (the
-    // oldest dropped and reported as a gap, like a slow viewer's) and come back in order.
-    for (const auto& e : entries) {
-      if (!query_.filter.matches_cheap(e->entry)) continue;
-      to_match_.push_back(e);
-      if (to_match_.size() > core_->options.queue.max_entries) {
-        to_match_.pop_front();
-        ++match_missed_;
-      }
-    }
-    match_next();
-  }
-
-  void on_stream_closed(const Error& why) override { close_with(why); }
-
- private:
-  void on_accept(beast::error_code ec) {
-    if (ec) return teardown();
-    auto q = parse_stream_query(request_.query, core_->options.max_tail);
-    if (!q) return close_with(q.error());
-    query_ = std::move(*q);
-    if (query_.filter.regex_source.empty()) return start_streaming();
-    // Compiling a user's regex is bounded (Regex) but not free: on a worker. The job holds
-    // the session (nothing else is pending on it yet).
-    auto self = this->shared_from_this();
-    auto ex = ws_.get_executor();
-    const bool posted = core_->run_blocking([self, ex, filter = query_.filter]() mutable {
-      auto compiled = compile_regex(filter);
-      net::post(ex, [self, filter = std::move(filter), compiled = std::move(compiled)]() mutable {
-        if (self->closing_) return;
-        if (!compiled) return self->close_with(compiled.error());
-        self->query_.filter = std::move(filter);
-        self->start_streaming();
-      });
-    });
-    if (!posted) close_with(Error{ErrorKind::RateLimited, "busy", "the agent is busy: retry in a moment"});
-  }
-
-  void start_streaming() {
-    if (core_->stopped) return close_with(Error{ErrorKind::Conflict, "agent_stopping", "the agent is stopping"});
-    auto sub = core_->hub.subscribe(core_->selector_for(request_), *this);
-    if (!sub) {
-      if (sub.error().code == "too_many_viewers") ++core_->counters.viewers_refused;
-      return close_with(sub.error());
-    }
-    subscription_ = std::move(*sub);
-    read_loop();
-    load_history();
-  }
-
-  void load_history() {
-    std::weak_ptr<Session> weak = this->shared_from_this();
-    auto ex = ws_.get_executor();
-    auto core = core_;
-    auto selector = core_->selector_for(request_);
-    auto query = query_;
-    const bool posted = core_->run_blocking([weak, ex, core, selector, query] {
-      auto h = read_history(core->source, selector, query, core->options.history);
-      net::post(ex, [weak, h = std::move(h)]() mutable {
-        if (auto self = weak.lock()) self->on_history(std::move(h));
-      });
-    });
-    if (!posted) {
-      close_with(Error{ErrorKind::RateLimited, "busy", "the agent is busy: retry in a moment"});
-    }
-  }
-
-  /// Queues an entry that passed the filter (after what the history already sent).
-  void accept(const SharedEntry& e) {
-    if (skip_until_) {
-      auto key = parse_cursor(e->entry.cursor);
-      if (key && !after(*key, *skip_until_)) return;
-      skip_until_.reset();
-    }
-    queue_.push(e);
-  }
-
-  /// Matches the waiting entries against the regex on a worker, one batch at a time (so
-  /// they stay in order); a refused post is retried after the batch delay.
-  void match_next() {
-    if (matching_ || closing_ || to_match_.empty()) return;
-    matching_ = true;
-    auto batch = std::make_shared<std::vector<SharedEntry>>(std::make_move_iterator(to_match_.begin()),
-                                                            std::make_move_iterator(to_match_.end()));
-    to_match_.clear();
-    std::weak_ptr<Session> weak = this->shared_from_this();
-    auto ex = ws_.get_executor();
-    const bool posted = core_->run_blocking([weak, ex, batch, regex = query_.filter.regex] {
-      std::vector<SharedEntry> kept;
-      for (auto& e : *batch) {
-        if (regex->search(e->entry.message)) kept.push_back(std::move(e));
-      }
-      net::post(ex, [weak, kept = std::move(kept)] {
-        auto self = weak.lock();
-        if (!self) return;
-        self->matching_ = false;
-        if (self->closing_) return;
-        for (const auto& e : kept) self->accept(e);
-        if (self->match_missed_ > 0) self->report_match_missed();
-        self->schedule();
-        self->match_next();
-      });
-    });
-    if (posted) return;
-    // The pool is full: put the batch back (still bounded) and try again shortly.
-    to_match_.insert(to_match_.begin(), std::make_move_iterator(batch->begin()),
-                     std::make_move_iterator(batch->end()));
-    while (to_match_.size() > core_->options.queue.max_entries) {
-      to_match_.pop_front();
-      ++match_missed_;
-    }
-    match_retry_.expires_after(core_->options.batch_delay * 5);
-    match_retry_.async_wait([weak](beast::error_code ec) {
-      auto self = weak.lock();
-      if (ec || !self) return;
-      self->matching_ = false;
-      self->match_next();
-    });
-  }
-
-  /// Entries dropped before their regex match reach the viewer as a gap.
-  void report_match_missed() {
-    core_->counters.entries_dropped += match_missed_;
-    pending_gap_ += match_missed_;
-    match_missed_ = 0;
-  }
-
-  void on_history(Result<History> h) {
-    if (closing_) return;
-    if (!h) return close_with(h.error());
-    history_missed_ = h->missed;
-    history_.assign(std::make_move_iterator(h->entries.begin()), std::make_move_iterator(h->entries.end()));
-    if (h->end) {
-      const CursorKey end = *h->end;
-      queue_.drop_front_while([&](const EncodedEntry& e) {
-        auto key = parse_cursor(e.entry.cursor);
-        return key && !after(*key, end);
-      });
-      if (queue_.size() == 0) skip_until_ = end;
-    }
-    history_done_ = true;
-    write_next();
-  }
-
-  void read_loop() {
-    ws_.async_read(read_buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->teardown();
-      // Client messages carry nothing yet; read them to see pongs and the close.
-      self->read_buffer_.consume(self->read_buffer_.size());
-      self->read_loop();
-    });
-  }
-
-  /// Sends now when a full batch waits, else after the batch delay.
-  void schedule() {
-    if (writing_ || closing_ || !history_done_) return;
-    if (queue_.batch_ready() || (live_sent_ && pending_gap_ > 0)) return write_next();
-    if (timer_armed_ || queue_.empty()) return;
-    timer_armed_ = true;
-    batch_timer_.expires_after(core_->options.batch_delay);
-    batch_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-      self->timer_armed_ = false;
-      if (!ec) self->write_next();
-    });
-  }
-
-  std::optional<std::string> next_frame() {
-    if (!history_done_) return std::nullopt;
-    if (history_missed_ > 0) {
-      auto f = gap_frame(history_missed_);
-      history_missed_ = 0;
-      return f;
-    }
-    if (!history_.empty()) {
-      std::string frame = R"({"type":"entries","entries":[)";
-      std::size_t n = 0, bytes = 0;
-      while (!history_.empty() && n < core_->options.queue.batch_max_entries &&
-             (n == 0 || bytes + history_.front()->json.size() <= core_->options.queue.batch_max_bytes)) {
-        if (n > 0) frame += ',';
-        frame += history_.front()->json;
-        bytes += history_.front()->json.size();
-        history_.pop_front();
-        ++n;
-      }
-      frame += "]}";
-      return frame;
-    }
-    if (!live_sent_) {
-      live_sent_ = true;
-      return std::string(kLiveFrame);
-    }
-    if (pending_gap_ > 0) {
-      auto f = gap_frame(pending_gap_);
-      pending_gap_ = 0;
-      return f;
-    }
-    const auto missed = queue_.missed_pending();
-    auto f = queue_.take_frame();
-    if (f && missed > 0) core_->counters.entries_dropped += missed;
-    return f;
-  }
-
-  void write_next() {
-    if (writing_ || closing_) return;
-    auto frame = next_frame();
-    if (!frame) return;
-    if (timer_armed_) batch_timer_.cancel();
-    writing_ = true;
-    write_buffer_ = std::move(*frame);
-    ws_.text(true);
-    ws_.async_write(net::buffer(write_buffer_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      self->writing_ = false;
-      if (ec) return self->teardown();
-      ++self->core_->counters.frames_sent;
-      if (self->closing_) return;
-      // Behind (entries waited while we wrote): send on at once, no batch delay.
-      if (!self->history_.empty() || !self->live_sent_ || !self->queue_.empty() || self->pending_gap_ > 0) {
-        return self->write_next();
-      }
-      self->write_buffer_.clear();
-      self->write_buffer_.shrink_to_fit();
-    });
-  }
-
-  /// Tells the client why (an error frame), then closes with a code and reason.
-  void close_with(const Error& why) {
-    if (closing_) return;
-    closing_ = true;
-    release();
-    websocket::close_reason reason(close_code_for(why), reason_of(why));
-    if (writing_ || !ws_.is_open()) {
-      ws_.async_close(reason, [self = this->shared_from_this()](beast::error_code) { self->teardown(); });
-      return;
-    }
-    write_buffer_ = error_frame(why);
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(write_buffer_),
-                    [self = this->shared_from_this(), reason](beast::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      if (ec) return self->teardown();
-                      self->ws_.async_close(reason, [self](beast::error_code) { self->teardown(); });
-                    });
-  }
-
-  /// Gives back what this viewer holds: its place in the hub, its buffers, its timer.
-  void release() {
-    subscription_.reset();
-    batch_timer_.cancel();
-    match_retry_.cancel();
-    to_match_.clear();
-    queue_.clear();
-    history_.clear();
-  }
-
-  void teardown() {
-    if (torn_down_) return;
-    torn_down_ = true;
-    closing_ = true;
-    release();
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-    slot_.reset();
-  }
-
-  std::shared_ptr<Core> core_;
-  websocket::stream<Stream> ws_;
-  net::steady_timer batch_timer_;
-  net::steady_timer match_retry_;
-  std::deque<SharedEntry> to_match_;   ///< waiting for the regex (on a worker), oldest first
-  std::uint64_t match_missed_ = 0;     ///< dropped from to_match_, not yet counted
-  std::uint64_t pending_gap_ = 0;      ///< dropped before matching, for the next gap frame
-  bool matching_ = false;
-  ViewerQueue queue_;
-  std::shared_ptr<void> slot_;
-  http::Request request_;
-  StreamQuery query_;
-  std::unique_ptr<LogHub::Subscription> subscription_;
-  std::deque<SharedEntry> history_;
-  std::uint64_t history_missed_ = 0;
-  std::optional<CursorKey> skip_until_;
-  beast::flat_buffer read_buffer_;
-  std::string write_buffer_;
-  bool history_done_ = false;
-  bool live_sent_ = false;
-  bool writing_ = false;
-  bool timer_armed_ = false;
-  bool closing_ = false;
-  bool torn_down_ = false;
-};
-
-/// A download, on a worker thread: errors up to the journal's positioning are normal
-/// JSON responses; then the head goes out and the output follows in chunks (the worker
-/// blocks while `chunks_in_flight` chunks are unsent); the counts come as trailers.
-/// Returns when done, at a limit, on an error (the connection is closed, the server
-/// logs why) or as soon as the client is gone (the writer is cancelled). The journal
-/// reader is closed on return.
-void stream_download_to(const Core& core, const Selector& selector, const DownloadQuery& q,
-                        const http::Responder& res) {
-  const auto& limits = core.options.download;
-  auto reader = open_download(core.source, selector, q);
-  if (!reader) {
-    res.send(http::error_response(reader.error()));
-    return;
-  }
-  http::Response head;
-  head.content_type = q.json_lines ? "application/x-ndjson" : "text/plain; charset=utf-8";
-  head.headers.add("X-Siax-Log-Limit", fmt::format("entries={}; bytes={}", limits.max_entries, limits.max_bytes));
-  head.headers.add("Trailer", "X-Siax-Log-Entries, X-Siax-Log-Truncated");
-  head.headers.add("Content-Disposition",
-                   fmt::format("attachment; filename=\"{}-logs.{}\"", selector.name, q.json_lines ? "jsonl" : "txt"));
-  head.headers.add("Cache-Control", "no-store");
-  auto writer = res.stream(std::move(head), limits.chunks_in_flight);
-  if (!writer) return;  // already answered (the handler timeout)
-  DownloadSink sink;
-  sink.chunk = [&w = *writer](std::string piece) { return w.write(std::move(piece)); };
-  sink.alive = [&w = *writer] { return w.heartbeat(); };
-  auto d = stream_download(**reader, q, limits, sink);
-  if (!d) {
-    writer->fail(fmt::format("reading the journal for {} failed: {} ({})", selector.name, d.error().message,
-                             d.error().code));
-    return;
-  }
-  if (d->cancelled) return;
-  http::Headers trailers;
-  trailers.add("X-Siax-Log-Entries", std::to_string(d->entries));
-  trailers.add("X-Siax-Log-Truncated", d->truncated ? "true" : "false");
-  writer->finish(std::move(trailers));
-}
-
-}  // namespace
-
-LogEndpoint::LogEndpoint(net::io_context& ioc, JournalSource& source, Selector agent_selector, LogEndpointDeps deps,
-                         LogEndpointOptions options)
+LogEndpoint::LogEndpoint(boost::asio::io_context& ioc, JournalSource& source, Selector agent_selector,
+                         LogEndpointDeps deps, LogEndpointOptions options)
     : core_(std::make_shared<Core>(ioc, source, std::move(agent_selector), std::move(deps), options)) {}
 
 LogEndpoint::~LogEndpoint() { stop(); }
 
 Status LogEndpoint::install(http::Server& server) {
   auto core = core_;
-  auto is_ours = [](const std::string& route) {
-    return route == kAppRoute || route == kAgentRoute || route == kAppDownload || route == kAgentDownload;
-  };
-  if (auto s = server.use([core, is_ours](http::Request& req) -> std::optional<http::Response> {
-        if (!is_ours(req.route)) return std::nullopt;
-        // A plain GET of /logs or /logs/:app_name is the panel's page, not the WebSocket.
-        if ((req.route == kAppRoute || req.route == kAgentRoute) && !req.header("Upgrade")) return std::nullopt;
-        if (!req.auth.has_value()) {
-          return http::json_failure(http::StatusCode::unauthorized, "authentication_required",
-                                    "send 'Authorization: Bearer <token>' or log in to the panel");
-        }
-        if (core->deps.authorized && !core->deps.authorized(req)) {
-          const bool agent_log = req.route == kAgentRoute || req.route == kAgentDownload;
-          return http::json_failure(http::StatusCode::forbidden, "forbidden_role",
-                                    agent_log ? "the agent's own log needs the admin role"
-                                              : "your role may not read this log");
-        }
-        const bool ws = req.route == kAppRoute || req.route == kAgentRoute;
-        if (ws && !same_origin(req)) {
-          return http::json_failure(http::StatusCode::forbidden, "origin_mismatch",
-                                    "the WebSocket's Origin is not this agent: open the panel from the agent itself");
-        }
-        const std::string* app = req.param(req.route == kAppRoute ? "app_name" : "name");
-        if ((req.route == kAppRoute || req.route == kAppDownload) && app != nullptr && core->deps.app_exists &&
-            !core->deps.app_exists(*app)) {
-          return http::json_failure(http::StatusCode::not_found, "app_not_found",
-                                    fmt::format("there is no app named '{}': see GET /api/apps", *app));
-        }
-        if (ws) {
-          if (auto q = parse_stream_query(req.query, core->options.max_tail); !q) return http::error_response(q.error());
-        }
-        return std::nullopt;
-      });
-      !s) {
-    return s;
-  }
-  auto ws_handler = [core](http::WebSocketUpgrade up) {
-    std::visit(
-        [&](auto& stream) {
-          using S = std::decay_t<decltype(stream)>;
-          auto session = std::make_shared<Session<S>>(core, std::move(stream), std::move(up.connection_slot));
-          session->run(std::move(up.request), std::move(up.upgrade_request));
-        },
-        up.stream);
-  };
-  if (auto s = server.on_websocket(kAppRoute, ws_handler); !s) return s;
-  if (auto s = server.on_websocket(kAgentRoute, ws_handler); !s) return s;
-
-  auto download = [core](http::Request req, http::Responder res) {
-    auto q = parse_download_query(req.query, core->options.download.max_entries);
-    if (!q) {
-      res.send(http::error_response(q.error()));
-      return;
-    }
-    // Each download holds a worker thread while it streams: bound how many at once.
-    if (!core->deps.run_blocking || core->active_downloads.load() >= core->options.download.max_concurrent) {
-      res.send(http::json_failure(
-          http::StatusCode::service_unavailable, "too_many_downloads",
-          fmt::format("at most {} log downloads run at once: retry in a moment", core->options.download.max_concurrent),
-          std::chrono::seconds(5)));
-      return;
-    }
-    auto selector = core->selector_for(req);
-    ++core->counters.downloads;
-    ++core->active_downloads;
-    const bool posted = core->deps.run_blocking([core, selector, q = std::move(*q), res]() mutable {
-      struct Release {
-        std::atomic<std::size_t>& active;
-        ~Release() { --active; }
-      } release{core->active_downloads};
-      if (auto compiled = compile_regex(q.filter); !compiled) {  // a user's regex: here, not on the io thread
-        res.send(http::error_response(compiled.error()));
-        return;
-      }
-      stream_download_to(*core, selector, q, res);
-    });
-    if (!posted) {
-      --core->active_downloads;
-      res.send(http::json_failure(http::StatusCode::service_unavailable, "busy", "the agent is busy: retry in a moment",
-                                  std::chrono::seconds(1)));
-    }
-  };
+  if (auto s = server.use([core](http::Request& req) { return refusal(*core, req); }); !s) return s;
+  auto viewer = [core](http::WebSocketUpgrade up) { start_session(core, std::move(up)); };
+  if (auto s = server.on_websocket(kAppRoute, viewer); !s) return s;
+  if (auto s = server.on_websocket(kAgentRoute, viewer); !s) return s;
+  auto download = [core](http::Request req, http::Responder res) { serve_download(core, req, res); };
   if (auto s = server.route(http::Method::get, kAppDownload, download); !s) return s;
   if (auto s = server.route(http::Method::get, kAgentDownload, download); !s) return s;
   return ok();
