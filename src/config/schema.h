@@ -36,7 +36,7 @@ struct KeyDef {
   std::string_view example = {};
 };
 
-/// Every key of the configuration.
+/// Every key of the configuration (the table is in schema_keys.cpp).
 extern const std::array<KeyDef, 35> kKeys;  // NOLINT(readability-identifier-naming): a constant
 inline constexpr std::array<std::string_view, 8> kSections = {"server",   "limits", "paths", "apps",
                                                               "runtimes", "log",    "cloud", "webhook"};

@@ -443,6 +443,15 @@ TEST(ConfigEnv, BooleanSpellings) {
   }
 }
 
+TEST(ConfigEnv, AllowedHostsAreTrimmedAndEmptyNamesSkipped) {
+  auto c = resolve_config(std::nullopt, {{"SIAX_ALLOWED_HOSTS", "  a.example , b-c,, ,d.lan  "}}, {});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->server.allowed_hosts, (std::vector<std::string>{"a.example", "b-c", "d.lan"}));
+  auto bad = resolve_config(std::nullopt, {{"SIAX_ALLOWED_HOSTS", "a.example, b c"}}, {});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("\"b c\""), std::string::npos) << bad.error().message;
+}
+
 TEST(ConfigEnv, EmptyApiKeyTurnsTheCloudLinkOff) {
   auto c = resolve_config(ConfigText{"[cloud]\napi_key = \"from-file\"\n", "x"}, {{"SIAX_CLOUD_API_KEY", ""}}, {});
   ASSERT_TRUE(c);
