@@ -12,11 +12,6 @@
 namespace siax::cloud {
 namespace {
 
-using nlohmann::json;
-using steady = std::chrono::steady_clock;
-using detail::dump;
-using detail::parse_or_null;
-
 bool is_success(int status) { return status >= 200 && status < 300; }
 
 /// The error for a reply that is not a success. InvalidInput "cloud_rejected" means

@@ -8,14 +8,6 @@
 #include "common/prometheus.h"
 
 namespace siax::cloud {
-namespace {
-
-using nlohmann::json;
-using steady = std::chrono::steady_clock;
-using detail::dump;
-using detail::parse_or_null;
-
-}  // namespace
 
 json stats_to_json(const CloudStats& s) {
   auto time_or_null = [](const std::optional<std::chrono::system_clock::time_point>& t) {

@@ -80,6 +80,37 @@ storage::MigrationPlan migration_plan(const std::string& path) {
     }                                                    \
   } while (false)
 
+/// `sql` prepared, with `args` bound to ?1, ?2, ... in order.
+template <class... Args>
+Result<storage::Statement> bound(const storage::Database& db, std::string_view sql, std::string_view what,
+                                 const Args&... args) {
+  auto s = db.prepare(sql, what);
+  if (!s) return s;
+  int index = 0;
+  (s->bind(++index, args), ...);
+  return s;
+}
+
+/// Runs a statement that returns no rows.
+template <class... Args>
+Result<void> run_bound(const storage::Database& db, std::string_view sql, std::string_view what, const Args&... args) {
+  SIAX_STORAGE_TRY(s, bound(db, sql, what, args...));
+  return s->run();
+}
+
+/// Runs a query and calls `read(statement)` on each row.
+template <class Read, class... Args>
+Result<void> for_each_row(const storage::Database& db, std::string_view sql, std::string_view what, Read&& read,
+                          const Args&... args) {
+  SIAX_STORAGE_TRY(s, bound(db, sql, what, args...));
+  for (;;) {
+    auto row = s->step();
+    if (!row) return tl::unexpected(std::move(row.error()));
+    if (!*row) return {};
+    read(*s);
+  }
+}
+
 }  // namespace
 
 CloudOutbox::CloudOutbox(std::string path, storage::Database db, Options options)
@@ -147,12 +178,11 @@ Result<void> CloudOutbox::put(const std::string& name, const std::string& body, 
   SIAX_CLOUD_TRY(check_size("state", name, body, options_.max_body_bytes));
   std::lock_guard lock(mutex_);
   SIAX_STORAGE_TRY(tx, storage::Transaction::begin(db_));
-  auto exists = db_.prepare("SELECT 1 FROM latest_state WHERE name = ?1", "find a state");
-  if (!exists) return tl::unexpected(std::move(exists.error()));
-  exists->bind(1, name);
-  auto found = exists->step();
-  if (!found) return tl::unexpected(std::move(found.error()));
-  if (!*found && counts_.apps >= options_.max_apps) {
+  bool found = false;
+  SIAX_CLOUD_TRY(for_each_row(
+      db_, "SELECT 1 FROM latest_state WHERE name = ?1", "find a state",
+      [&found](const storage::Statement&) { found = true; }, name));
+  if (!found && counts_.apps >= options_.max_apps) {
     SIAX_CLOUD_TRY(db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'dropped_states'", "count a drop"));
     SIAX_CLOUD_TRY(tx->commit());
     ++counts_.dropped_states;
@@ -161,29 +191,26 @@ Result<void> CloudOutbox::put(const std::string& name, const std::string& body, 
                             "not queued",
                             options_.max_apps, name));
   }
-  auto up = db_.prepare(
-      "INSERT INTO latest_state(name, body, seq, pending, retire) VALUES (?1, ?2, 1, ?3, ?4) "
-      "ON CONFLICT(name) DO UPDATE SET body = excluded.body, seq = seq + 1, "
-      "pending = MAX(pending, excluded.pending), retire = excluded.retire",
-      "queue a state");
-  if (!up) return tl::unexpected(std::move(up.error()));
-  up->bind(1, name).bind(2, body).bind(3, std::int64_t{mark_pending ? 1 : 0}).bind(4, std::int64_t{retire ? 1 : 0});
-  SIAX_CLOUD_TRY(up->run());
+  SIAX_CLOUD_TRY(run_bound(db_,
+                           "INSERT INTO latest_state(name, body, seq, pending, retire) VALUES (?1, ?2, 1, ?3, ?4) "
+                           "ON CONFLICT(name) DO UPDATE SET body = excluded.body, seq = seq + 1, "
+                           "pending = MAX(pending, excluded.pending), retire = excluded.retire",
+                           "queue a state", name, body, std::int64_t{mark_pending ? 1 : 0},
+                           std::int64_t{retire ? 1 : 0}));
   SIAX_CLOUD_TRY(tx->commit());
   return refresh_counts_locked();
 }
 
 Result<std::optional<StoredState>> CloudOutbox::state(const std::string& name) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare("SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE name = ?1",
-                        "read a state");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, name);
-  auto row = s->step();
-  if (!row) return tl::unexpected(std::move(row.error()));
-  if (!*row) return std::optional<StoredState>();
-  return std::optional<StoredState>(
-      StoredState{s->text(0), s->text(1), s->int64(2), s->int64(3) != 0, s->int64(4) != 0, s->text(5)});
+  std::optional<StoredState> out;  // name is the key: one row at most
+  SIAX_CLOUD_TRY(for_each_row(
+      db_, "SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE name = ?1", "read a state",
+      [&out](const storage::Statement& s) {
+        out = StoredState{s.text(0), s.text(1), s.int64(2), s.int64(3) != 0, s.int64(4) != 0, s.text(5)};
+      },
+      name));
+  return out;
 }
 
 Result<void> CloudOutbox::mark_all_pending() {
@@ -194,32 +221,25 @@ Result<void> CloudOutbox::mark_all_pending() {
 
 Result<std::vector<StoredState>> CloudOutbox::pending_states(std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare(
-      "SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE pending = 1 ORDER BY name LIMIT ?1",
-      "list pending states");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, static_cast<std::int64_t>(limit));
   std::vector<StoredState> out;
-  for (;;) {
-    auto row = s->step();
-    if (!row) return tl::unexpected(std::move(row.error()));
-    if (!*row) break;
-    out.push_back(StoredState{s->text(0), s->text(1), s->int64(2), true, s->int64(4) != 0, s->text(5)});
-  }
+  SIAX_CLOUD_TRY(for_each_row(
+      db_,
+      "SELECT name, body, seq, pending, retire, last_event FROM latest_state WHERE pending = 1 ORDER BY name LIMIT ?1",
+      "list pending states",
+      [&out](const storage::Statement& s) {
+        out.push_back(StoredState{s.text(0), s.text(1), s.int64(2), true, s.int64(4) != 0, s.text(5)});
+      },
+      static_cast<std::int64_t>(limit)));
   return out;
 }
 
 Result<void> CloudOutbox::state_delivered(const std::string& name, std::int64_t seq) {
   std::lock_guard lock(mutex_);
   SIAX_STORAGE_TRY(tx, storage::Transaction::begin(db_));
-  auto del = db_.prepare("DELETE FROM latest_state WHERE name = ?1 AND seq = ?2 AND retire = 1", "drop a retired app");
-  if (!del) return tl::unexpected(std::move(del.error()));
-  del->bind(1, name).bind(2, seq);
-  SIAX_CLOUD_TRY(del->run());
-  auto up = db_.prepare("UPDATE latest_state SET pending = 0 WHERE name = ?1 AND seq = ?2", "mark a state sent");
-  if (!up) return tl::unexpected(std::move(up.error()));
-  up->bind(1, name).bind(2, seq);
-  SIAX_CLOUD_TRY(up->run());
+  SIAX_CLOUD_TRY(run_bound(db_, "DELETE FROM latest_state WHERE name = ?1 AND seq = ?2 AND retire = 1",
+                           "drop a retired app", name, seq));
+  SIAX_CLOUD_TRY(run_bound(db_, "UPDATE latest_state SET pending = 0 WHERE name = ?1 AND seq = ?2", "mark a state sent",
+                           name, seq));
   SIAX_CLOUD_TRY(tx->commit());
   return refresh_counts_locked();
 }
@@ -228,28 +248,18 @@ Result<void> CloudOutbox::add_event(const std::string& name, const std::string& 
   SIAX_CLOUD_TRY(check_size("event", name, body, options_.max_body_bytes));
   std::lock_guard lock(mutex_);
   SIAX_STORAGE_TRY(tx, storage::Transaction::begin(db_));
-  auto ins = db_.prepare("INSERT INTO events(name, body) VALUES (?1, ?2)", "queue an event");
-  if (!ins) return tl::unexpected(std::move(ins.error()));
-  ins->bind(1, name).bind(2, body);
-  SIAX_CLOUD_TRY(ins->run());
-  auto last = db_.prepare("UPDATE latest_state SET last_event = ?2 WHERE name = ?1", "remember the last event");
-  if (!last) return tl::unexpected(std::move(last.error()));
-  last->bind(1, name).bind(2, body);
-  SIAX_CLOUD_TRY(last->run());
+  SIAX_CLOUD_TRY(run_bound(db_, "INSERT INTO events(name, body) VALUES (?1, ?2)", "queue an event", name, body));
+  SIAX_CLOUD_TRY(
+      run_bound(db_, "UPDATE latest_state SET last_event = ?2 WHERE name = ?1", "remember the last event", name, body));
   auto count = db_.scalar("SELECT COUNT(*) FROM events", "count events");
   if (!count) return tl::unexpected(std::move(count.error()));
   const auto max = static_cast<std::int64_t>(options_.max_events);
   if (*count > max) {
     const std::int64_t excess = *count - max;
-    auto drop = db_.prepare("DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)",
-                             "drop the oldest events");
-    if (!drop) return tl::unexpected(std::move(drop.error()));
-    drop->bind(1, excess);
-    SIAX_CLOUD_TRY(drop->run());
-    auto counter = db_.prepare("UPDATE meta SET value = value + ?1 WHERE key = 'dropped_events'", "count drops");
-    if (!counter) return tl::unexpected(std::move(counter.error()));
-    counter->bind(1, excess);
-    SIAX_CLOUD_TRY(counter->run());
+    SIAX_CLOUD_TRY(run_bound(db_, "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)",
+                             "drop the oldest events", excess));
+    SIAX_CLOUD_TRY(
+        run_bound(db_, "UPDATE meta SET value = value + ?1 WHERE key = 'dropped_events'", "count drops", excess));
   }
   SIAX_CLOUD_TRY(tx->commit());
   return refresh_counts_locked();
@@ -257,73 +267,55 @@ Result<void> CloudOutbox::add_event(const std::string& name, const std::string& 
 
 Result<std::vector<StoredEvent>> CloudOutbox::oldest_events(std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare("SELECT seq, name, body FROM events ORDER BY seq LIMIT ?1", "list events");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, static_cast<std::int64_t>(limit));
   std::vector<StoredEvent> out;
-  for (;;) {
-    auto row = s->step();
-    if (!row) return tl::unexpected(std::move(row.error()));
-    if (!*row) break;
-    out.push_back(StoredEvent{s->int64(0), s->text(1), s->text(2)});
-  }
+  SIAX_CLOUD_TRY(for_each_row(
+      db_, "SELECT seq, name, body FROM events ORDER BY seq LIMIT ?1", "list events",
+      [&out](const storage::Statement& s) {
+        out.push_back(StoredEvent{s.int64(0), s.text(1), s.text(2)});
+      },
+      static_cast<std::int64_t>(limit)));
   return out;
 }
 
 Result<void> CloudOutbox::remove_event(std::int64_t seq) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare("DELETE FROM events WHERE seq = ?1", "remove an event");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, seq);
-  SIAX_CLOUD_TRY(s->run());
+  SIAX_CLOUD_TRY(run_bound(db_, "DELETE FROM events WHERE seq = ?1", "remove an event", seq));
   return refresh_counts_locked();
 }
 
 Result<CloudIdRecord> CloudOutbox::cloud_id(const std::string& name, const std::string& server) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare("SELECT cloud_id, create_started_usec FROM app_ids WHERE name = ?1 AND server = ?2",
-                        "read a cloud id");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, name).bind(2, server);
-  auto row = s->step();
-  if (!row) return tl::unexpected(std::move(row.error()));
-  CloudIdRecord rec;
-  if (*row) {
-    if (!s->is_null(0)) rec.id = s->int64(0);
-    if (!s->is_null(1)) rec.create_started_usec = s->int64(1);
-  }
+  CloudIdRecord rec;  // (name, server) is the key: one row at most
+  SIAX_CLOUD_TRY(for_each_row(
+      db_, "SELECT cloud_id, create_started_usec FROM app_ids WHERE name = ?1 AND server = ?2", "read a cloud id",
+      [&rec](const storage::Statement& s) {
+        if (!s.is_null(0)) rec.id = s.int64(0);
+        if (!s.is_null(1)) rec.create_started_usec = s.int64(1);
+      },
+      name, server));
   return rec;
 }
 
 Result<void> CloudOutbox::set_cloud_id(const std::string& name, const std::string& server, std::int64_t id) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare(
-      "INSERT INTO app_ids(name, server, cloud_id, create_started_usec) VALUES (?1, ?2, ?3, NULL) "
-      "ON CONFLICT(name, server) DO UPDATE SET cloud_id = excluded.cloud_id, create_started_usec = NULL",
-      "remember a cloud id");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, name).bind(2, server).bind(3, id);
-  return s->run();
+  return run_bound(db_,
+                   "INSERT INTO app_ids(name, server, cloud_id, create_started_usec) VALUES (?1, ?2, ?3, NULL) "
+                   "ON CONFLICT(name, server) DO UPDATE SET cloud_id = excluded.cloud_id, create_started_usec = NULL",
+                   "remember a cloud id", name, server, id);
 }
 
 Result<void> CloudOutbox::mark_create_started(const std::string& name, const std::string& server,
                                               std::int64_t at_usec) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare(
-      "INSERT INTO app_ids(name, server, cloud_id, create_started_usec) VALUES (?1, ?2, NULL, ?3) "
-      "ON CONFLICT(name, server) DO UPDATE SET create_started_usec = excluded.create_started_usec",
-      "mark a create");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, name).bind(2, server).bind(3, at_usec);
-  return s->run();
+  return run_bound(db_,
+                   "INSERT INTO app_ids(name, server, cloud_id, create_started_usec) VALUES (?1, ?2, NULL, ?3) "
+                   "ON CONFLICT(name, server) DO UPDATE SET create_started_usec = excluded.create_started_usec",
+                   "mark a create", name, server, at_usec);
 }
 
 Result<void> CloudOutbox::forget_cloud_id(const std::string& name, const std::string& server) {
   std::lock_guard lock(mutex_);
-  auto s = db_.prepare("DELETE FROM app_ids WHERE name = ?1 AND server = ?2", "forget a cloud id");
-  if (!s) return tl::unexpected(std::move(s.error()));
-  s->bind(1, name).bind(2, server);
-  return s->run();
+  return run_bound(db_, "DELETE FROM app_ids WHERE name = ?1 AND server = ?2", "forget a cloud id", name, server);
 }
 
 }  // namespace siax::cloud

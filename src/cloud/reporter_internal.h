@@ -1,6 +1,6 @@
 #pragma once
 /// Internal to src/cloud: what cloud_reporter.cpp (the agent's side, stats, the thread)
-/// and cloud_delivery.cpp (the delivery round) share. Not a port.
+/// and cloud_delivery.cpp (the delivery round) share. Not a port; included by those two only.
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -33,4 +33,11 @@ inline json parse_or_null(const std::string& text) {
 }
 
 }  // namespace detail
+
+// The names both files that implement CloudReporter use (only they include this header).
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+using detail::dump;
+using detail::parse_or_null;
+
 }  // namespace siax::cloud
