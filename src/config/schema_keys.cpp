@@ -22,10 +22,18 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
@@ -154,6 +162,8 @@ std::optional<std::string> check_server_id(std::string_view id) {
   return std::nullopt;
 }
 
+bool is_host_name_char(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.'; }
+
 std::string render_seconds(std::chrono::seconds s) { return std::to_string(s.count()); }
 std::string render_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
@@ -167,7 +177,8 @@ std::string shown(std::string_view s) {
   return q;
 }
 
-const std::array<KeyDef, 35> kKeys = {{  // NOLINT(readability-identifier-naming): a constant
+// NOLINTNEXTLINE(readability-identifier-naming): a constant
+const std::array<KeyDef, 35> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -208,11 +219,11 @@ const std::array<KeyDef, 35> kKeys = {{  // NOLINT(readability-identifier-naming
          rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
          name = trim(name, " ");
          if (name.empty()) continue;
-         const bool ok = name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char ch) {
-           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.';
-         });
-         if (!ok) return fmt::format("must be host names (letters, digits, '-', '.') separated by commas, got {}",
-                                     shown(std::string(name)));
+         const bool ok = name.size() <= 253 && std::all_of(name.begin(), name.end(), is_host_name_char);
+         if (!ok) {
+           return fmt::format("must be host names (letters, digits, '-', '.') separated by commas, got {}",
+                              shown(std::string(name)));
+         }
          names.emplace_back(name);
        }
        c.server.allowed_hosts = std::move(names);

@@ -18,14 +18,14 @@
 namespace siax::logs {
 
 struct LogEndpoint::Core {
-  Core(boost::asio::io_context& ioc_, JournalSource& source_, Selector agent, LogEndpointDeps deps_,
+  Core(boost::asio::io_context& io, JournalSource& journal, Selector agent, LogEndpointDeps endpoint_deps,
        LogEndpointOptions o)
-      : ioc(ioc_),
-        source(source_),
+      : ioc(io),
+        source(journal),
         agent_selector(std::move(agent)),
-        deps(std::move(deps_)),
+        deps(std::move(endpoint_deps)),
         options(o),
-        hub(ioc_.get_executor(), source_, o.hub) {}
+        hub(io.get_executor(), journal, o.hub) {}
 
   boost::asio::io_context& ioc;
   JournalSource& source;
