@@ -75,8 +75,6 @@ bool argv_has_path(const ProcessInfo& p, const std::string& target) {
                      [&](const std::string& a) { return arg_is_path(a, target, p.cwd); });
 }
 
-bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
-
 std::string command_text(const ProcessInfo& p) {
   std::string s;
   for (const auto& a : p.cmdline) {
@@ -208,6 +206,8 @@ std::string failure_reason(const UnitStatus& u) {
   return how.empty() ? r : with_exit_meaning(fmt::format("{} ({})", how, r), u);
 }
 
+bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
+
 bool matches_app(const core::AppDefinition& def, const ProcessInfo& p) {
   if (!is_live_process(p)) return false;
   switch (def.runtime) {
@@ -299,10 +299,14 @@ std::string unit_words(const UnitStatus& u, int main_pid) {
     case UnitPhase::Active:
     case UnitPhase::Reloading:
       return main_pid ? fmt::format("the unit runs pid {}", main_pid) : "the unit is active";
-    case UnitPhase::Failed: return "the unit failed: " + failure_reason(u);
-    case UnitPhase::Inactive: return "the unit is stopped";
-    case UnitPhase::NotFound: return "the unit is not installed";
-    default: return fmt::format("the unit is {} ({})", u.active_state, u.sub_state);
+    case UnitPhase::Failed:
+      return "the unit failed: " + failure_reason(u);
+    case UnitPhase::Inactive:
+      return "the unit is stopped";
+    case UnitPhase::NotFound:
+      return "the unit is not installed";
+    default:
+      return fmt::format("the unit is {} ({})", u.active_state, u.sub_state);
   }
 }
 
@@ -310,10 +314,11 @@ std::string unit_words(const UnitStatus& u, int main_pid) {
 void judge_zombie(AppState& s, const std::vector<const ProcessInfo*>& strays, const UnitStatus& u) {
   s.status = AppStatus::Zombie;
   const ProcessInfo& first = *strays.front();
-  s.reason = fmt::format("{} outside {}: pid{} {} (first: '{}', user {}); {}",
-                         strays.size() == 1 ? "a copy of the app runs" : fmt::format("{} copies of the app run", strays.size()),
-                         s.unit, strays.size() == 1 ? "" : "s", pid_list(s.stray_pids), command_text(first),
-                         first.user.empty() ? std::to_string(first.uid) : first.user, unit_words(u, s.main_pid));
+  s.reason = fmt::format(
+      "{} outside {}: pid{} {} (first: '{}', user {}); {}",
+      strays.size() == 1 ? "a copy of the app runs" : fmt::format("{} copies of the app run", strays.size()), s.unit,
+      strays.size() == 1 ? "" : "s", pid_list(s.stray_pids), command_text(first),
+      first.user.empty() ? std::to_string(first.uid) : first.user, unit_words(u, s.main_pid));
 }
 
 /// What systemd says, for every phase but active: true when that decides the status.
@@ -415,82 +420,18 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
   if (!unit) {
     s.status = AppStatus::Unknown;
     s.reason = "systemd is unreachable: the unit's state is not known";
-    if (!strays.empty()) s.reason += fmt::format(" (processes of the app outside the unit: {})", pid_list(s.stray_pids));
+    if (!strays.empty())
+      s.reason += fmt::format(" (processes of the app outside the unit: {})", pid_list(s.stray_pids));
     return s;
   }
   const ProcessInfo* main = main_pid ? find_pid(processes, main_pid) : nullptr;
   add_unit_fields(s, *unit, main_pid, main, now_usec);
   if (!strays.empty()) {
-    judge_zombie(s, strays, *unit);  // 1. a copy of the app outside its unit
-  } else if (!judge_by_systemd(s, *unit)) {  // 2. what systemd says
+    judge_zombie(s, strays, *unit);             // 1. a copy of the app outside its unit
+  } else if (!judge_by_systemd(s, *unit)) {     // 2. what systemd says
     judge_active(s, def, *unit, main, health);  // 3. active: the main process and health
   }
   return s;
-}
-
-std::string monitored_key(const std::string& user, const std::vector<std::string>& cmdline) {
-  auto safe = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
-  };
-  std::string key = user + ":";
-  for (std::size_t i = 0; i < cmdline.size(); ++i) {
-    if (i) key += ' ';
-    const std::string& a = cmdline[i];
-    if (!a.empty() && std::all_of(a.begin(), a.end(), safe)) {
-      key += a;
-      continue;
-    }
-    key += '\'';
-    for (char c : a) {
-      if (c == '\'') {
-        key += "'\\''";
-      } else {
-        key += c;
-      }
-    }
-    key += '\'';
-  }
-  return key;
-}
-
-MonitorSpec monitor_spec_for(const ProcessInfo& process, std::string name) {
-  MonitorSpec spec;
-  spec.user = process.user;
-  spec.cmdline = process.cmdline;
-  spec.key = monitored_key(spec.user, spec.cmdline);
-  spec.name = std::move(name);
-  return spec;
-}
-
-MonitoredState reconcile_monitored(const MonitorSpec& spec, const std::vector<ProcessInfo>& processes,
-                                   std::int64_t now_usec) {
-  MonitoredState m;
-  m.key = spec.key;
-  m.name = spec.name.empty() ? spec.key : spec.name;
-  m.updated_usec = now_usec;
-  const ProcessInfo* oldest = nullptr;
-  std::set<std::uint16_t> ports;
-  for (const auto& p : processes) {
-    if (spec.cmdline.empty() || !is_live_process(p) || p.cmdline != spec.cmdline) continue;
-    if (!spec.user.empty() && p.user != spec.user) continue;
-    m.pids.push_back(p.pid);
-    m.cpu_percent += p.cpu_percent;
-    m.memory_bytes += p.rss_bytes;
-    ports.insert(p.listen_ports.begin(), p.listen_ports.end());
-    if (!oldest || p.start_time_usec < oldest->start_time_usec ||
-        (p.start_time_usec == oldest->start_time_usec && p.pid < oldest->pid)) {
-      oldest = &p;
-    }
-  }
-  std::sort(m.pids.begin(), m.pids.end());
-  m.listen_ports.assign(ports.begin(), ports.end());
-  if (oldest) {
-    m.status = AppStatus::Running;
-    m.pid = oldest->pid;
-    if (oldest->start_time_usec > 0) m.uptime_seconds = std::max<std::int64_t>(0, (now_usec - oldest->start_time_usec) / 1'000'000);
-  }
-  return m;
 }
 
 }  // namespace siax::monitor
