@@ -28,7 +28,7 @@ FILE_ALLOW=(
 # Functions allowed over the function limit ("path:name: reason"). Keep it empty.
 FUNCTION_ALLOW=()
 
-tags=$(ctags --fields=+neK -x --_xformat='%n %e %F %N %K' --kinds-C++=f --kinds-C=f -R src 2>/dev/null) ||
+tags=$(ctags --langmap=C++:+.ipp --fields=+neK -x --_xformat='%n %e %F %N %K' --kinds-C++=f --kinds-C=f -R src 2>/dev/null) ||
   { echo "check-layout: ctags failed"; exit 2; }
 
 export MAX_FILE_LINES MAX_FUNCTION_LINES
