@@ -74,6 +74,8 @@ step "layout: files <= 500 lines, functions <= 80, module dependencies as docs/A
 # Reported until issue 11's splits are all merged; then this line becomes
 # run_counted check-layout bash scripts/check-layout.sh
 bash scripts/check-layout.sh 2>&1 | tee "$LOGDIR/check-layout.log" || true
+step "the layout checker's own tests (small trees with each kind of violation)"
+run_summary check-layout-test bash tests/scripts/check_layout_test.sh
 
 step "unit tests (debug)"
 run_counted unit-debug build/debug/tests/siax_unit_tests --gtest_brief=1
