@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   # toolchain
   g++ cmake ninja-build pkg-config git ccache
+  # the layout checker (scripts/check-layout.sh: function lengths)
+  universal-ctags
   # libraries (Boost 1.81, never 1.74: Beast's message_generator needs 1.81)
   libboost1.81-dev libsystemd-dev libexpected-dev libsqlite3-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libcurl4-openssl-dev

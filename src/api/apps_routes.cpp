@@ -2,11 +2,8 @@
 // mutations (register, update, delete). docs/API.md, "Apps".
 #include <fmt/format.h>
 
-#include "api/dispatch.h"
 #include "api/live_reads.h"
-#include "api/middleware.h"
-#include "api/request_body.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "api/views.h"
 #include "appdef/app_json.h"
 #include "appdef/redact.h"
@@ -14,12 +11,6 @@
 
 namespace siax::api {
 namespace {
-
-using nlohmann::json;
-using http::Method;
-using http::Request;
-using http::Responder;
-using http::StatusCode;
 
 void list_apps(ApiContext& ctx, const Request& req, const Responder& res) {
   if (!allowed(ctx, req, res, auth::Role::Viewer, "list", "")) return;

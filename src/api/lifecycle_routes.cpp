@@ -4,22 +4,14 @@
 
 #include <fmt/format.h>
 
-#include "api/dispatch.h"
-#include "api/middleware.h"
-#include "api/request_body.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "api/views.h"
 #include "core/validation.h"
 
 namespace siax::api {
 namespace {
 
-using nlohmann::json;
 using agent::Verb;
-using http::Method;
-using http::Request;
-using http::Responder;
-using http::StatusCode;
 
 /// `?wait=SECONDS` after a start or restart: watches the app that long (polling systemd
 /// every 25 ms on the worker) and reports an exit in that window as a failed start.

@@ -5,22 +5,13 @@
 
 #include <fmt/format.h>
 
-#include "api/dispatch.h"
-#include "api/middleware.h"
-#include "api/request_body.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "api/views.h"
 #include "monitor/reconcile.h"
 #include "procscan/process_filter.h"
 
 namespace siax::api {
 namespace {
-
-using nlohmann::json;
-using http::Method;
-using http::Request;
-using http::Responder;
-using http::StatusCode;
 
 http::Response monitor_off() {
   return http::json_failure(StatusCode::service_unavailable, "monitor_off", "the monitor is not running");
@@ -167,14 +158,9 @@ void events(ApiContext& ctx, const Request& req, const Responder& res) {
   if (const auto* v = req.query_param("app")) q.app = *v;
   q.since_usec = query_int(req, "since_usec");
   q.before_id = query_int(req, "before_id");
-  if (auto limit = query_int(req, "limit")) q.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(*limit, 0, 1000));
-  on_worker(ctx, res, [&ctx, q] {
-    auto found = ctx.registry.query_events(q);
-    if (!found) return http::error_response(found.error());
-    json list = json::array();
-    for (const auto& e : *found) list.push_back(event_json(e));
-    return http::json_success(list);
-  });
+  q.limit = query_limit(req, q.limit);
+  auto query = [&ctx, q] { return ctx.registry.query_events(q); };
+  answer_list(ctx, res, std::move(query), event_json);
 }
 
 }  // namespace

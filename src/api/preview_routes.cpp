@@ -1,18 +1,12 @@
 // POST /api/apps/preview (admin): the unit file a register body would produce, checked
 // like a register (syntax and host checks) but with nothing written, reloaded or
 // recorded. The panel's form shows it before the user registers. See docs/API.md.
-#include <nlohmann/json.hpp>
-
-#include "api/dispatch.h"
-#include "api/middleware.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "appdef/app_json.h"
 #include "core/unit_renderer.h"
 
 namespace siax::api {
 namespace {
-
-using nlohmann::json;
 
 void preview(ApiContext& ctx, const http::Request& req, const http::Responder& res) {
   // Nothing changes: a refusal is not audited.

@@ -1,20 +1,11 @@
 // The panel's session: POST /api/login (open, throttled per address), POST /api/logout,
 // GET /api/session. docs/API.md, "Authentication"; docs/SECURITY.md.
-#include "api/dispatch.h"
-#include "api/middleware.h"
-#include "api/request_body.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "auth/passwords.h"
 #include "auth/tokens.h"
 
 namespace siax::api {
 namespace {
-
-using nlohmann::json;
-using http::Method;
-using http::Request;
-using http::Responder;
-using http::StatusCode;
 
 /// A hash of nothing anyone knows: an unknown user name costs the same PBKDF2 work as a
 /// known one (no timing oracle for which users exist).

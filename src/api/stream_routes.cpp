@@ -1,12 +1,9 @@
 // GET /api/stream (viewer): the live state as server-sent events (agent/state_stream.h
 // pumps them). docs/API.md, "GET /api/stream".
-#include "api/middleware.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 
 namespace siax::api {
 namespace {
-
-using http::StatusCode;
 
 void live_stream(ApiContext& ctx, const http::Request& req, const http::Responder& res) {
   if (ctx.stream == nullptr || ctx.live == nullptr) {

@@ -1,26 +1,15 @@
 // The agent itself: GET /api/health (open), GET /api/system, GET /metrics (viewer),
 // GET /api/audit (operator), POST /api/recover (admin). docs/API.md.
-#include <algorithm>
-
 #include <fmt/format.h>
 
-#include "api/dispatch.h"
 #include "api/live_reads.h"
-#include "api/middleware.h"
-#include "api/request_body.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "api/views.h"
 #include "common/prometheus.h"
 #include "monitor/state_json.h"
 
 namespace siax::api {
 namespace {
-
-using nlohmann::json;
-using http::Method;
-using http::Request;
-using http::Responder;
-using http::Response;
 
 void health(ApiContext& ctx, const Request&, const Responder& res) {
   res.send(http::json_success({{"status", "ok"}, {"version", ctx.version}}));
@@ -73,14 +62,9 @@ void audit_query(ApiContext& ctx, const Request& req, const Responder& res) {
   q.since_usec = query_int(req, "since_usec");
   q.until_usec = query_int(req, "until_usec");
   q.before_id = query_int(req, "before_id");
-  if (auto limit = query_int(req, "limit")) q.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(*limit, 0, 1000));
-  on_worker(ctx, res, [&ctx, q] {
-    auto entries = ctx.registry.query_audit(q);
-    if (!entries) return http::error_response(entries.error());
-    json list = json::array();
-    for (const auto& e : *entries) list.push_back(audit_entry_json(e));
-    return http::json_success(list);
-  });
+  q.limit = query_limit(req, q.limit);
+  auto query = [&ctx, q] { return ctx.registry.query_audit(q); };
+  answer_list(ctx, res, std::move(query), audit_entry_json);
 }
 
 void recover(ApiContext& ctx, const Request& req, const Responder& res) {

@@ -1,8 +1,7 @@
 // POST /api/tokens/reload (admin): the CLI calls it after `token create|revoke`, so that
 // the change is in effect when the CLI returns (the registry watch alone could lag the
 // CLI's exit by a few milliseconds). docs/API.md, docs/SECURITY.md.
-#include "api/middleware.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 
 namespace siax::api {
 namespace {

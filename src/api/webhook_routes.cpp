@@ -9,19 +9,14 @@
 #include <cstring>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include "api/dispatch.h"
-#include "api/routes.h"
+#include "api/route_support.h"
 #include "api/views.h"
 
 namespace siax::api {
 namespace {
 
 namespace webhook = agent::webhook;
-using http::Request;
-using http::Responder;
-using http::StatusCode;
 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });

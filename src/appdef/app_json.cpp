@@ -72,14 +72,33 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   return value * mult;
 }
 
-Result<core::AppDefinition> definition_from_json(const json& body) {
-  if (!body.is_object()) return invalid("invalid_body", "the body must be a JSON object describing the app");
-  for (const auto& [key, value] : body.items()) {
-    if (!known_fields().contains(key)) {
-      return invalid("unknown_field", fmt::format("unknown field '{}': see docs/API.md for the register body", key));
+namespace {
+
+/// The member `key` of `body`, or nullptr when it is absent or null.
+const json* field(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it == body.end() || it->is_null() ? nullptr : &*it;
+}
+
+/// An object of name: value, the values strings (numbers and booleans as their JSON text).
+Result<std::map<std::string, std::string>> string_map(const json& v, const char* key, const char* code,
+                                                      const char* what) {
+  if (!v.is_object()) return invalid(code, fmt::format("'{}' must be an object of name: value strings", key));
+  std::map<std::string, std::string> values;
+  for (const auto& [k, x] : v.items()) {
+    if (x.is_string()) {
+      values[k] = x.get<std::string>();
+    } else if (x.is_number() || x.is_boolean()) {
+      values[k] = x.dump();
+    } else {
+      return invalid(code, fmt::format("{} '{}' must be a string", what, k));
     }
   }
-  core::AppDefinition def;
+  return values;
+}
+
+/// The name, the paths, the user, the description, the module and the host.
+Status read_identity(const json& body, core::AppDefinition& def) {
   auto name = get_string(body, body.contains("app_name") ? "app_name" : "name", true);
   if (!name) return tl::unexpected(name.error());
   def.name = *name;
@@ -96,8 +115,11 @@ Result<core::AppDefinition> definition_from_json(const json& body) {
   auto host = get_string(body, "host", false);
   if (!host) return tl::unexpected(host.error());
   if (!host->empty()) def.host = *host;
+  return ok();
+}
 
-  // Runtime: explicit "runtime", else the previous agent's app_type and flags.
+/// Runtime: explicit "runtime", else the previous agent's app_type and flags.
+Status read_runtime(const json& body, core::AppDefinition& def) {
   auto runtime = get_string(body, "runtime", false);
   auto app_type = get_string(body, "app_type", false);
   if (!runtime) return tl::unexpected(runtime.error());
@@ -112,62 +134,53 @@ Result<core::AppDefinition> definition_from_json(const json& body) {
                                                   kind));
   }
   def.runtime = *rt;
-  if (auto it = body.find("use_npm_start"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) return invalid("invalid_field", "'use_npm_start' must be true or false");
-    if (it->get<bool>()) def.runtime = core::Runtime::NpmStart;
+  if (const json* v = field(body, "use_npm_start")) {
+    if (!v->is_boolean()) return invalid("invalid_field", "'use_npm_start' must be true or false");
+    if (v->get<bool>()) def.runtime = core::Runtime::NpmStart;
   }
-  if (auto it = body.find("custom_executable"); it != body.end() && !it->is_null()) {
-    if (it->is_string()) {
+  if (const json* v = field(body, "custom_executable")) {
+    if (v->is_string()) {
       def.runtime = core::Runtime::Custom;
-      def.script_path = it->get<std::string>();
-    } else if (it->is_boolean()) {
-      if (it->get<bool>()) def.runtime = core::Runtime::Custom;
+      def.script_path = v->get<std::string>();
+    } else if (v->is_boolean()) {
+      if (v->get<bool>()) def.runtime = core::Runtime::Custom;
     } else {
       return invalid("invalid_field", "'custom_executable' must be a path or true/false");
     }
   }
-  if (auto it = body.find("port"); it != body.end() && !it->is_null()) {
-    auto port = as_uint(*it, 65535);
+  return ok();
+}
+
+/// The port, the arguments, the environment and the secret environment.
+Status read_process(const json& body, core::AppDefinition& def) {
+  if (const json* v = field(body, "port")) {
+    auto port = as_uint(*v, 65535);
     if (!port || *port == 0) return invalid("invalid_port", "'port' must be a number between 1 and 65535");
     def.port = static_cast<std::uint16_t>(*port);
   }
-  if (auto it = body.find("args"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) return invalid("invalid_field", "'args' must be an array of strings");
-    for (const auto& a : *it) {
+  if (const json* v = field(body, "args")) {
+    if (!v->is_array()) return invalid("invalid_field", "'args' must be an array of strings");
+    for (const auto& a : *v) {
       if (!a.is_string()) return invalid("invalid_field", "'args' must be an array of strings");
       def.args.push_back(a.get<std::string>());
     }
   }
-  if (auto it = body.find("environment"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) return invalid("invalid_environment", "'environment' must be an object of name: value strings");
-    for (const auto& [k, v] : it->items()) {
-      if (v.is_string()) {
-        def.environment[k] = v.get<std::string>();
-      } else if (v.is_number() || v.is_boolean()) {
-        def.environment[k] = v.dump();
-      } else {
-        return invalid("invalid_environment", fmt::format("environment variable '{}' must be a string", k));
-      }
-    }
+  if (const json* v = field(body, "environment")) {
+    auto values = string_map(*v, "environment", "invalid_environment", "environment variable");
+    if (!values) return tl::unexpected(values.error());
+    def.environment = std::move(*values);
   }
-  if (auto it = body.find("secret_environment"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) {
-      return invalid("invalid_secret_environment", "'secret_environment' must be an object of name: value strings");
-    }
-    std::map<std::string, std::string> values;
-    for (const auto& [k, v] : it->items()) {
-      if (v.is_string()) {
-        values[k] = v.get<std::string>();
-      } else if (v.is_number() || v.is_boolean()) {
-        values[k] = v.dump();
-      } else {
-        return invalid("invalid_secret_environment", fmt::format("secret environment variable '{}' must be a string", k));
-      }
-      def.secret_names.push_back(k);
-    }
-    std::sort(def.secret_names.begin(), def.secret_names.end());
-    def.secret_values = std::move(values);
+  if (const json* v = field(body, "secret_environment")) {
+    auto values = string_map(*v, "secret_environment", "invalid_secret_environment", "secret environment variable");
+    if (!values) return tl::unexpected(values.error());
+    for (const auto& [k, value] : *values) def.secret_names.push_back(k);  // sorted: a std::map's keys
+    def.secret_values = std::move(*values);
   }
+  return ok();
+}
+
+/// The restart policy and delay, the memory and CPU limits.
+Status read_limits(const json& body, core::AppDefinition& def) {
   auto policy = get_string(body, "restart_policy", false);
   if (!policy) return tl::unexpected(policy.error());
   if (!policy->empty()) {
@@ -180,37 +193,57 @@ Result<core::AppDefinition> definition_from_json(const json& body) {
     }
     def.restart_policy = *p;
   }
-  if (auto it = body.find("restart_sec"); it != body.end() && !it->is_null()) {
-    auto sec = as_uint(*it, 3600);
+  if (const json* v = field(body, "restart_sec")) {
+    auto sec = as_uint(*v, 3600);
     if (!sec) return invalid("invalid_restart_sec", "'restart_sec' must be a number of seconds between 0 and 3600");
     def.restart_sec = static_cast<std::uint32_t>(*sec);
   }
-  if (auto it = body.find("memory_max"); it != body.end() && !it->is_null()) {
-    if (auto bytes = as_uint(*it, UINT64_MAX)) {
+  if (const json* v = field(body, "memory_max")) {
+    if (auto bytes = as_uint(*v, UINT64_MAX)) {
       def.memory_max_bytes = *bytes;
-    } else if (it->is_string()) {
-      auto size = parse_size(it->get<std::string>());
+    } else if (v->is_string()) {
+      auto size = parse_size(v->get<std::string>());
       if (!size) return tl::unexpected(size.error());
       def.memory_max_bytes = *size;
     } else {
       return invalid("invalid_memory_max", "'memory_max' must be bytes or a string such as \"512M\"");
     }
   }
-  if (auto it = body.find("cpu_quota"); it != body.end() && !it->is_null()) {
-    auto quota = as_uint(*it, 10000);
+  if (const json* v = field(body, "cpu_quota")) {
+    auto quota = as_uint(*v, 10000);
     if (!quota || *quota == 0) {
       return invalid("invalid_cpu_quota", "'cpu_quota' must be a percentage between 1 and 10000 (100 = one core)");
     }
     def.cpu_quota_percent = static_cast<std::uint32_t>(*quota);
   }
-  if (auto it = body.find("health_check"); it != body.end() && !it->is_null()) {
-    auto check = monitor::parse_health_check(*it);
-    if (!check) return tl::unexpected(check.error());
-    if (check->port == 0 && def.port == 0) {
-      return invalid("invalid_health_check",
-                     "'health_check' needs a port: set health_check.port, or the app's 'port'");
+  return ok();
+}
+
+Status read_health_check(const json& body, core::AppDefinition& def) {
+  const json* v = field(body, "health_check");
+  if (!v) return ok();
+  auto check = monitor::parse_health_check(*v);
+  if (!check) return tl::unexpected(check.error());
+  if (check->port == 0 && def.port == 0) {
+    return invalid("invalid_health_check", "'health_check' needs a port: set health_check.port, or the app's 'port'");
+  }
+  def.health_check = *check;
+  return ok();
+}
+
+}  // namespace
+
+Result<core::AppDefinition> definition_from_json(const json& body) {
+  if (!body.is_object()) return invalid("invalid_body", "the body must be a JSON object describing the app");
+  for (const auto& [key, value] : body.items()) {
+    if (!known_fields().contains(key)) {
+      return invalid("unknown_field", fmt::format("unknown field '{}': see docs/API.md for the register body", key));
     }
-    def.health_check = *check;
+  }
+  core::AppDefinition def;
+  // In this order: the runtime depends on the module, the health check on the port.
+  for (auto read : {read_identity, read_runtime, read_process, read_limits, read_health_check}) {
+    if (auto s = read(body, def); !s) return tl::unexpected(s.error());
   }
   return def;
 }

@@ -18,6 +18,7 @@
 #include "adapters/linux/fs_unit_store.h"
 #include "adapters/linux/linux_host.h"
 #include "adapters/linux/sdbus_systemd.h"
+#include "adapters/linux/socket_io.h"
 #include "appdef/helper_protocol.h"
 #include "core/unit_renderer.h"
 #include "units/app_units.h"
@@ -31,60 +32,31 @@ using nlohmann::json;
 
 constexpr auto kConnectionDeadline = std::chrono::seconds(5);  ///< to send the whole request
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left <= 0 ? 0 : static_cast<int>(left);
-}
-
-/// Reads the request until the peer shuts down its side, at most kHelperMaxRequest + 1 bytes
-/// (one more says "too large") and until the deadline.
+/// Reads the request until the peer shuts down its side, at most kHelperMaxRequest bytes,
+/// until the deadline.
 Result<std::string> read_request(int fd, Clock::time_point deadline) {
   std::string text;
-  char buf[8192];
-  while (text.size() <= appdef::kHelperMaxRequest) {
-    pollfd p{fd, POLLIN, 0};
-    const int n = ::poll(&p, 1, remaining_ms(deadline));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
+  const adapters::IoEnd end = adapters::read_to_end(fd, appdef::kHelperMaxRequest, deadline, text);
+  switch (end.kind) {
+    case adapters::IoEnd::Done:
+      return text;
+    case adapters::IoEnd::Timeout:
       return fail(ErrorKind::Timeout, "request_timeout",
                   "the request did not arrive in full within 5 s (send it, then shut down the sending side)");
-    }
-    const std::size_t want = std::min(sizeof buf, appdef::kHelperMaxRequest + 1 - text.size());
-    const ssize_t got = ::recv(fd, buf, want, MSG_DONTWAIT);
-    if (got == 0) return text;
-    if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return fail(ErrorKind::InvalidInput, "request_unreadable", fmt::format("cannot read the request: {}", std::strerror(errno)));
-    }
-    text.append(buf, static_cast<std::size_t>(got));
+    case adapters::IoEnd::TooLarge:
+      return fail(ErrorKind::InvalidInput, "request_too_large",
+                  fmt::format("the request has more than {} bytes; an app definition is far smaller",
+                              appdef::kHelperMaxRequest));
+    case adapters::IoEnd::Error:
+      break;
   }
-  return fail(ErrorKind::InvalidInput, "request_too_large",
-              fmt::format("the request has more than {} bytes; an app definition is far smaller", appdef::kHelperMaxRequest));
+  return fail(ErrorKind::InvalidInput, "request_unreadable",
+              fmt::format("cannot read the request: {}", std::strerror(end.error)));
 }
 
+/// Best effort: a peer that is gone or does not read within the deadline misses the reply.
 void send_reply(int fd, const std::string& text, Clock::time_point deadline) {
-  std::size_t sent = 0;
-  while (sent < text.size()) {
-    const ssize_t n = ::send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) {
-      sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return;
-    pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) return;
-  }
+  (void)adapters::send_all(fd, text, deadline);
 }
 
 /// The root-owned configuration decides apps.allow_root_apps: refuse one another user could edit.
@@ -252,7 +224,7 @@ int run_unit_helper(const config::Config& cfg, const UnitHelperOptions& options)
       spdlog::info("idle for {} s: exiting (the socket starts the helper again)", options.idle_exit.count());
       return 0;
     }
-    Fd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    adapters::UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
     if (conn.fd < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
       spdlog::critical("accept failed: {}", std::strerror(errno));

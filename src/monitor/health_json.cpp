@@ -109,13 +109,9 @@ bool is_loopback_host(const std::string& host) {
   return parts == 4;
 }
 
-Result<core::HealthCheck> parse_health_check(const json& body) {
-  if (!body.is_object()) {
-    return fail(ErrorKind::InvalidInput, "invalid_health_check",
-                fmt::format("health_check must be an object like {{\"port\": 3000, \"path\": \"/health\"}}, got {}",
-                            body.type_name()),
-                {{"field", "health_check"}});
-  }
+namespace {
+
+Status check_known_fields(const json& body) {
   for (const auto& [key, value] : body.items()) {
     bool known = false;
     for (auto f : kFields) known = known || key == f;
@@ -127,66 +123,98 @@ Result<core::HealthCheck> parse_health_check(const json& body) {
                   {{"field", key}});
     }
   }
-  core::HealthCheck check;
+  return ok();
+}
+
+/// A string field, when present, into `target`; `hint` says what it must be.
+Status read_string(const json& body, const char* field, const char* hint, std::string& target) {
+  if (!body.contains(field)) return ok();
+  if (!body[field].is_string()) return invalid(field, hint);
+  target = body[field].get<std::string>();
+  return ok();
+}
+
+/// An integer field within [lo, hi], when present, handed to `set`.
+template <typename Set>
+Status read_integer(const json& body, const char* field, std::int64_t lo, std::int64_t hi, const char* meaning,
+                    Set set) {
+  if (!body.contains(field)) return ok();
+  auto v = integer(body, field, lo, hi, meaning);
+  if (!v) return tl::unexpected(v.error());
+  set(*v);
+  return ok();
+}
+
+/// Where the check goes: url, or host, port and path; a loopback host and a plain path.
+Status read_target(const json& body, core::HealthCheck& check) {
   if (body.contains("url")) {
     for (const char* f : {"host", "port", "path"}) {
       if (body.contains(f)) return invalid("url", fmt::format("give either url or host/port/path, not both ('{}')", f));
     }
     if (!body["url"].is_string()) return invalid("url", "must be a string like \"http://127.0.0.1:3000/health\"");
-    if (auto st = apply_url(body["url"].get<std::string>(), check); !st) return tl::unexpected(st.error());
+    if (auto st = apply_url(body["url"].get<std::string>(), check); !st) return st;
   }
-  if (body.contains("host")) {
-    if (!body["host"].is_string()) return invalid("host", "must be a string (127.0.0.1, ::1 or localhost)");
-    check.host = body["host"].get<std::string>();
-  }
+  if (auto st = read_string(body, "host", "must be a string (127.0.0.1, ::1 or localhost)", check.host); !st) return st;
   if (!is_loopback_host(check.host)) {
     return invalid(body.contains("url") ? "url" : "host",
                    fmt::format("'{}' is not a loopback address: health checks only reach this host (127.0.0.1, ::1 "
                                "or localhost)",
                                check.host));
   }
-  if (body.contains("port")) {
-    auto p = integer(body, "port", 0, 65535, "0 = the app's port");
-    if (!p) return tl::unexpected(p.error());
-    check.port = static_cast<std::uint16_t>(*p);
-  }
-  if (body.contains("path")) {
-    if (!body["path"].is_string()) return invalid("path", "must be a string starting with '/', like \"/health\"");
-    check.path = body["path"].get<std::string>();
-  }
+  auto st = read_integer(body, "port", 0, 65535, "0 = the app's port",
+                         [&](std::int64_t v) { check.port = static_cast<std::uint16_t>(v); });
+  if (!st) return st;
+  st = read_string(body, "path", "must be a string starting with '/', like \"/health\"", check.path);
+  if (!st) return st;
   if (!valid_path(check.path)) {
     return invalid(body.contains("url") ? "url" : "path",
                    fmt::format("path '{}' must start with '/' and hold no spaces, control characters (CR, LF) or '#' "
                                "(at most {} characters)",
                                check.path, kMaxPath));
   }
-  if (body.contains("expected_status")) {
-    auto v = integer(body, "expected_status", 100, 599, "an HTTP status");
-    if (!v) return tl::unexpected(v.error());
-    check.expected_status = static_cast<unsigned>(*v);
+  return ok();
+}
+
+/// What counts as healthy and how often: status, interval, timeout, failures, restart.
+Status read_policy(const json& body, core::HealthCheck& check) {
+  auto st = read_integer(body, "expected_status", 100, 599, "an HTTP status",
+                         [&](std::int64_t v) { check.expected_status = static_cast<unsigned>(v); });
+  if (st) {
+    st = read_integer(body, "interval_ms", kMinIntervalMs, kMaxIntervalMs, "1 s to 1 h",
+                      [&](std::int64_t v) { check.interval = std::chrono::milliseconds(v); });
   }
-  if (body.contains("interval_ms")) {
-    auto v = integer(body, "interval_ms", kMinIntervalMs, kMaxIntervalMs, "1 s to 1 h");
-    if (!v) return tl::unexpected(v.error());
-    check.interval = std::chrono::milliseconds(*v);
+  if (st) {
+    st = read_integer(body, "timeout_ms", 1, kMaxIntervalMs, "milliseconds, less than interval_ms",
+                      [&](std::int64_t v) { check.timeout = std::chrono::milliseconds(v); });
   }
-  if (body.contains("timeout_ms")) {
-    auto v = integer(body, "timeout_ms", 1, kMaxIntervalMs, "milliseconds, less than interval_ms");
-    if (!v) return tl::unexpected(v.error());
-    check.timeout = std::chrono::milliseconds(*v);
-  }
+  if (!st) return st;
   if (check.timeout >= check.interval) {
     return invalid("timeout_ms", fmt::format("{} ms must be less than interval_ms ({} ms)", check.timeout.count(),
                                              check.interval.count()));
   }
-  if (body.contains("failures_before_unhealthy")) {
-    auto v = integer(body, "failures_before_unhealthy", 1, 100, "consecutive failed checks");
-    if (!v) return tl::unexpected(v.error());
-    check.failures_before_unhealthy = static_cast<std::uint32_t>(*v);
-  }
+  st = read_integer(body, "failures_before_unhealthy", 1, 100, "consecutive failed checks",
+                    [&](std::int64_t v) { check.failures_before_unhealthy = static_cast<std::uint32_t>(v); });
+  if (!st) return st;
   if (body.contains("restart_when_unhealthy")) {
     if (!body["restart_when_unhealthy"].is_boolean()) return invalid("restart_when_unhealthy", "must be true or false");
     check.restart_when_unhealthy = body["restart_when_unhealthy"].get<bool>();
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<core::HealthCheck> parse_health_check(const json& body) {
+  if (!body.is_object()) {
+    return fail(ErrorKind::InvalidInput, "invalid_health_check",
+                fmt::format("health_check must be an object like {{\"port\": 3000, \"path\": \"/health\"}}, got {}",
+                            body.type_name()),
+                {{"field", "health_check"}});
+  }
+  if (auto st = check_known_fields(body); !st) return tl::unexpected(st.error());
+  core::HealthCheck check;
+  for (auto read : {read_target, read_policy}) {
+    if (auto st = read(body, check); !st) return tl::unexpected(st.error());
   }
   return check;
 }

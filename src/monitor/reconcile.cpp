@@ -75,8 +75,6 @@ bool argv_has_path(const ProcessInfo& p, const std::string& target) {
                      [&](const std::string& a) { return arg_is_path(a, target, p.cwd); });
 }
 
-bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
-
 std::string command_text(const ProcessInfo& p) {
   std::string s;
   for (const auto& a : p.cmdline) {
@@ -208,6 +206,8 @@ std::string failure_reason(const UnitStatus& u) {
   return how.empty() ? r : with_exit_meaning(fmt::format("{} ({})", how, r), u);
 }
 
+bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
+
 bool matches_app(const core::AppDefinition& def, const ProcessInfo& p) {
   if (!is_live_process(p)) return false;
   switch (def.runtime) {
@@ -224,16 +224,11 @@ bool matches_app(const core::AppDefinition& def, const ProcessInfo& p) {
   return false;
 }
 
-AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatus>& unit,
-                   const std::vector<ProcessInfo>& processes, const std::optional<HealthView>& health,
-                   std::int64_t now_usec) {
-  AppState s;
-  s.name = def.name;
-  s.unit = core::unit_name_for(def.name);
-  s.health = health;
-  s.updated_usec = now_usec;
+namespace {
 
-  // The unit's processes (its cgroup), whatever they run: children included.
+/// The unit's processes (its cgroup), whatever they run, children included: their pids,
+/// CPU, memory and listening ports go into `s`. Returns their pids.
+std::set<int> add_unit_processes(AppState& s, const std::vector<ProcessInfo>& processes) {
   std::vector<const ProcessInfo*> in_unit;
   std::set<int> unit_pids;
   for (const auto& p : processes) {
@@ -251,12 +246,17 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
   std::sort(s.pids.begin(), s.pids.end());
   s.listen_ports.assign(ports.begin(), ports.end());
   s.memory_bytes = sum_rss(in_unit);
+  return unit_pids;
+}
 
-  const int main_pid = unit ? static_cast<int>(unit->main_pid) : 0;
-  // Copies of the app outside the unit. A process whose cgroup could not be read (it
-  // raced with the scan) but whose parent is in the unit is given the benefit of the doubt.
-  // A process of another app's unit is that app's, even when both run the same script from
-  // the same directory (two instances of one program on different ports).
+/// Copies of the app outside the unit (also listed in `s.stray_pids`). A process whose
+/// cgroup could not be read (it raced with the scan) but whose parent is in the unit is
+/// given the benefit of the doubt. A process of another app's unit is that app's, even when
+/// both run the same script from the same directory (two instances of one program on
+/// different ports).
+std::vector<const ProcessInfo*> find_strays(AppState& s, const core::AppDefinition& def,
+                                            const std::vector<ProcessInfo>& processes, int main_pid,
+                                            const std::set<int>& unit_pids) {
   std::vector<const ProcessInfo*> strays;
   for (const auto& p : processes) {
     if (p.unit == s.unit || p.pid == main_pid || !matches_app(def, p)) continue;
@@ -266,15 +266,11 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
     s.stray_pids.push_back(p.pid);
   }
   std::sort(s.stray_pids.begin(), s.stray_pids.end());
+  return strays;
+}
 
-  if (!unit) {
-    s.status = AppStatus::Unknown;
-    s.reason = "systemd is unreachable: the unit's state is not known";
-    if (!strays.empty()) s.reason += fmt::format(" (processes of the app outside the unit: {})", pid_list(s.stray_pids));
-    return s;
-  }
-
-  const UnitStatus& u = *unit;
+/// The unit's fields as systemd reports them, and the uptime while it is active.
+void add_unit_fields(AppState& s, const UnitStatus& u, int main_pid, const ProcessInfo* main, std::int64_t now_usec) {
   s.main_pid = main_pid;
   s.restart_count = u.restart_count;
   s.result = u.result;
@@ -287,194 +283,155 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
     s.memory_from_systemd = true;
   }
   const UnitPhase phase = u.phase();
-  const bool active = phase == UnitPhase::Active || phase == UnitPhase::Reloading;
-  const ProcessInfo* main = main_pid ? find_pid(processes, main_pid) : nullptr;
-  if (active) {
-    std::int64_t since = 0;
-    if (main && main->start_time_usec > 0) {
-      since = main->start_time_usec;
-    } else if (u.state_change_usec > 0) {
-      since = static_cast<std::int64_t>(u.state_change_usec);
-    }
-    if (since > 0) s.uptime_seconds = std::max<std::int64_t>(0, (now_usec - since) / 1'000'000);
+  if (phase != UnitPhase::Active && phase != UnitPhase::Reloading) return;
+  std::int64_t since = 0;
+  if (main && main->start_time_usec > 0) {
+    since = main->start_time_usec;
+  } else if (u.state_change_usec > 0) {
+    since = static_cast<std::int64_t>(u.state_change_usec);
   }
+  if (since > 0) s.uptime_seconds = std::max<std::int64_t>(0, (now_usec - since) / 1'000'000);
+}
 
-  // What the unit is doing, in words, for the zombie reason.
-  auto unit_words = [&]() -> std::string {
-    switch (phase) {
-      case UnitPhase::Active:
-      case UnitPhase::Reloading:
-        return main_pid ? fmt::format("the unit runs pid {}", main_pid) : "the unit is active";
-      case UnitPhase::Failed: return "the unit failed: " + failure_reason(u);
-      case UnitPhase::Inactive: return "the unit is stopped";
-      case UnitPhase::NotFound: return "the unit is not installed";
-      default: return fmt::format("the unit is {} ({})", u.active_state, u.sub_state);
-    }
-  };
-
-  // 1. Zombie: a copy of the app outside its unit, whatever systemd says.
-  if (!strays.empty()) {
-    s.status = AppStatus::Zombie;
-    const ProcessInfo& first = *strays.front();
-    s.reason = fmt::format("{} outside {}: pid{} {} (first: '{}', user {}); {}",
-                           strays.size() == 1 ? "a copy of the app runs" : fmt::format("{} copies of the app run", strays.size()),
-                           s.unit, strays.size() == 1 ? "" : "s", pid_list(s.stray_pids), command_text(first),
-                           first.user.empty() ? std::to_string(first.uid) : first.user, unit_words());
-    return s;
+/// What the unit is doing, in words, for the zombie reason.
+std::string unit_words(const UnitStatus& u, int main_pid) {
+  switch (u.phase()) {
+    case UnitPhase::Active:
+    case UnitPhase::Reloading:
+      return main_pid ? fmt::format("the unit runs pid {}", main_pid) : "the unit is active";
+    case UnitPhase::Failed:
+      return "the unit failed: " + failure_reason(u);
+    case UnitPhase::Inactive:
+      return "the unit is stopped";
+    case UnitPhase::NotFound:
+      return "the unit is not installed";
+    default:
+      return fmt::format("the unit is {} ({})", u.active_state, u.sub_state);
   }
+}
 
-  // 2. What systemd says.
-  switch (phase) {
+/// Zombie: a copy of the app outside its unit, whatever systemd says.
+void judge_zombie(AppState& s, const std::vector<const ProcessInfo*>& strays, const UnitStatus& u) {
+  s.status = AppStatus::Zombie;
+  const ProcessInfo& first = *strays.front();
+  s.reason = fmt::format(
+      "{} outside {}: pid{} {} (first: '{}', user {}); {}",
+      strays.size() == 1 ? "a copy of the app runs" : fmt::format("{} copies of the app run", strays.size()), s.unit,
+      strays.size() == 1 ? "" : "s", pid_list(s.stray_pids), command_text(first),
+      first.user.empty() ? std::to_string(first.uid) : first.user, unit_words(u, s.main_pid));
+}
+
+/// What systemd says, for every phase but active: true when that decides the status.
+bool judge_by_systemd(AppState& s, const UnitStatus& u) {
+  switch (u.phase()) {
     case UnitPhase::NotFound:
       s.status = AppStatus::Unknown;
       s.reason = fmt::format("{} is not installed (load state not-found): reinstall the app's unit", s.unit);
-      return s;
+      return true;
     case UnitPhase::Unknown:
       s.status = AppStatus::Unknown;
       s.reason = fmt::format("systemd reports a state the agent does not know: {} ({})", u.active_state, u.sub_state);
-      return s;
+      return true;
     case UnitPhase::Inactive:
       if (!u.load_state.empty() && u.load_state != "loaded") {
         s.status = AppStatus::Unknown;
         s.reason = u.load_state == "masked"
                        ? fmt::format("{} is masked: systemd refuses to start it (systemctl unmask {})", s.unit, s.unit)
                        : fmt::format("{} cannot be loaded ({}): check the unit file", s.unit, u.load_state);
-        return s;
+        return true;
       }
       s.status = AppStatus::Stopped;
       s.reason = s.last_exit.empty() ? "stopped" : fmt::format("stopped (last run {})", how_it_ended(u));
-      return s;
+      return true;
     case UnitPhase::Failed:
       s.status = AppStatus::Failed;
       s.reason = failure_reason(u) + restarts_suffix(u.restart_count);
-      return s;
+      return true;
     case UnitPhase::Activating:
       s.status = AppStatus::Starting;
       s.reason = fmt::format("systemd is starting it ({})", u.sub_state);
-      return s;
+      return true;
     case UnitPhase::AutoRestart: {
       s.status = AppStatus::Restarting;
       const std::string how = how_it_ended(u);
       s.reason = fmt::format("crash loop: systemd will restart it; last run {}; {} restart{} so far",
                              how.empty() ? "ended" : with_exit_meaning(how, u), u.restart_count,
                              u.restart_count == 1 ? "" : "s");
-      return s;
+      return true;
     }
     case UnitPhase::Deactivating:
       s.status = AppStatus::Stopping;
       s.reason = fmt::format("systemd is stopping it ({})", u.sub_state);
-      return s;
+      return true;
     case UnitPhase::Active:
     case UnitPhase::Reloading: break;
   }
+  return false;
+}
 
-  // 3. Active: the main process must be there, in the unit, and be the app.
+/// Active: the main process must be there, in the unit, and be the app; then its health.
+void judge_active(AppState& s, const core::AppDefinition& def, const UnitStatus& u, const ProcessInfo* main,
+                  const std::optional<HealthView>& health) {
+  const int main_pid = s.main_pid;
   s.status = AppStatus::Crashed;
   if (main_pid == 0) {
     s.reason = fmt::format("systemd says {} ({}) but reports no main process", u.active_state, u.sub_state);
-    return s;
-  }
-  if (!main) {
+  } else if (!main) {
     s.reason = fmt::format("systemd says {} but its main process {} is gone", u.active_state, main_pid);
-    return s;
-  }
-  if (main->state == 'Z') {
+  } else if (main->state == 'Z') {
     s.reason = fmt::format("main process {} has exited and was not reaped (defunct)", main_pid);
-    return s;
-  }
-  if (main->unit != s.unit && main->cgroup == "/init.scope") {
+  } else if (main->unit != s.unit && main->cgroup == "/init.scope") {
     // systemd's own cgroup: a child it just forked that has not moved itself into the unit
     // yet (systemd 257's executor attaches after the fork; a Type=simple job is done by then).
     s.status = AppStatus::Starting;
     s.reason = fmt::format("main process {} is being moved into the unit by systemd", main_pid);
-    return s;
-  }
-  if (main->unit != s.unit) {
+  } else if (main->unit != s.unit) {
     s.reason = fmt::format("main process {} runs outside the unit (cgroup {})", main_pid,
                            main->cgroup.empty() ? "unknown" : main->cgroup);
-    return s;
-  }
-  if (!matches_app(def, *main)) {
+  } else if (!matches_app(def, *main)) {
     s.reason = fmt::format("main process {} is not the app: it runs '{}' (expected {})", main_pid, command_text(*main),
                            expected_text(def));
-    return s;
-  }
-  if (health && health->state == HealthState::Unhealthy) {
+  } else if (health && health->state == HealthState::Unhealthy) {
     s.status = AppStatus::Unhealthy;
     s.reason = fmt::format("health check failed {} time{} in a row: {}", health->consecutive_failures,
                            health->consecutive_failures == 1 ? "" : "s",
                            health->last_error.empty() ? "no detail" : health->last_error);
+  } else {
+    s.status = AppStatus::Running;
+    s.reason = s.pids.size() == 1 ? fmt::format("running (pid {})", main_pid)
+                                  : fmt::format("running (pid {}, {} processes)", main_pid, s.pids.size());
+  }
+}
+
+}  // namespace
+
+AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatus>& unit,
+                   const std::vector<ProcessInfo>& processes, const std::optional<HealthView>& health,
+                   std::int64_t now_usec) {
+  AppState s;
+  s.name = def.name;
+  s.unit = core::unit_name_for(def.name);
+  s.health = health;
+  s.updated_usec = now_usec;
+  const std::set<int> unit_pids = add_unit_processes(s, processes);
+  const int main_pid = unit ? static_cast<int>(unit->main_pid) : 0;
+  const std::vector<const ProcessInfo*> strays = find_strays(s, def, processes, main_pid, unit_pids);
+
+  if (!unit) {
+    s.status = AppStatus::Unknown;
+    s.reason = "systemd is unreachable: the unit's state is not known";
+    if (!strays.empty())
+      s.reason += fmt::format(" (processes of the app outside the unit: {})", pid_list(s.stray_pids));
     return s;
   }
-  s.status = AppStatus::Running;
-  s.reason = s.pids.size() == 1 ? fmt::format("running (pid {})", main_pid)
-                                : fmt::format("running (pid {}, {} processes)", main_pid, s.pids.size());
+  const ProcessInfo* main = main_pid ? find_pid(processes, main_pid) : nullptr;
+  add_unit_fields(s, *unit, main_pid, main, now_usec);
+  if (!strays.empty()) {
+    judge_zombie(s, strays, *unit);             // 1. a copy of the app outside its unit
+  } else if (!judge_by_systemd(s, *unit)) {     // 2. what systemd says
+    judge_active(s, def, *unit, main, health);  // 3. active: the main process and health
+  }
   return s;
-}
-
-std::string monitored_key(const std::string& user, const std::vector<std::string>& cmdline) {
-  auto safe = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
-  };
-  std::string key = user + ":";
-  for (std::size_t i = 0; i < cmdline.size(); ++i) {
-    if (i) key += ' ';
-    const std::string& a = cmdline[i];
-    if (!a.empty() && std::all_of(a.begin(), a.end(), safe)) {
-      key += a;
-      continue;
-    }
-    key += '\'';
-    for (char c : a) {
-      if (c == '\'') {
-        key += "'\\''";
-      } else {
-        key += c;
-      }
-    }
-    key += '\'';
-  }
-  return key;
-}
-
-MonitorSpec monitor_spec_for(const ProcessInfo& process, std::string name) {
-  MonitorSpec spec;
-  spec.user = process.user;
-  spec.cmdline = process.cmdline;
-  spec.key = monitored_key(spec.user, spec.cmdline);
-  spec.name = std::move(name);
-  return spec;
-}
-
-MonitoredState reconcile_monitored(const MonitorSpec& spec, const std::vector<ProcessInfo>& processes,
-                                   std::int64_t now_usec) {
-  MonitoredState m;
-  m.key = spec.key;
-  m.name = spec.name.empty() ? spec.key : spec.name;
-  m.updated_usec = now_usec;
-  const ProcessInfo* oldest = nullptr;
-  std::set<std::uint16_t> ports;
-  for (const auto& p : processes) {
-    if (spec.cmdline.empty() || !is_live_process(p) || p.cmdline != spec.cmdline) continue;
-    if (!spec.user.empty() && p.user != spec.user) continue;
-    m.pids.push_back(p.pid);
-    m.cpu_percent += p.cpu_percent;
-    m.memory_bytes += p.rss_bytes;
-    ports.insert(p.listen_ports.begin(), p.listen_ports.end());
-    if (!oldest || p.start_time_usec < oldest->start_time_usec ||
-        (p.start_time_usec == oldest->start_time_usec && p.pid < oldest->pid)) {
-      oldest = &p;
-    }
-  }
-  std::sort(m.pids.begin(), m.pids.end());
-  m.listen_ports.assign(ports.begin(), ports.end());
-  if (oldest) {
-    m.status = AppStatus::Running;
-    m.pid = oldest->pid;
-    if (oldest->start_time_usec > 0) m.uptime_seconds = std::max<std::int64_t>(0, (now_usec - oldest->start_time_usec) / 1'000'000);
-  }
-  return m;
 }
 
 }  // namespace siax::monitor

@@ -27,6 +27,8 @@ namespace siax::monitor {
 ///   its shebang has argv = [interpreter, script, ...]) equals script_path.
 /// Processes with an empty cmdline (kernel threads, zombies) and zombies ('Z') never match.
 [[nodiscard]] bool matches_app(const core::AppDefinition& def, const core::ProcessInfo& process);
+/// A process that runs a program: not a kernel thread, a cmdline, not a zombie ('Z').
+[[nodiscard]] bool is_live_process(const core::ProcessInfo& process);
 
 /// The reconciled state of one app. `unit` is nullopt when systemd is unreachable;
 /// `health` is the health tracker's view when the app declares a check; `now_usec` (wall
@@ -44,6 +46,8 @@ namespace siax::monitor {
 /// restarted too often", "timeout: ...". Exit statuses 200..243 (systemd could not set up
 /// the process) are explained ("203/EXEC: ...").
 [[nodiscard]] std::string failure_reason(const core::UnitStatus& unit);
+
+// The watched processes (monitored.cpp).
 
 /// "<user>:<argv>" with each argv element shell-quoted when it holds anything but
 /// [A-Za-z0-9_@%+=:,./-] (and '' for an empty element). See MonitorSpec.

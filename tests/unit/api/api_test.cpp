@@ -383,5 +383,48 @@ TEST(Admission, RefusalsAreAuditedAsTheCaller) {
   EXPECT_EQ(registry.audit[1].result, "rate_limited");
 }
 
+// ---- lists: events (viewer) and audit (operator) share the limit and list answer ----
+
+TEST_F(ApiTest, EventAndAuditListsTakeALimitAndFilters) {
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    registry.events.push_back(
+        {.id = i, .at_usec = i, .app = i == 2 ? "web" : "api", .kind = "crashed", .severity = "error", .message = "m"});
+  }
+  auto events = as(viewer, bhttp::verb::get, "/api/events");
+  ASSERT_EQ(events.status, 200u) << events.raw.body();
+  ASSERT_EQ(events.body["data"].size(), 3u);
+  EXPECT_EQ(events.body["data"][0]["id"], 3);  // newest first
+  EXPECT_EQ(events.body["data"][0]["kind"], "crashed");
+  EXPECT_EQ(as(viewer, bhttp::verb::get, "/api/events?limit=1").body["data"].size(), 1u);
+  EXPECT_EQ(as(viewer, bhttp::verb::get, "/api/events?limit=-5").body["data"], json::array());  // clamped to 0
+  EXPECT_EQ(as(viewer, bhttp::verb::get, "/api/events?limit=many").body["data"].size(), 3u);    // not a number: default
+  auto web = as(viewer, bhttp::verb::get, "/api/events?app=web");
+  ASSERT_EQ(web.body["data"].size(), 1u);
+  EXPECT_EQ(web.body["data"][0]["app"], "web");
+
+  drain();
+  registry.audit.clear();
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    registry.audit.push_back({.id = i,
+                              .at_usec = i,
+                              .actor = "cli",
+                              .role = "admin",
+                              .action = "start",
+                              .target = i == 1 ? "web" : "api",
+                              .source = "",
+                              .result = "ok",
+                              .detail = ""});
+  }
+  auto audit = as(operator_, bhttp::verb::get, "/api/audit?limit=2");
+  ASSERT_EQ(audit.status, 200u) << audit.raw.body();
+  ASSERT_EQ(audit.body["data"].size(), 2u);
+  EXPECT_EQ(audit.body["data"][0]["id"], 3);
+  EXPECT_EQ(audit.body["data"][1]["target"], "api");
+  EXPECT_EQ(as(operator_, bhttp::verb::get, "/api/audit?target=web").body["data"].size(), 1u);
+  EXPECT_EQ(as(operator_, bhttp::verb::get, "/api/audit?limit=0").body["data"], json::array());
+  EXPECT_EQ(as(viewer, bhttp::verb::get, "/api/events?limit=2").status, 200u);
+  EXPECT_EQ(as(viewer, bhttp::verb::get, "/api/audit?limit=2").code(), "forbidden_role");
+}
+
 }  // namespace
 }  // namespace siax::api
