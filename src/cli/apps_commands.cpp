@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <set>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <fmt/chrono.h>
@@ -196,7 +196,7 @@ int AppsCommands::run_apps(const Endpoint& ep, bool as_json) {
   if (*list_ && watch_) return watch_apps(ep, "", as_json);
   if (*verbs_["status"] && watch_) return watch_apps(ep, app_name_, as_json);
   if (*list_) {
-    // The table's fields only: the rest of each app is not built (half of the parse).
+    // The table's fields only: the rest of each app is not built (less to allocate).
     static const std::set<std::string, std::less<>> kTableFields{"name",          "status",        "pid",
                                                                  "memory_usage", "restart_count", "enabled"};
     auto r = call(ep, "GET", "/api/apps", std::nullopt, as_json ? nullptr : &kTableFields);

@@ -1,7 +1,7 @@
 #pragma once
 /// Parsing the agent's JSON envelope in the CLI, optionally keeping only some fields of
-/// the objects of a list: `apps list` needs six fields of each app's twenty-odd, and not
-/// building the rest is about half of the parse (allocations of the whole DOM).
+/// the objects of a list: `apps list` needs six fields of each app's twenty-odd; not
+/// building the rest saved ~0.6 ms of CPU per call with 270 apps (docs/PERFORMANCE.md).
 ///
 /// Thread: pure functions.
 #include <set>
