@@ -77,7 +77,8 @@ Result<RegisterOutcome> AppService::register_app(const core::AppDefinition& give
                             store_.path_of(unit)));
   }
   auto& units = units_();
-  auto installed = units.install(def);
+  // Started at once: the start loads the new unit (no status read before it, see LoadCheck).
+  auto installed = units.install(def, options.start ? units::LoadCheck::AtStart : units::LoadCheck::Now);
   if (!installed) return tl::unexpected(installed.error());
 
   const auto now = now_();
@@ -97,7 +98,12 @@ Result<RegisterOutcome> AppService::register_app(const core::AppDefinition& give
     }
   }
   if (options.start && !out.start_error) {
-    if (auto s = units.start(def.name); !s) out.start_error = s.error();
+    auto s = installed->load_pending ? units.start_new(def.name) : units.start(def.name);
+    if (!s) out.start_error = s.error();
+  } else if (installed->load_pending) {
+    // Not started after all (the enable failed): load it now; a failure here shows at
+    // the next start, which reloads when systemd does not know the unit.
+    (void)units.confirm_load(def.name);
   }
   out.app = view(std::move(rec));
   return out;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <fmt/chrono.h>
@@ -194,7 +195,14 @@ int AppsCommands::run_apps(const Endpoint& ep, bool as_json) {
   };
   if (*list_ && watch_) return watch_apps(ep, "", as_json);
   if (*verbs_["status"] && watch_) return watch_apps(ep, app_name_, as_json);
-  if (*list_) return send("GET", "/api/apps", std::nullopt, apps_table);
+  if (*list_) {
+    // The table's fields only: the rest of each app is not built (less to allocate).
+    static const std::set<std::string, std::less<>> kTableFields{"name",          "status",        "pid",
+                                                                 "memory_usage", "restart_count", "enabled"};
+    auto r = call(ep, "GET", "/api/apps", std::nullopt, as_json ? nullptr : &kTableFields);
+    if (!r) return report(r.error(), as_json);
+    return print_reply(*r, as_json, apps_table);
+  }
   if (*register_ || *update_) {
     auto body = read_json_file(def_file_);
     if (!body) return report(body.error(), as_json);

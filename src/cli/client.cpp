@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/agent_connection.h"
+#include "cli/reply_parse.h"
 
 namespace siax::cli {
 
@@ -17,7 +18,7 @@ namespace {
 /// One request and its response over a connected stream (plain TCP or TLS).
 template <class Stream>
 Reply exchange(Stream& stream, const Endpoint& ep, const std::string& method, const std::string& target,
-               const std::optional<nlohmann::json>& body) {
+               const std::optional<nlohmann::json>& body, const std::set<std::string, std::less<>>* keep) {
   bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
   req.set(bhttp::field::host, ep.host);
   req.set(bhttp::field::user_agent, "siax-agent-cli");
@@ -38,8 +39,8 @@ Reply exchange(Stream& stream, const Endpoint& ep, const std::string& method, co
   auto res = parser.release();
   Reply reply;
   reply.status = res.result_int();
-  reply.raw = res.body();
-  reply.body = nlohmann::json::parse(reply.raw, nullptr, false);
+  reply.raw = std::move(res.body());
+  reply.body = parse_envelope(reply.raw, keep);
   if (reply.body.is_discarded()) reply.body = nullptr;
   return reply;
 }
@@ -56,14 +57,14 @@ boost::asio::ssl::context pinned_tls_context(const std::string& cert_file) {
 }
 
 Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
-                   const std::optional<nlohmann::json>& body) {
+                   const std::optional<nlohmann::json>& body, const std::set<std::string, std::less<>>* keep) {
   constexpr auto kTimeout = std::chrono::seconds(90);  // a start waits for systemd's job
   try {
     // TLS: the agent's own certificate is the only trust anchor (pinned), so a
     // self-signed certificate works and no other certificate is accepted. Its names are
     // not checked against ep.host: the CLI talks to the local agent by address.
     return with_agent_connection(ep, {kTimeout, /*shutdown=*/true},
-                                 [&](auto& stream) { return exchange(stream, ep, method, target, body); });
+                                 [&](auto& stream) { return exchange(stream, ep, method, target, body, keep); });
   } catch (const std::exception& e) {
     const std::string cert =
         ep.tls_cert_file ? fmt::format(", and is its certificate {}", *ep.tls_cert_file) : std::string();

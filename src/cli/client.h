@@ -1,6 +1,7 @@
 #pragma once
 /// A small synchronous HTTP client for the CLI's commands against the local agent.
 #include <optional>
+#include <set>
 #include <string>
 
 #include <boost/asio/ssl/context.hpp>
@@ -33,7 +34,10 @@ struct Reply {
 };
 
 /// Sends one request; Unavailable when the agent cannot be reached.
+/// `keep`: only these fields of each object in the reply's "data" list are parsed (see
+/// parse_envelope); nullptr: all of them.
 [[nodiscard]] Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
-                                 const std::optional<nlohmann::json>& body = std::nullopt);
+                                 const std::optional<nlohmann::json>& body = std::nullopt,
+                                 const std::set<std::string, std::less<>>* keep = nullptr);
 
 }  // namespace siax::cli

@@ -302,9 +302,8 @@ Result<bool> SqliteRegistry::remove_monitored(const std::string& key) {
 Result<std::optional<std::string>> SqliteRegistry::get_setting(const std::string& key) {
   std::lock_guard lock(mutex_);
   SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT value FROM settings WHERE key = ?1", "read the setting"));
-  SIAX_STORAGE_TRY(has_row, stmt->bind(1, key).step());
-  if (!*has_row) return std::optional<std::string>();
-  return std::optional<std::string>(stmt->text(0));
+  return detail::first_row<std::string>(stmt->bind(1, key),
+                                        [](const storage::Statement& s) -> Result<std::string> { return s.text(0); });
 }
 
 Result<void> SqliteRegistry::put_setting(const std::string& key, const std::string& value) {

@@ -40,7 +40,7 @@ Result<std::string> AppUnits::check_and_render(const core::AppDefinition& def) c
   return render(def);
 }
 
-Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
+Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def, LoadCheck check) {
   if (auto s = core::validate_definition(def); !s) return tl::unexpected(s.error());
   if (auto s = preflight(def, host_, settings_); !s) return tl::unexpected(s.error());
   auto content = render(def);
@@ -65,44 +65,46 @@ Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
                 {{"missing_right", "write_unit_files"}});
   }
   // The secret environment file: rendered (and so validated) before anything is written.
-  const bool secrets_given = def.secret_values.has_value();
-  std::optional<std::string> env_text;
-  if (secrets_given && !def.secret_values->empty()) {
+  SecretChange env;
+  env.given = def.secret_values.has_value();
+  if (env.given && !def.secret_values->empty()) {
     auto text = core::render_environment_file(def);
     if (!text) return tl::unexpected(text.error());
-    env_text = std::move(*text);
+    env.text = std::move(*text);
   }
-  if ((env_text || !def.secret_names.empty()) && secrets_ == nullptr) {
+  if ((env.text || !def.secret_names.empty()) && secrets_ == nullptr) {
     return fail(ErrorKind::InvalidInput, "secret_environment_unsupported",
                 "this agent has no store for secret environment files: leave secret_environment out");
   }
+  return write_unit(def, std::move(out), env, check);
+}
+
+Result<InstallOutcome> AppUnits::write_unit(const core::AppDefinition& def, InstallOutcome out, SecretChange& env,
+                                            LoadCheck check) {
   auto previous = store_.read(out.unit);
   if (!previous) return tl::unexpected(previous.error());
-
-  std::optional<std::string> previous_env;
-  bool env_changed = false;
-  if (env_text) {
+  if (env.text) {
     auto before = secrets_->read(def.name);
     if (!before) return tl::unexpected(before.error());
-    previous_env = std::move(*before);
-    env_changed = previous_env != env_text;
-    if (env_changed) {
-      if (auto s = secrets_->write(def.name, *env_text); !s) return tl::unexpected(s.error());
+    env.previous = std::move(*before);
+    env.changed = env.previous != env.text;
+    if (env.changed) {
+      if (auto s = secrets_->write(def.name, *env.text); !s) return tl::unexpected(s.error());
     }
   }
   // Puts the secret file back as it was (best effort: the caller sees the first error).
   auto restore_env = [&] {
-    if (!env_changed) return;
-    (void)(previous_env ? secrets_->write(def.name, *previous_env) : secrets_->remove(def.name));
+    if (!env.changed) return;
+    (void)(env.previous ? secrets_->write(def.name, *env.previous) : secrets_->remove(def.name));
   };
   // An empty secret_environment: the unit no longer names the file, so it goes after the unit.
   auto drop_env = [&]() -> Status {
-    if (secrets_ != nullptr && secrets_given && def.secret_values->empty()) return secrets_->remove(def.name);
+    if (secrets_ != nullptr && env.given && def.secret_values->empty()) return secrets_->remove(def.name);
     return ok();
   };
 
   if (*previous && **previous == out.content) {
-    out.changed = env_changed;
+    out.changed = env.changed;
     if (auto s = drop_env(); !s) return tl::unexpected(s.error());
     return out;
   }
@@ -122,7 +124,9 @@ Result<InstallOutcome> AppUnits::install(const core::AppDefinition& def) {
     return tl::unexpected(s.error());
   }
   out.changed = true;
-  if (auto s = reload_after_write(out.unit, new_to_systemd); !s) {
+  if (new_to_systemd && check == LoadCheck::AtStart) {
+    out.load_pending = true;  // the caller's start_new() loads it (and reloads if it must)
+  } else if (auto s = reload_after_write(out.unit, new_to_systemd); !s) {
     // Put things back as they were: the old file, or none.
     auto restored = *previous ? store_.write(out.unit, **previous) : store_.remove(out.unit);
     (void)restored;  // the reload error is what the caller needs to see
@@ -157,7 +161,29 @@ Status AppUnits::start(const std::string& app) {
   // start limit: forget the failed state (and the limit's counter) first. If that is
   // refused, the start itself reports the refusal.
   (void)systemd_.reset_failed(*unit);
-  return systemd_.start(*unit);
+  return start_loading(*unit);
+}
+
+Status AppUnits::start_new(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto s = require_unit_file(app, *unit); !s) return s;
+  return start_loading(*unit);  // a unit new to systemd has no failed state to forget
+}
+
+Status AppUnits::confirm_load(const std::string& app) {
+  auto unit = unit_of(app);
+  if (!unit) return tl::unexpected(unit.error());
+  return reload_after_write(*unit, true);
+}
+
+Status AppUnits::start_loading(const std::string& unit) {
+  auto s = systemd_.start(unit);
+  if (s || s.error().kind != ErrorKind::NotFound) return s;
+  // systemd has no such unit although its file exists: written in the same clock tick as
+  // systemd's last look at the unit directory, or by hand. A reload reads it; once.
+  if (auto r = systemd_.daemon_reload(); !r) return r;
+  return systemd_.start(unit);
 }
 
 Status AppUnits::stop(const std::string& app) {

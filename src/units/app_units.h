@@ -10,6 +10,7 @@
 /// a permission error is reported before anything is changed where it can be
 /// known in advance.
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -29,6 +30,18 @@ struct InstallOutcome {
   std::string path;       ///< where the unit file is
   std::string content;    ///< what was rendered
   bool changed = false;   ///< false when the file already had this content
+  /// A unit new to systemd, written with LoadCheck::AtStart and not loaded yet: the
+  /// caller starts it with start_new() (or, if it does not start it, calls confirm_load()).
+  bool load_pending = false;
+};
+
+/// When install() has systemd load a unit it has never loaded (no daemon-reload needed).
+enum class LoadCheck {
+  Now,      ///< at once: a status read loads it; a daemon-reload if systemd did not see the file
+  AtStart,  ///< the caller starts it next (start_new): the start loads it, no read before it.
+            ///< Each read of a unit nothing holds loads and unloads it again in systemd
+            ///< (~16 loads per status read): with 200 units that was most of systemd's work
+            ///< per registration (docs/PERFORMANCE.md).
 };
 
 /// What the agent is allowed to do on this host (the panel's yellow banner).
@@ -57,11 +70,12 @@ class AppUnits {
 
   /// Validates (syntax and host checks), renders, writes the unit atomically and
   /// reloads systemd (not for a unit systemd has never loaded: then it is loaded from the
-  /// new file at once and checked, with a reload only when systemd did not pick it up). Does not start or enable. The secret environment file: written
+  /// new file as `check` says, with a reload only when systemd did not pick it up). Does
+  /// not start or enable. The secret environment file: written
   /// first when `def.secret_values` has values, removed after the unit when it is an
   /// empty map, left as it is when nullopt; put back as it was when the unit cannot be
   /// written or reloaded. `changed` is also true when only the secret file changed.
-  [[nodiscard]] Result<InstallOutcome> install(const core::AppDefinition& def);
+  [[nodiscard]] Result<InstallOutcome> install(const core::AppDefinition& def, LoadCheck check = LoadCheck::Now);
   /// Renders without touching anything (for previews and drift checks). Never contains a
   /// secret value (only the EnvironmentFile= path).
   [[nodiscard]] Result<std::string> render(const core::AppDefinition& def) const;
@@ -69,7 +83,15 @@ class AppUnits {
   /// would write, without writing anything (the panel's preview).
   [[nodiscard]] Result<std::string> check_and_render(const core::AppDefinition& def) const;
 
+  /// Forgets a failed state, then starts. A unit systemd reports not found although its
+  /// file exists (written in the same clock tick as systemd's last look at the directory,
+  /// or by hand) is started again after one daemon-reload.
   [[nodiscard]] Status start(const std::string& app);
+  /// start() for a unit install() just wrote with load_pending: no reset-failed first
+  /// (systemd has no state for it to forget; asking would load and unload it).
+  [[nodiscard]] Status start_new(const std::string& app);
+  /// For a load_pending unit that is not started: the LoadCheck::Now check, afterwards.
+  [[nodiscard]] Status confirm_load(const std::string& app);
   [[nodiscard]] Status stop(const std::string& app);
   [[nodiscard]] Status restart(const std::string& app);
   [[nodiscard]] Status enable(const std::string& app);
@@ -99,6 +121,19 @@ class AppUnits {
   /// After a unit file was written: a daemon-reload, or, for a unit new to systemd, a load
   /// of it (status) with a reload only if it did not load.
   [[nodiscard]] Status reload_after_write(const std::string& unit, bool new_to_systemd);
+  /// The secret environment file's change in one install().
+  struct SecretChange {
+    bool given = false;                   ///< def.secret_values was set
+    std::optional<std::string> text;      ///< the file to write (values given)
+    std::optional<std::string> previous;  ///< the file before, when text was written
+    bool changed = false;                 ///< the file was (re)written
+  };
+  /// install() once the checks passed: writes the secret file and the unit, then loads
+  /// or reloads as `check` says; puts both back as they were on failure.
+  [[nodiscard]] Result<InstallOutcome> write_unit(const core::AppDefinition& def, InstallOutcome out,
+                                                  SecretChange& env, LoadCheck check);
+  /// systemd's start; on "no such unit", one daemon-reload and a second start.
+  [[nodiscard]] Status start_loading(const std::string& unit);
 
   ports::SystemdManager& systemd_;
   ports::UnitFileStore& store_;

@@ -16,6 +16,7 @@ class FakeSystemd final : public ports::SystemdManager {
   std::map<std::string, core::UnitStatus> units;
   std::vector<std::string> calls;             ///< "start siax-app-x.service", "daemon-reload", ...
   std::map<std::string, Error> failures;      ///< verb -> error to return
+  std::map<std::string, int> failures_left;   ///< verb -> calls that still fail (then the failure is removed)
   ports::Capabilities capabilities{true, true, true, "fake"};
   /// When set: status() of a unit not in `units` loads it "from disk" (load_state
   /// "loaded") if this says its file exists, like systemd's on-demand load.
@@ -95,8 +96,14 @@ class FakeSystemd final : public ports::SystemdManager {
  private:
   Status record(const std::string& verb, const std::string& u) {
     calls.push_back(u.empty() ? verb : verb + " " + u);
-    if (auto it = failures.find(verb); it != failures.end()) return tl::unexpected(it->second);
-    return ok();
+    auto it = failures.find(verb);
+    if (it == failures.end()) return ok();
+    Error e = it->second;
+    if (auto left = failures_left.find(verb); left != failures_left.end() && --left->second <= 0) {
+      failures_left.erase(left);
+      failures.erase(it);
+    }
+    return tl::unexpected(std::move(e));
   }
   core::UnitStatus& unit(const std::string& u) {
     auto& st = units[u];

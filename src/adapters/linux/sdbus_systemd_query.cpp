@@ -102,10 +102,14 @@ Result<core::UnitStatus> SdbusSystemd::status(const std::string& unit) {
   // Only the properties the model needs, asked all at once: GetAll on a service returns
   // some 250 properties and costs systemd milliseconds per unit (docs/PERFORMANCE.md).
   int outstanding = 0;
+  // StateChangeTimestampMonotonic first: the Gets are answered one by one and a state
+  // change can land between two of them; read first, it is never newer than the rest of
+  // the read, so a read torn by a restart is dropped by the store as older (not taken as
+  // new with a half-old state).
   static constexpr std::array<std::pair<const char*, const char*>, 16> kProperties = {{
+      {kUnitIface, "StateChangeTimestampMonotonic"},
       {kUnitIface, "Id"}, {kUnitIface, "Description"}, {kUnitIface, "LoadState"}, {kUnitIface, "ActiveState"},
       {kUnitIface, "SubState"}, {kUnitIface, "UnitFileState"}, {kUnitIface, "StateChangeTimestamp"},
-      {kUnitIface, "StateChangeTimestampMonotonic"},
       {kServiceIface, "Result"}, {kServiceIface, "ControlGroup"}, {kServiceIface, "MainPID"},
       {kServiceIface, "NRestarts"}, {kServiceIface, "ExecMainCode"}, {kServiceIface, "ExecMainStatus"},
       {kServiceIface, "MemoryCurrent"}, {kServiceIface, "CPUUsageNSec"},

@@ -46,9 +46,12 @@ def read_pid(admin, path):
     return body["data"]
 
 
-# Known flake, not diagnosed: 1 failure in 4 full runs of the suite on 252 under load (the
-# assertion message was not kept). Runs every time and reports XPASS/XFAIL; see the issue 12 note.
-@pytest.mark.xfail(strict=False, reason="1 failure in 4 suite runs under load, cause not yet found")
+# Known flake: 1 failure in 4 full runs of the suite on 252 under load (the assertion
+# message was not kept). Likely cause, fixed since: a status read (16 Gets answered one by
+# one) torn by the restart carried the new StateChangeTimestampMonotonic with the old
+# state and overwrote the API's put; the timestamp is now read first (docs/PERFORMANCE.md,
+# "perf4"). Non-strict until it has passed several loaded suite runs; reports XPASS/XFAIL.
+@pytest.mark.xfail(strict=False, reason="1 failure in 4 loaded suite runs; likely cause fixed, not yet confirmed")
 def test_a_read_right_after_each_answer_sees_the_new_pid(fast, busy_sandbox):
     admin = fast
     code, res, _ = admin.post("/api/apps/register", dict(node_app(NAME, free_port()), start=True))

@@ -44,6 +44,30 @@ TEST_F(AppServiceTest, RegisterInstallsRecordsEnablesAndStarts) {
   EXPECT_EQ(out->app.status->phase(), core::UnitPhase::Active);
 }
 
+TEST_F(AppServiceTest, ARegistrationStartedAtOnceDoesNotReadTheNewUnitBeforeItsStart) {
+  auto out = service.register_app(app(), {.start = true});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_FALSE(out->start_error);
+  // No status read, reset-failed or reload before the start (each would load the unit).
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "start " + unit(), "status " + unit()}));
+}
+
+TEST_F(AppServiceTest, ARegistrationNotStartedHasTheNewUnitLoaded) {
+  systemd.loads_from_disk = [&](const std::string& u) { return store.files.contains(u); };
+  ASSERT_TRUE(service.register_app(app(), {}));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "status " + unit(), "status " + unit()}));
+}
+
+TEST_F(AppServiceTest, ARegistrationWhoseEnableFailedStillHasItsUnitChecked) {
+  systemd.failures["enable"] = Error{ErrorKind::PermissionDenied, "permission_denied", "no", {}};
+  auto out = service.register_app(app(), {.enable = true, .start = true});
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(out->start_error);
+  // The fake does not load from disk: the check reloads.
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "enable " + unit(), "status " + unit(),
+                                                     "daemon-reload", "status " + unit()}));
+}
+
 TEST_F(AppServiceTest, RegisterTwiceIsAConflict) {
   ASSERT_TRUE(service.register_app(app(), {}));
   auto again = service.register_app(app(), {});

@@ -72,6 +72,65 @@ TEST_F(AppUnitsTest, AnUnreadableListOfLoadedUnitsMeansAReload) {
   EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "daemon-reload"}));
 }
 
+TEST_F(AppUnitsTest, ANewUnitStartedNextIsNotReadBeforeItsStart) {
+  // Each read of a unit nothing holds loads and unloads it in systemd: the start loads it.
+  auto out = units.install(app(), LoadCheck::AtStart);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_TRUE(out->load_pending);
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states"}));
+  ASSERT_TRUE(units.start_new("api"));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"list-states", "start siax-app-api.service"}));
+}
+
+TEST_F(AppUnitsTest, AnUpdateStartedNextIsStillReloaded) {
+  ASSERT_TRUE(units.install(app()));
+  systemd.calls.clear();
+  auto d = app();
+  d.environment["X"] = "1";
+  auto out = units.install(d, LoadCheck::AtStart);
+  ASSERT_TRUE(out);
+  EXPECT_FALSE(out->load_pending);
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"daemon-reload"}));
+}
+
+TEST_F(AppUnitsTest, AUnitSystemdDoesNotFindIsStartedAgainAfterOneReload) {
+  ASSERT_TRUE(units.install(app(), LoadCheck::AtStart));
+  systemd.calls.clear();
+  systemd.failures["start"] = Error{ErrorKind::NotFound, "unit_not_found", "Unit siax-app-api.service not found.", {}};
+  systemd.failures_left["start"] = 1;
+  ASSERT_TRUE(units.start_new("api"));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"start siax-app-api.service", "daemon-reload",
+                                                     "start siax-app-api.service"}));
+  EXPECT_EQ(systemd.units["siax-app-api.service"].active_state, "active");
+}
+
+TEST_F(AppUnitsTest, AStartStillNotFoundAfterTheReloadIsReportedWithOneReloadOnly) {
+  ASSERT_TRUE(units.install(app()));
+  systemd.calls.clear();
+  systemd.failures["start"] = Error{ErrorKind::NotFound, "unit_not_found", "Unit siax-app-api.service not found.", {}};
+  auto s = units.start("api");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "unit_not_found");
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"reset-failed siax-app-api.service", "start siax-app-api.service",
+                                                     "daemon-reload", "start siax-app-api.service"}));
+}
+
+TEST_F(AppUnitsTest, OtherStartFailuresAreNotRetried) {
+  ASSERT_TRUE(units.install(app()));
+  systemd.calls.clear();
+  systemd.failures["start"] = Error{ErrorKind::OperationFailed, "start_failed", "exit 1", {}};
+  ASSERT_FALSE(units.start_new("api"));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"start siax-app-api.service"}));
+}
+
+TEST_F(AppUnitsTest, ConfirmLoadIsTheCheckInstallWouldHaveMade) {
+  systemd.loads_from_disk = [&](const std::string& u) { return store.files.contains(u); };
+  ASSERT_TRUE(units.install(app(), LoadCheck::AtStart));
+  systemd.calls.clear();
+  ASSERT_TRUE(units.confirm_load("api"));
+  EXPECT_EQ(systemd.calls, (std::vector<std::string>{"status siax-app-api.service"}));
+}
+
 TEST(SystemdHasLoaded, OnlyALoadedEntryOfThatUnitCounts) {
   const std::string u = "siax-app-a.service";
   EXPECT_FALSE(systemd_has_loaded({}, u));
