@@ -147,6 +147,39 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
   return true;
 }
 
+bool StateStore::put_usage(const std::string& name, const json& usage, std::int64_t now_ms) {
+  std::vector<ChangePtr> out;
+  {
+    std::lock_guard lock(mu_);
+    auto it = apps_.find(name);
+    if (it == apps_.end() || !usage.is_object() || !it->second.object.is_object()) return false;
+    auto& object = it->second.object;
+    bool differs = false;
+    for (const auto& f : usage_fields()) {
+      auto u = usage.find(f);
+      if (u == usage.end()) continue;
+      auto held = object.find(f);
+      if (held == object.end() || *held != *u) differs = true;
+    }
+    if (!differs) {
+      ++stats_.unchanged;
+      return false;
+    }
+    if (now_ms - it->second.usage_at_ms < options_.usage_interval_ms) {
+      ++stats_.coalesced;
+      return false;
+    }
+    for (const auto& f : usage_fields()) {
+      if (auto u = usage.find(f); u != usage.end()) object[f] = *u;
+    }
+    it->second.usage_at_ms = now_ms;
+    record("app", json{{"app", object}}, out);
+    apps_version_ = version_;
+  }
+  publish(out);
+  return true;
+}
+
 bool is_stale(std::uint64_t order, std::uint64_t held) {
   return order != 0 && held != 0 && order < held;  // monotonic: never set back within a boot
 }
