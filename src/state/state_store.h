@@ -186,6 +186,8 @@ class StateStore {
     std::uint64_t order = 0;       ///< the newest order put (see put_app)
   };
   void record(std::string type, nlohmann::json data, std::vector<ChangePtr>& out);  // under mu_
+  /// record("app", {"app": object}) without copying the object (the same bytes). Under mu_.
+  void record_app(const nlohmann::json& object, std::vector<ChangePtr>& out);
   void publish(const std::vector<ChangePtr>& changes);                              // outside mu_
 
   const StoreOptions options_;

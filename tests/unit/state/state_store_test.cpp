@@ -65,6 +65,23 @@ TEST(StateStore, PutUsagePatchesOnlyUsageFieldsAndIsCoalesced) {
   EXPECT_NE(store.apps().json->find("2.5"), std::string::npos) << "the cached list follows";
 }
 
+TEST(StateStore, AnAppChangeIsTheAppAndItsVersionAsOneJsonLine) {
+  StateStore store;
+  json a = app("a", "running", 1.25);
+  a["description"] = "caf\u00e9 \"quoted\" \\ line\nnext";
+  a["pids"] = json::array({1, 2});
+  a["failure"] = nullptr;
+  ASSERT_TRUE(store.put_app("a", a, {}, 0));
+  ASSERT_TRUE(store.put_usage("a", json{{"cpu_usage", 2.0}}, 10'000));
+  auto changes = store.changes_since(0);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ(changes->at(0)->data, (json{{"app", a}, {"version", 1}}).dump());
+  a["cpu_usage"] = 2.0;
+  EXPECT_EQ(changes->at(1)->data, (json{{"app", a}, {"version", 2}}).dump());
+  EXPECT_EQ(changes->at(1)->type, "app");
+}
+
 TEST(StateStore, ExtraIsKeptWithoutMakingAChange) {
   StateStore store;
   ASSERT_TRUE(store.put_app("a", app("a", "running"), json{{"active_state", "active"}}, 0));
