@@ -70,10 +70,8 @@ step "style of the lines this branch adds vs main (clang-format, clang-tidy nami
 # Not counted: code moved between files counts as added, so a split shows old lines.
 bash scripts/check-style.sh 2>&1 | tee "$LOGDIR/check-style.log" || true
 
-step "layout: files <= 500 lines, functions <= 80, module dependencies as docs/ARCHITECTURE.md (reported, not counted yet)"
-# Reported until issue 11's splits are all merged; then this line becomes
-# run_counted check-layout bash scripts/check-layout.sh
-bash scripts/check-layout.sh 2>&1 | tee "$LOGDIR/check-layout.log" || true
+step "layout: files <= 500 lines, functions <= 80, module dependencies as docs/ARCHITECTURE.md (counted)"
+run_counted check-layout bash scripts/check-layout.sh
 step "the layout checker's own tests (small trees with each kind of violation)"
 run_summary check-layout-test bash tests/scripts/check_layout_test.sh
 

@@ -226,7 +226,7 @@ Result<std::pair<std::optional<std::string>, std::string>> AppService::unit_file
   return std::pair{std::move(*on_disk), std::move(*rendered)};
 }
 
-std::vector<RecoveryFinding> AppService::recover() {
+std::vector<RecoveryFinding> AppService::recover(bool list_unknown) {
   std::vector<RecoveryFinding> findings;
   auto recs = registry_.list_apps();
   if (!recs) {
@@ -273,6 +273,7 @@ std::vector<RecoveryFinding> AppService::recover() {
       findings.push_back({name, "repair_failed", installed.error().message});
     }
   }
+  if (!list_unknown) return findings;
   auto present = units.list_installed();
   if (present) {
     for (const auto& app : *present) {

@@ -85,7 +85,10 @@ class AppService {
   /// Compares the registry with the unit directory and systemd. Rewrites unit files the
   /// agent wrote that are missing or stale (then daemon-reload); reports edited and
   /// foreign files and unknown siax-app-* units. Never starts, stops or restarts an app.
-  [[nodiscard]] std::vector<RecoveryFinding> recover();
+  /// `list_unknown`: also ask systemd for every siax-app-* unit and unit file, to report
+  /// those not in the registry (ListUnitFilesByPatterns costs systemd 0.3-0.5 s with the
+  /// host's unit files: the periodic pass leaves it out; start-up and POST do it).
+  [[nodiscard]] std::vector<RecoveryFinding> recover(bool list_unknown = true);
 
  private:
   [[nodiscard]] Result<registry::AppRecord> require(const std::string& name);

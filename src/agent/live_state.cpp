@@ -92,6 +92,14 @@ json monitored_json(const registry::MonitoredProcess& m, const std::optional<mon
 
 json event_json(const monitor::Event& event) { return monitor::to_json(event); }
 
+json usage_json(const monitor::AppState& state) {
+  return json{{"cpu_usage", state.cpu_percent},
+              {"memory_usage", state.memory_bytes},
+              {"memory_source", state.memory_from_systemd ? "systemd" : "proc"},
+              {"uptime_seconds", state.uptime_seconds ? json(*state.uptime_seconds) : json(nullptr)},
+              {"monitored_at", state.updated_usec}};
+}
+
 std::int64_t LiveFeed::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -121,20 +129,22 @@ monitor::AppState without_usage(monitor::AppState s) {
 
 }  // namespace
 
-bool LiveFeed::unchanged_since_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
-                                   const monitor::AppState& state, std::int64_t now) {
+LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
+                                           const monitor::AppState& state, std::int64_t now) {
   std::optional<core::UnitStatus> status;
   if (unit) status = *unit;
   const std::string error = unit ? std::string() : unit.error().message;
   std::lock_guard lock(fed_mu_);
   auto it = fed_.find(record.definition.name);
-  if (it != fed_.end() && now - it->second.at_ms < store_.usage_interval_ms() && it->second.record == record &&
-      it->second.unit_error == error && same_unit(it->second.unit, status) &&
-      without_usage(it->second.state) == without_usage(state)) {
-    return true;
+  if (it != fed_.end() && it->second.record == record && it->second.unit_error == error &&
+      same_unit(it->second.unit, status) && without_usage(it->second.state) == without_usage(state)) {
+    if (now - it->second.at_ms < store_.usage_interval_ms()) return Since::Same;
+    it->second.state = state;
+    it->second.at_ms = now;
+    return Since::UsageOnly;
   }
   fed_[record.definition.name] = Fed{record, std::move(status), error, state, now};
-  return false;
+  return Since::Moved;
 }
 
 void LiveFeed::forget(const std::string& name) {
@@ -144,9 +154,19 @@ void LiveFeed::forget(const std::string& name) {
 
 void LiveFeed::app(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
                    const monitor::AppState& state) {
-  if (unchanged_since_put(record, unit, state, now_ms())) return;
+  const Since since = compare_with_put(record, unit, state, now_ms());
+  if (since == Since::Same) return;
   std::optional<core::UnitStatus> status;
   if (unit) status = *unit;
+  if (since == Since::UsageOnly) {
+    // The object took its usage from the monitor only when the monitor saw systemd's
+    // current state (app_summary_json); otherwise its figures are systemd's, unchanged.
+    if (status && state.active_state == status->active_state && state.sub_state == status->sub_state &&
+        state.main_pid == static_cast<int>(status->main_pid)) {
+      (void)store_.put_usage(record.definition.name, usage_json(state), now_ms());
+    }
+    return;
+  }
   const std::string error = unit ? std::string() : unit.error().message;
   (void)store_.put_app(record.definition.name, app_summary_json(record, status, error, state),
                        app_detail_extra_json(record, status), now_ms(), status ? status->state_change_mono_usec : 0);

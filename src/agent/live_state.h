@@ -37,6 +37,9 @@ namespace siax::agent {
 /// The object GET /api/monitored lists. Pure.
 [[nodiscard]] nlohmann::json monitored_json(const registry::MonitoredProcess& spec,
                                             const std::optional<monitor::MonitoredState>& state);
+/// The usage fields of an app object (StateStore::usage_fields) from the monitor's state,
+/// as app_summary_json writes them. Pure.
+[[nodiscard]] nlohmann::json usage_json(const monitor::AppState& state);
 /// An event as GET /api/events and the stream show it (no id: not stored yet). Pure.
 [[nodiscard]] nlohmann::json event_json(const monitor::Event& event);
 
@@ -65,8 +68,12 @@ class LiveFeed {
   /// Whether the monitor's view of an app is the one last put but for usage (CPU, memory,
   /// uptime) within the store's usage interval: then building its JSON (the monitor's main
   /// cost per cycle with 200 apps) would only be coalesced away by the store.
-  bool unchanged_since_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
-                           const monitor::AppState& state, std::int64_t now);
+  enum class Since { Moved, UsageOnly, Same };
+  /// How the monitor's view of an app compares with the one last put whole: moved (status,
+  /// pids, definition, systemd's view...: build it again), only in usage (CPU, memory,
+  /// uptime: patch those in the store), or within the store's usage interval (nothing to do).
+  Since compare_with_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
+                         const monitor::AppState& state, std::int64_t now);
   void forget(const std::string& name);
 
   state::StateStore& store_;

@@ -1,13 +1,15 @@
 #pragma once
 /// The monitor loop: what tells the truth about every app. Each cycle it reads the
-/// registry (managed apps and monitored processes), asks systemd for each app's unit,
-/// scans /proc once, reconciles (monitor/reconcile.h), turns transitions into events
-/// (stored in the registry, handed to the cloud), schedules HTTP health checks and keeps
-/// the latest states for the API.
+/// registry (managed apps and monitored processes), scans /proc once (incrementally: see
+/// ProcScanner), reconciles (monitor/reconcile.h), turns transitions into events (stored in
+/// the registry, handed to the cloud), schedules HTTP health checks and keeps the latest
+/// states for the API. systemd is asked about an app's unit only when it is new to the
+/// monitor, when a signal or an operation named it, when its main process vanished, or on
+/// its turn in the slow safety-net re-sync (MonitorOptions::resync_interval).
 ///
-/// A cycle runs every `scan_interval`, and soon after `trigger()` (the unit watcher calls
-/// it when systemd changes one of our units; the API after a lifecycle operation), so a
-/// change is seen within ~100 ms when systemd signals it, and within one interval at worst.
+/// A cycle runs every `scan_interval`; trigger(app) (the unit watcher calls it when systemd
+/// changes one of our units; the API after a lifecycle operation) re-reads that app within
+/// a few milliseconds, and trigger() (a daemon-reload, a reconnection) re-reads every unit.
 ///
 /// Threading: one monitor thread runs the cycles (it blocks on D-Bus, /proc and SQLite).
 /// `trigger`, the getters and `scan_processes` may be called from any thread. Health
@@ -75,9 +77,8 @@ struct MonitorDeps {
   /// May be empty.
   std::function<void(const std::string& app)> on_removed = nullptr;
   /// The load/active/sub states of every loaded unit of ours, by app name, in one call to
-  /// systemd. May be empty (then every app's unit is read every cycle). When set, a cycle
-  /// reads an app's full status only when it is due: its states moved, its main process is
-  /// gone, it was named by trigger(app), or its periodic turn came (see MonitorOptions).
+  /// systemd: asked by a signalled re-read of a stopped app, to skip the read when systemd
+  /// still has the unit unloaded (see run_partial). May be empty.
   std::function<Result<std::map<std::string, ports::UnitListEntry>>()> unit_states = nullptr;
   /// The live state (issue 12). Called on the monitor thread for every app each time it is
   /// reconciled (a full cycle or a signalled re-read of that app), with what it was
@@ -106,13 +107,14 @@ struct MonitorOptions {
   /// A trigger waits this long for more triggers before scanning (systemd sends several
   /// signals per job).
   std::chrono::milliseconds trigger_debounce{100};
-  /// With Deps::unit_states: every app's full status is read at least every this many
-  /// cycles (a safety net behind the signals and the per-cycle list of states: the apps take
-  /// turns, 1/24 of them per cycle, every unit every 2 minutes at 5 s), and all of them
-  /// after trigger(). Usage comes from the cgroup or the processes every cycle.
-  int full_refresh_every = 24;
-  // (The unit-file drift check, a registry read and a file read per app, runs only when
-  // the app's unit is read in full: after a signal, a daemon-reload, or its turn.)
+  /// The safety net behind the signals: every app's unit is read in full once per this
+  /// interval, spread over it (each cycle reads the apps whose turn it is: 1 in
+  /// resync_interval / scan_interval). Between turns a cycle asks systemd nothing about an
+  /// app it has read, unless a signal or an operation named it (trigger), or its main
+  /// process vanished from /proc. Usage comes from the cgroup or the processes every cycle.
+  /// (The unit-file drift check, a registry read and a file read per app, runs only when
+  /// the app's unit is read in full.)
+  std::chrono::milliseconds resync_interval{300'000};
   /// trigger(app) alone (a systemd signal for that app, an operation) re-reads only the
   /// named apps' units and processes after this short debounce, instead of a full cycle.
   std::chrono::milliseconds signal_debounce{5};
@@ -133,6 +135,13 @@ struct MonitorStats {
   std::uint64_t unit_reads_saved = 0;     ///< statuses kept from the cycle before (states unmoved)
   std::uint64_t partial_cycles = 0;       ///< re-reads of only the signalled apps
 };
+
+/// How many cycles one safety-net re-sync is spread over (>= 1). Pure.
+[[nodiscard]] std::size_t resync_period(std::chrono::milliseconds resync_interval,
+                                        std::chrono::milliseconds scan_interval);
+/// Whether the app at `index` in the registry's list has its turn in the cycle at `phase`
+/// of a re-sync of `period` cycles. Pure.
+[[nodiscard]] bool resync_turn(std::size_t index, std::size_t phase, std::size_t period);
 
 /// How a monitored process's argv is kept in the registry's `command` column: a JSON
 /// array of strings. monitored_argv returns {} for anything else.
@@ -202,6 +211,63 @@ class MonitorService {
   /// Tells the process source which processes outside our units to keep fresh: the
   /// strays and the main processes the states name, and the monitored processes' pids.
   void update_hot_pids();
+  /// What a full cycle decides before reading anything.
+  struct CyclePlan {
+    bool read_all = false;         ///< after trigger(): every unit
+    std::set<std::string> named;   ///< trigger(app) since the last cycle
+    std::size_t phase = 0;         ///< of the safety-net re-sync
+    std::size_t period = 1;
+  };
+  /// What a full cycle collects; applied under the lock at its end.
+  struct CycleOutcome {
+    std::vector<monitor::AppState> changed;
+    std::vector<monitor::Event> events;
+    std::map<std::string, monitor::AppState> states;
+    std::map<std::string, core::UnitStatus> units;
+    std::map<std::string, monitor::MonitoredState> monitored;
+    std::uint64_t reads = 0;
+    std::uint64_t saved = 0;
+    std::uint64_t unit_errors = 0;
+  };
+  struct PartialOutcome {
+    std::vector<monitor::AppState> changed;
+    std::vector<monitor::Event> events;
+    std::vector<std::string> removed;
+    std::uint64_t reads = 0;
+  };
+  // monitor_cycle.cpp: the full cycle, in the order it runs.
+  CyclePlan plan_cycle();
+  bool keep_held(const std::string& app, CycleOutcome& out);
+  /// systemd's view of the app's unit: the one read before (`kept`) or a fresh read.
+  Result<core::UnitStatus> unit_for_cycle(const std::string& app, const CyclePlan& plan, bool turn,
+                                          const std::vector<core::ProcessInfo>& processes, bool& kept);
+  void ensure_main_process(const std::optional<core::UnitStatus>& unit, std::vector<core::ProcessInfo>& processes);
+  /// The app's health view (`adopt_check`: create or replace its tracker from the definition).
+  std::optional<monitor::HealthView> health_view(const core::AppDefinition& def,
+                                                 const std::optional<core::UnitStatus>& unit, std::int64_t now,
+                                                 bool adopt_check);
+  std::optional<monitor::Event> drift_for(const std::string& app, bool read_in_full, std::int64_t now);
+  void restart_if_unhealthy(const std::string& app, std::int64_t now, std::vector<monitor::Event>& events);
+  /// Feeds the app's event tracker; its events go to `events`. Whether to report the state.
+  bool observe(const std::string& app, const monitor::AppState& state, const std::optional<monitor::Event>& port_conflict,
+               const std::optional<monitor::Event>& drift, std::int64_t now, std::vector<monitor::Event>& events);
+  void cycle_app(const registry::AppRecord& record, const CyclePlan& plan, bool turn,
+                 std::vector<core::ProcessInfo>& processes, std::int64_t now, CycleOutcome& out);
+  void cycle_monitored(const std::vector<registry::MonitoredProcess>& specs,
+                       const std::vector<core::ProcessInfo>& processes, std::int64_t now, CycleOutcome& out);
+  /// Makes the cycle's outcome current; the apps that left the registry.
+  std::vector<std::string> commit_cycle(CycleOutcome& out, const std::vector<registry::AppRecord>* apps,
+                                        std::vector<core::ProcessInfo> processes, std::int64_t now);
+  void publish(const std::vector<monitor::Event>& events, const std::vector<std::string>& removed,
+               const std::vector<monitor::AppState>& changed);
+  void finish_cycle(std::chrono::steady_clock::time_point started, const std::string& error);
+  // monitor_cycle.cpp: the partial re-read.
+  bool unloaded_and_unmoved(const std::string& app, const std::optional<core::UnitStatus>& before,
+                            std::optional<Result<std::map<std::string, ports::UnitListEntry>>>& listed);
+  void reread_unit_processes(const std::string& unit_name, const Result<core::UnitStatus>& unit,
+                             std::vector<core::ProcessInfo>& table);
+  void partial_app(const std::string& name, std::int64_t now, std::vector<core::ProcessInfo>& table,
+                   std::optional<Result<std::map<std::string, ports::UnitListEntry>>>& listed, PartialOutcome& out);
   void loop();
   void wake();
   void emit(const monitor::Event& event);
@@ -230,8 +296,8 @@ class MonitorService {
   bool refresh_all_ = true;           ///< the next cycle reads every unit
   bool full_wanted_ = true;           ///< the next wake-up runs a full cycle (not only the named apps)
   std::set<std::string> refresh_;     ///< the next cycle reads these units
-  int cycles_since_full_ = 0;
-  std::chrono::steady_clock::time_point last_trim_{};  ///< malloc_trim after a cycle, at most once a minute  ///< the rotation's phase (0 .. full_refresh_every-1)
+  std::size_t cycles_since_full_ = 0;  ///< the re-sync's phase (0 .. resync_period-1)
+  std::chrono::steady_clock::time_point last_trim_{};  ///< malloc_trim after a cycle, at most once a minute
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -140,6 +140,7 @@ Status Agent::wire() {
   if (auto s = make_cloud(); !s) return s;
   agent::MonitorOptions mon_opts;
   mon_opts.scan_interval = cfg_.apps.scan_interval;
+  mon_opts.resync_interval = cfg_.apps.resync_interval;
   monitor_ = std::make_unique<agent::MonitorService>(monitor_deps(), mon_opts);
   unit_watcher_ = std::make_unique<adapters::UnitWatcher>(
       [this](const std::string& app) {

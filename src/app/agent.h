@@ -141,6 +141,7 @@ class Agent {
   std::unique_ptr<logs::LogEndpoint> log_endpoint_;
   std::unique_ptr<http::LocalSocketRelay> local_socket_;
   boost::asio::steady_timer recovery_timer_{ioc_};
+  bool recovered_once_ = false;  ///< io thread: the first recovery pass also lists unknown units
   boost::asio::steady_timer users_timer_{ioc_};
 };
 

@@ -96,13 +96,16 @@ void Agent::refresh_system() {
   });
 }
 
-/// Recovery at start-up and every minute: never starts, stops or restarts an app.
+/// Recovery at start-up and every apps.resync_interval_ms (5 min; it lists our units and
+/// unit files from systemd, part of the safety net): never starts, stops or restarts an app.
 void Agent::schedule_recovery() {
-  (void)workers_.try_post([this] {
-    for (const auto& f : apps_.recover()) spdlog::warn("recovery: {}: {}: {}", f.app, f.kind, f.detail);
+  const bool first = !recovered_once_;
+  recovered_once_ = true;
+  (void)workers_.try_post([this, first] {
+    for (const auto& f : apps_.recover(first)) spdlog::warn("recovery: {}: {}: {}", f.app, f.kind, f.detail);
   });
   refresh_system();
-  recovery_timer_.expires_after(std::chrono::minutes(1));
+  recovery_timer_.expires_after(cfg_.apps.resync_interval);
   recovery_timer_.async_wait([this](boost::system::error_code e) {
     if (!e) schedule_recovery();
   });

@@ -41,6 +41,7 @@
 /// | apps.usage_interval_ms       | SIAX_USAGE_INTERVAL_MS       | 5000                         |
 /// | limits.max_streams           | SIAX_MAX_STREAMS             | 32                           |
 /// | apps.scan_interval_ms        | SIAX_SCAN_INTERVAL_MS        | 5000                         |
+/// | apps.resync_interval_ms      | SIAX_RESYNC_INTERVAL_MS      | 300000                       |
 /// | runtimes.node                | SIAX_NODE                    | "/usr/bin/node"              |
 /// | runtimes.npm                 | SIAX_NPM                     | "/usr/bin/npm"               |
 /// | runtimes.python              | SIAX_PYTHON                  | "/usr/bin/python3"           |
@@ -119,6 +120,7 @@ struct AppsConfig {
   std::chrono::milliseconds start_settle{0};  ///< 0: answer when systemd's job is done
   std::chrono::milliseconds usage_interval{5'000};  ///< live state: usage changes at most this often per app
   std::chrono::milliseconds scan_interval{5'000};
+  std::chrono::milliseconds resync_interval{300'000};  ///< the monitor's safety-net re-read of every unit
   bool operator==(const AppsConfig&) const = default;
 };
 

@@ -37,7 +37,7 @@ struct KeyDef {
 };
 
 /// Every key of the configuration (the table is in schema_keys.cpp).
-extern const std::array<KeyDef, 35> kKeys;  // NOLINT(readability-identifier-naming): a constant
+extern const std::array<KeyDef, 36> kKeys;  // NOLINT(readability-identifier-naming): a constant
 inline constexpr std::array<std::string_view, 8> kSections = {"server",   "limits", "paths", "apps",
                                                               "runtimes", "log",    "cloud", "webhook"};
 

@@ -178,7 +178,7 @@ std::string shown(std::string_view s) {
 }
 
 // NOLINTNEXTLINE(readability-identifier-naming): a constant
-const std::array<KeyDef, 35> kKeys = {{
+const std::array<KeyDef, 36> kKeys = {{
     // [server]
     {"server", "listen", "SIAX_LISTEN", Type::String,
      "Address to listen on: an IP literal. 127.0.0.1 keeps the API local; 0.0.0.0 or :: exposes it (use TLS).",
@@ -345,6 +345,11 @@ const std::array<KeyDef, 35> kKeys = {{
      "How often app status and resource usage are refreshed, in milliseconds (100 to 3600000).",
      [](Config& c, const Value& v) { return set_duration(c.apps.scan_interval, v, 100, 3'600'000, " ms"); },
      [](const Config& c) { return render_ms(c.apps.scan_interval); }},
+    {"apps", "resync_interval_ms", "SIAX_RESYNC_INTERVAL_MS", Type::Integer,
+     "The safety net behind systemd's signals: every app's unit is read again in full once per this interval, "
+     "spread over it, in milliseconds (1000 to 86400000).",
+     [](Config& c, const Value& v) { return set_duration(c.apps.resync_interval, v, 1000, 86'400'000, " ms"); },
+     [](const Config& c) { return render_ms(c.apps.resync_interval); }},
     // [runtimes]
     {"runtimes", "node", "SIAX_NODE", Type::String, "Node.js interpreter for node apps. Absolute path.",
      [](Config& c, const Value& v) { return set_path(c.runtimes.node, v); },

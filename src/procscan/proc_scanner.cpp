@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/app_definition.h"
+#include "procscan/listen_sockets.h"
 #include "procscan/proc_parsers.h"
 
 namespace siax::procscan {
@@ -90,46 +91,6 @@ std::string readlink_at(int dirfd, const char* name) {
   return std::string(buf.data(), static_cast<std::size_t>(n));
 }
 
-/// Calls `on_line` for each line of a file, reading it in chunks so that a large
-/// /proc/net/tcp (a busy server) never sits whole in memory. Returns 0 or the errno.
-template <class F>
-int for_each_line(int dirfd, const char* name, F&& on_line) {
-  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return errno;
-  constexpr std::size_t kMaxLine = 4096;  // real lines are ~150 bytes; longer ones are dropped
-  std::string pending;
-  std::array<char, 65536> buf{};
-  bool skipping = false;
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) break;
-    std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
-    while (!chunk.empty()) {
-      auto nl = chunk.find('\n');
-      auto part = chunk.substr(0, nl);
-      if (!skipping) {
-        if (pending.size() + part.size() > kMaxLine) {
-          skipping = true;
-          pending.clear();
-        } else {
-          pending.append(part);
-        }
-      }
-      if (nl == std::string_view::npos) break;
-      if (!skipping) on_line(std::string_view(pending));
-      pending.clear();
-      skipping = false;
-      chunk.remove_prefix(nl + 1);
-    }
-  }
-  if (!pending.empty() && !skipping) on_line(std::string_view(pending));
-  return 0;
-}
-
 bool is_gone(int err) { return err == ENOENT || err == ESRCH; }
 
 bool is_pid_name(const char* name) {
@@ -163,7 +124,7 @@ struct ProcessRead {
 /// The TCP ports in LISTEN that a process holds (its fd links matched against `listening`),
 /// sorted and unique. Empty when its fds cannot be read (EACCES for other users'
 /// processes unless the agent has CAP_SYS_PTRACE).
-std::vector<std::uint16_t> read_ports(int pid_fd, const std::unordered_map<std::uint64_t, std::uint16_t>& listening,
+std::vector<std::uint16_t> read_ports(int pid_fd, const ListenMap& listening,
                                       std::size_t max_fds) {
   std::vector<std::uint16_t> ports;
   if (listening.empty()) return ports;
@@ -190,7 +151,7 @@ std::vector<std::uint16_t> read_ports(int pid_fd, const std::unordered_map<std::
 
 /// Reads one process in full (stat, status, cmdline, exe, cwd, cgroup, fd links).
 ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t btime,
-                         const std::unordered_map<std::uint64_t, std::uint16_t>& listening,
+                         const ListenMap& listening,
                          const ProcScannerOptions& options) {
   ProcessRead r;
   auto fail_with = [&](int err) {
@@ -260,7 +221,48 @@ ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t 
   return r;
 }
 
+/// The boot time from <root>/stat ("btime"), which start times are relative to.
+Result<std::int64_t> read_btime(const std::string& root, int root_fd) {
+  auto proc_stat = read_at(root_fd, "stat", 1 << 20);
+  if (proc_stat.error != 0) return proc_unreadable(root + "/stat", proc_stat.error);
+  auto btime = parse_btime(proc_stat.content);
+  if (!btime) {
+    return fail(ErrorKind::Unavailable, "proc_unreadable",
+                fmt::format("{}/stat has no 'btime' line; is a procfs mounted at {}?", root, root),
+                {{"path", root + "/stat"}});
+  }
+  return *btime;
+}
+
+/// The pid directories under the root, sorted (at most `max`; `truncated` when more).
+std::vector<int> list_pids(DIR* dir, std::size_t max, bool& truncated) {
+  std::vector<int> pids;
+  while (dirent* entry = ::readdir(dir)) {
+    if (!is_pid_name(entry->d_name)) continue;
+    if (pids.size() >= max) {
+      truncated = true;
+      break;
+    }
+    pids.push_back(std::atoi(entry->d_name));
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
 }  // namespace
+
+std::optional<ProcScanner::FullRead> ProcScanner::read_full(int root_fd, int pid, std::int64_t btime,
+                                                            const ListenMap& listening) {
+  ProcessRead r = read_process(root_fd, std::to_string(pid), btime, listening, options_);
+  switch (r.outcome) {
+    case Outcome::Vanished: ++stats_.vanished; return std::nullopt;
+    case Outcome::Unreadable: ++stats_.unreadable; return std::nullopt;
+    case Outcome::Malformed: ++stats_.malformed; return std::nullopt;
+    case Outcome::Ok: break;
+  }
+  ++stats_.full_reads;
+  return FullRead{std::move(r.info), r.starttime};
+}
 
 ProcScanner::ProcScanner(ProcScannerOptions options) : options_(std::move(options)) {
   if (options_.clk_tck <= 0) options_.clk_tck = ::sysconf(_SC_CLK_TCK);
@@ -337,91 +339,38 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_incremental(std::chrono
   if (!dir) return proc_unreadable(root, errno);
   const int root_fd = ::dirfd(dir.get());
   if (!btime_) {
-    auto proc_stat = read_at(root_fd, "stat", 1 << 20);
-    if (proc_stat.error != 0) return proc_unreadable(root + "/stat", proc_stat.error);
-    btime_ = parse_btime(proc_stat.content);
-    if (!btime_) {
-      return fail(ErrorKind::Unavailable, "proc_unreadable",
-                  fmt::format("{}/stat has no 'btime' line; is a procfs mounted at {}?", root, root),
-                  {{"path", root + "/stat"}});
-    }
+    auto btime = read_btime(root, root_fd);
+    if (!btime) return tl::unexpected(btime.error());
+    btime_ = *btime;
   }
-
   // The listening sockets: when they are the ones of the last scan, nobody's ports moved
   // (a socket that is opened, closed, or passed on changes the set or is a new process).
-  std::unordered_map<std::uint64_t, std::uint16_t> listening;
-  for (const char* name : {"net/tcp", "net/tcp6"}) {
-    (void)for_each_line(root_fd, name, [&](std::string_view line) {
-      if (auto entry = parse_proc_net_tcp_line(line)) listening.insert(*entry);
-    });
-  }
+  const ListenMap listening = listen_sockets(root, root_fd);
   stats_.listen_sockets = listening.size();
   std::vector<std::pair<std::uint64_t, std::uint16_t>> listen_now(listening.begin(), listening.end());
   std::sort(listen_now.begin(), listen_now.end());
   const bool ports_moved = listen_now != listen_seen_;
   listen_seen_ = std::move(listen_now);
-
-  std::vector<int> pids;
-  while (dirent* entry = ::readdir(dir.get())) {
-    if (!is_pid_name(entry->d_name)) continue;
-    if (pids.size() >= options_.max_processes) {
-      stats_.truncated = true;
-      break;
-    }
-    pids.push_back(std::atoi(entry->d_name));
-  }
+  const std::vector<int> pids = list_pids(dir.get(), options_.max_processes, stats_.truncated);
   stats_.listed = pids.size();
-  std::sort(pids.begin(), pids.end());
 
   std::unordered_map<int, Known> next;
   next.reserve(pids.size());
   std::vector<core::ProcessInfo> processes;
   processes.reserve(pids.size());
   for (int pid : pids) {
-    const std::string pid_name = std::to_string(pid);
     auto it = known_.find(pid);
-    bool full = it == known_.end() || it->second.young;
-    if (!full && (is_hot(it->second.info) || ports_moved)) {
-      Known k = std::move(it->second);
-      UniqueFd pid_fd(::openat(root_fd, pid_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!pid_fd) {
-        if (is_gone(errno)) {
-          ++stats_.vanished;
-        } else {
-          ++stats_.unreadable;
-        }
+    const bool known = it != known_.end() && !it->second.young;
+    if (known && (is_hot(it->second.info) || ports_moved)) {
+      const StatRefresh r = refresh_from_stat(root_fd, it->second, now, ports_moved ? &listening : nullptr);
+      if (r == StatRefresh::Gone) continue;
+      if (r == StatRefresh::Refreshed) {
+        processes.push_back(it->second.info);
+        next.emplace(pid, std::move(it->second));
         continue;
       }
-      auto stat = read_at(pid_fd.get(), "stat", 4096);
-      std::optional<StatFields> fields;
-      if (stat.error == 0) {
-        if (auto f = parse_stat_line(stat.content)) fields = std::move(*f);
-      }
-      if (!fields) {
-        ++stats_.vanished;
-        continue;
-      }
-      if (fields->starttime != k.starttime || fields->comm != k.info.comm) {
-        full = true;  // another process under the same pid, or it ran exec: read it again
-      } else {
-        ++stats_.stat_reads;
-        core::ProcessInfo& p = k.info;
-        const std::uint64_t ticks = fields->utime + fields->stime;
-        p.cpu_percent = cpu_percent(p.cpu_ticks, ticks,
-                                    std::chrono::duration_cast<std::chrono::nanoseconds>(now - k.sampled_at),
-                                    options_.clk_tck);
-        p.cpu_ticks = ticks;
-        k.sampled_at = now;
-        p.state = fields->state;
-        p.ppid = fields->ppid;
-        p.rss_bytes = fields->rss_pages * static_cast<std::uint64_t>(options_.page_size);
-        if (ports_moved && !p.kernel_thread) p.listen_ports = read_ports(pid_fd.get(), listening, options_.max_fds_per_process);
-        processes.push_back(p);
-        next.emplace(pid, std::move(k));
-        continue;
-      }
-    }
-    if (!full) {
+      // StatRefresh::Changed: another process under the same pid, or it ran exec: read it again
+    } else if (known) {
       ++stats_.kept;
       Known k = std::move(it->second);
       k.info.cpu_percent = 0.0;  // not measured: only hot processes are
@@ -429,28 +378,54 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_incremental(std::chrono
       next.emplace(pid, std::move(k));
       continue;
     }
-    ProcessRead r = read_process(root_fd, pid_name, *btime_, listening, options_);
-    switch (r.outcome) {
-      case Outcome::Vanished: ++stats_.vanished; continue;
-      case Outcome::Unreadable: ++stats_.unreadable; continue;
-      case Outcome::Malformed: ++stats_.malformed; continue;
-      case Outcome::Ok: break;
-    }
-    ++stats_.full_reads;
-    core::ProcessInfo& p = r.info;
+    auto r = read_full(root_fd, pid, *btime_, listening);
+    if (!r) continue;
     bool young = true;
-    if (it != known_.end() && it->second.starttime == r.starttime) {
+    if (it != known_.end() && it->second.starttime == r->starttime) {
       young = false;  // its second full read: settled
-      p.cpu_percent = cpu_percent(it->second.info.cpu_ticks, p.cpu_ticks,
-                                  std::chrono::duration_cast<std::chrono::nanoseconds>(now - it->second.sampled_at),
-                                  options_.clk_tck);
+      r->info.cpu_percent = cpu_percent(it->second.info.cpu_ticks, r->info.cpu_ticks,
+                                        std::chrono::duration_cast<std::chrono::nanoseconds>(now - it->second.sampled_at),
+                                        options_.clk_tck);
     }
-    processes.push_back(p);
-    next.emplace(pid, Known{std::move(p), r.starttime, now, young});
+    processes.push_back(r->info);
+    next.emplace(pid, Known{std::move(r->info), r->starttime, now, young});
   }
   known_ = std::move(next);
   stats_.reported = processes.size();
   return processes;
+}
+
+ProcScanner::StatRefresh ProcScanner::refresh_from_stat(int root_fd, Known& k, std::chrono::steady_clock::time_point now,
+                                                        const ListenMap* listening) {
+  UniqueFd pid_fd(::openat(root_fd, std::to_string(k.info.pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!pid_fd) {
+    ++(is_gone(errno) ? stats_.vanished : stats_.unreadable);
+    return StatRefresh::Gone;
+  }
+  auto stat = read_at(pid_fd.get(), "stat", 4096);
+  std::optional<StatFields> fields;
+  if (stat.error == 0) {
+    if (auto f = parse_stat_line(stat.content)) fields = std::move(*f);
+  }
+  if (!fields) {
+    ++stats_.vanished;
+    return StatRefresh::Gone;
+  }
+  if (fields->starttime != k.starttime || fields->comm != k.info.comm) return StatRefresh::Changed;
+  ++stats_.stat_reads;
+  core::ProcessInfo& p = k.info;
+  const std::uint64_t ticks = fields->utime + fields->stime;
+  p.cpu_percent = cpu_percent(p.cpu_ticks, ticks, std::chrono::duration_cast<std::chrono::nanoseconds>(now - k.sampled_at),
+                              options_.clk_tck);
+  p.cpu_ticks = ticks;
+  k.sampled_at = now;
+  p.state = fields->state;
+  p.ppid = fields->ppid;
+  p.rss_bytes = fields->rss_pages * static_cast<std::uint64_t>(options_.page_size);
+  if (listening != nullptr && !p.kernel_thread) {
+    p.listen_ports = read_ports(pid_fd.get(), *listening, options_.max_fds_per_process);
+  }
+  return StatRefresh::Refreshed;
 }
 
 Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::steady_clock::time_point now,
@@ -462,40 +437,18 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::stead
   if (!dir) return proc_unreadable(root, errno);
   const int root_fd = ::dirfd(dir.get());
 
-  auto proc_stat = read_at(root_fd, "stat", 1 << 20);
-  if (proc_stat.error != 0) return proc_unreadable(root + "/stat", proc_stat.error);
-  auto btime = parse_btime(proc_stat.content);
-  if (!btime) {
-    return fail(ErrorKind::Unavailable, "proc_unreadable",
-                fmt::format("{}/stat has no 'btime' line; is a procfs mounted at {}?", root, root),
-                {{"path", root + "/stat"}});
-  }
-
-  // Socket inode -> port of every TCP socket in LISTEN, read once per scan. A missing
-  // file (no IPv6) is not an error: that family just has no listeners.
-  std::unordered_map<std::uint64_t, std::uint16_t> listening;
-  for (const char* name : {"net/tcp", "net/tcp6"}) {
-    (void)for_each_line(root_fd, name, [&](std::string_view line) {
-      if (auto entry = parse_proc_net_tcp_line(line)) listening.insert(*entry);
-    });
-  }
+  auto btime = read_btime(root, root_fd);
+  if (!btime) return tl::unexpected(btime.error());
+  // Socket inode -> port of every TCP socket in LISTEN, read once per scan.
+  const ListenMap listening = listen_sockets(root, root_fd);
   stats_.listen_sockets = listening.size();
-
-  std::vector<std::string> pids;
+  std::vector<int> pids;
   if (only != nullptr) {
     for (int pid : *only) {
-      if (pid > 0 && pids.size() < options_.max_processes) pids.push_back(std::to_string(pid));
+      if (pid > 0 && pids.size() < options_.max_processes) pids.push_back(pid);
     }
-  }
-  while (only == nullptr) {
-    dirent* entry = ::readdir(dir.get());
-    if (entry == nullptr) break;
-    if (!is_pid_name(entry->d_name)) continue;
-    if (pids.size() >= options_.max_processes) {
-      stats_.truncated = true;
-      break;
-    }
-    pids.emplace_back(entry->d_name);
+  } else {
+    pids = list_pids(dir.get(), options_.max_processes, stats_.truncated);
   }
   stats_.listed = pids.size();
 
@@ -504,23 +457,16 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_impl(std::chrono::stead
   std::unordered_map<int, Sample> current;
   current.reserve(pids.size());
   const auto elapsed = previous_time_ ? now - *previous_time_ : std::chrono::steady_clock::duration::zero();
-
-  for (const auto& pid_name : pids) {
-    ProcessRead r = read_process(root_fd, pid_name, *btime, listening, options_);
-    switch (r.outcome) {
-      case Outcome::Vanished: ++stats_.vanished; continue;
-      case Outcome::Unreadable: ++stats_.unreadable; continue;
-      case Outcome::Malformed: ++stats_.malformed; continue;
-      case Outcome::Ok: break;
-    }
-    core::ProcessInfo& p = r.info;
+  for (int pid : pids) {
+    auto r = read_full(root_fd, pid, *btime, listening);
+    if (!r) continue;
+    core::ProcessInfo& p = r->info;
     // Same pid AND same start time: a pid reused by a new process starts from zero.
-    if (auto it = previous_.find(p.pid); it != previous_.end() && it->second.starttime == r.starttime) {
+    if (auto it = previous_.find(p.pid); it != previous_.end() && it->second.starttime == r->starttime) {
       p.cpu_percent = cpu_percent(it->second.ticks, p.cpu_ticks,
                                   std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), options_.clk_tck);
     }
-    current[p.pid] = Sample{r.starttime, p.cpu_ticks};
-    ++stats_.full_reads;
+    current[p.pid] = Sample{r->starttime, p.cpu_ticks};
     processes.push_back(std::move(p));
   }
 

@@ -89,6 +89,20 @@ void StateStore::record(std::string type, json data, std::vector<ChangePtr>& out
   out.push_back(std::move(change));
 }
 
+void StateStore::record_app(const json& object, std::vector<ChangePtr>& out) {
+  ++version_;
+  auto change = std::make_shared<Change>();
+  change->version = version_;
+  change->type = "app";
+  // What record("app", {"app": object}) writes: keys in order ("app" < "version").
+  change->data = "{\"app\":" + object.dump(-1, ' ', false, json::error_handler_t::replace) +
+                 ",\"version\":" + std::to_string(version_) + "}";
+  history_.push_back(change);
+  while (history_.size() > std::max<std::size_t>(1, options_.history)) history_.pop_front();
+  ++stats_.changes;
+  out.push_back(std::move(change));
+}
+
 void StateStore::publish(const std::vector<ChangePtr>& changes) {
   if (changes.empty()) return;
   std::vector<std::shared_ptr<Subscription>> subs;
@@ -140,7 +154,40 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
     } else {
       it = apps_.emplace(name, AppEntry{std::move(app), std::move(extra), now_ms, order}).first;
     }
-    record("app", json{{"app", it->second.object}}, out);
+    record_app(it->second.object, out);
+    apps_version_ = version_;
+  }
+  publish(out);
+  return true;
+}
+
+bool StateStore::put_usage(const std::string& name, const json& usage, std::int64_t now_ms) {
+  std::vector<ChangePtr> out;
+  {
+    std::lock_guard lock(mu_);
+    auto it = apps_.find(name);
+    if (it == apps_.end() || !usage.is_object() || !it->second.object.is_object()) return false;
+    auto& object = it->second.object;
+    bool differs = false;
+    for (const auto& f : usage_fields()) {
+      auto u = usage.find(f);
+      if (u == usage.end()) continue;
+      auto held = object.find(f);
+      if (held == object.end() || *held != *u) differs = true;
+    }
+    if (!differs) {
+      ++stats_.unchanged;
+      return false;
+    }
+    if (now_ms - it->second.usage_at_ms < options_.usage_interval_ms) {
+      ++stats_.coalesced;
+      return false;
+    }
+    for (const auto& f : usage_fields()) {
+      if (auto u = usage.find(f); u != usage.end()) object[f] = *u;
+    }
+    it->second.usage_at_ms = now_ms;
+    record_app(object, out);
     apps_version_ = version_;
   }
   publish(out);

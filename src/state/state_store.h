@@ -134,6 +134,11 @@ class StateStore {
   /// overwrites a newer one. Equal or newer orders, or 0 on either side, are taken.
   bool put_app(const std::string& name, nlohmann::json app, nlohmann::json extra, std::int64_t now_ms,
                std::uint64_t order = 0);
+  /// Only the usage fields of an app already held (`usage`: an object of some of
+  /// usage_fields()), coalesced like put_app's usage-only changes: what the monitor puts
+  /// each cycle for an app whose state moved only in its figures, without rebuilding the
+  /// whole object. Returns whether a change was recorded (false when not held).
+  bool put_usage(const std::string& name, const nlohmann::json& usage, std::int64_t now_ms);
   bool remove_app(const std::string& name);
   /// Keeps only the apps named (removes the others, each a change); for a full resync.
   void retain_apps(const std::vector<std::string>& names);
@@ -181,6 +186,8 @@ class StateStore {
     std::uint64_t order = 0;       ///< the newest order put (see put_app)
   };
   void record(std::string type, nlohmann::json data, std::vector<ChangePtr>& out);  // under mu_
+  /// record("app", {"app": object}) without copying the object (the same bytes). Under mu_.
+  void record_app(const nlohmann::json& object, std::vector<ChangePtr>& out);
   void publish(const std::vector<ChangePtr>& changes);                              // outside mu_
 
   const StoreOptions options_;

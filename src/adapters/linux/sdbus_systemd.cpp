@@ -64,11 +64,21 @@ bool SdbusSystemd::is_open() const {
 
 bool SdbusSystemd::answers() const {
   if (!is_open()) return false;
+  // GetId of the bus daemon itself: every client may call it, and it does not touch
+  // systemd. (Peer.Ping to the daemon is refused by the policy of Debian's dbus: that
+  // made this false every time, and every idle thread opened a new connection, with
+  // systemd's Subscribe, on each use: once per monitor cycle.)
   sd_bus_error err = SD_BUS_ERROR_NULL;
-  const int r = sd_bus_call_method(bus_, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.Peer",
-                                   "Ping", &err, nullptr, "");
+  sd_bus_message* reply = nullptr;
+  const int r = sd_bus_call_method(bus_, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                   "GetId", &err, &reply, "");
+  sd_bus_message_unref(reply);
+  // Any answer of the daemon (even a refusal) proves the connection alive.
+  const bool answered = r >= 0 || (sd_bus_error_is_set(&err) && !sd_bus_error_has_name(&err, SD_BUS_ERROR_NO_REPLY) &&
+                                   !sd_bus_error_has_name(&err, SD_BUS_ERROR_DISCONNECTED) &&
+                                   !sd_bus_error_has_name(&err, SD_BUS_ERROR_TIMEOUT));
   sd_bus_error_free(&err);
-  return r >= 0 && is_open();
+  return answered && is_open();
 }
 
 SdbusSystemd::~SdbusSystemd() {

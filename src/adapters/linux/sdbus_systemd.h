@@ -46,7 +46,7 @@ class SdbusSystemd final : public ports::SystemdManager {
   [[nodiscard]] ports::Capabilities probe_capabilities() override;
   /// Whether the bus connection is still open (false after systemd or D-Bus went away).
   [[nodiscard]] bool is_open() const;
-  /// is_open() and the bus answers a Ping (one round trip): catches a connection the bus
+  /// is_open() and the bus daemon answers GetId (one round trip, systemd not involved): catches a connection the bus
   /// daemon dropped (dbus restarted) before an operation fails on it.
   [[nodiscard]] bool answers() const;
 

@@ -3,6 +3,8 @@
 // wakes the thread.
 #include "agent/monitor_service.h"
 
+#include <algorithm>
+#include <numeric>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -179,20 +181,28 @@ TEST_F(MonitorServiceTest, AStoppedUnloadedUnitIsNotReadAgainOnItsOwnEcho) {
   EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Starting);
 }
 
-TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
-  // A long rotation: api's turn is cycle 1 (also the first, full one), web's cycle 2;
+TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenNamedOrItsMainProcessVanished) {
+  // A long re-sync: api's turn is cycle 1 (also the first, full one), web's cycle 2;
   // after that no turn comes up during this test.
-  with_options(MonitorOptions{.full_refresh_every = 1000});
+  int lists = 0;
+  saved_deps->unit_states = [&lists]() -> Result<std::map<std::string, ports::UnitListEntry>> {
+    ++lists;
+    return std::map<std::string, ports::UnitListEntry>{};
+  };
+  with_options(MonitorOptions{.scan_interval = 5s, .resync_interval = 5000s});
   two_running_apps();
   service->run_cycle();
   EXPECT_EQ(status_reads, 2) << "the first cycle reads every unit";
   service->run_cycle();
   EXPECT_EQ(status_reads, 3) << "web's turn";
   service->run_cycle();
-  EXPECT_EQ(status_reads, 3) << "nothing moved: one list call, no read";
+  EXPECT_EQ(status_reads, 3) << "nothing moved: systemd is not asked";
   EXPECT_EQ(service->stats().unit_reads_saved, 3u);
 
-  units["api"] = unit("api", "failed", "failed", 0);  // systemd's list shows it moved
+  units["api"] = unit("api", "failed", "failed", 0);  // unannounced: seen at its turn or on a signal
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 3);
+  service->trigger("api");  // the signal
   service->run_cycle();
   EXPECT_EQ(status_reads, 4);
   EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Failed);
@@ -204,14 +214,15 @@ TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenItMoved) {
   EXPECT_EQ(status_reads, 5);
   EXPECT_EQ(service->state("web")->main_pid, 201);
   EXPECT_EQ(service->stats().unit_reads, 5u);
+  EXPECT_EQ(lists, 0) << "no list of units per cycle";
 }
 
-TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
-  with_options(MonitorOptions{.full_refresh_every = 6});  // a short rotation (the default is 24)
+TEST_F(MonitorServiceTest, TriggersAndTheSafetyNetResyncReadUnitsAgain) {
+  with_options(MonitorOptions{.scan_interval = 5s, .resync_interval = 30s});  // every unit every 6 cycles
   two_running_apps();
   service->run_cycle();
   ASSERT_EQ(status_reads, 2);
-  units["api"].restart_count = 1;  // a change systemd's list does not show
+  units["api"].restart_count = 1;  // a change only a signal tells
   service->trigger("api");
   service->run_cycle();  // phase 1: web's turn, api named
   EXPECT_EQ(status_reads, 4) << "trigger(app) re-reads that app (and web had its turn)";
@@ -228,10 +239,21 @@ TEST_F(MonitorServiceTest, TriggersAndThePeriodicRefreshReadUnitsAgain) {
   }
   EXPECT_EQ(std::count(per_cycle.begin(), per_cycle.end(), 1), 4) << "2 apps x 2 rounds";
   EXPECT_EQ(std::count(per_cycle.begin(), per_cycle.end(), 2), 0);
-  list_works = false;
-  const int before = status_reads;
-  service->run_cycle();
-  EXPECT_EQ(status_reads - before, 2) << "no list from systemd: read every unit";
+}
+
+TEST(MonitorResync, SpreadsEveryUnitOverTheInterval) {
+  EXPECT_EQ(resync_period(300s, 5s), 60u);
+  EXPECT_EQ(resync_period(5s, 5s), 1u);
+  EXPECT_EQ(resync_period(1s, 5s), 1u) << "shorter than a cycle: every unit every cycle";
+  EXPECT_EQ(resync_period(300s, 0s), 1u);
+  // 200 apps over 60 cycles: each read exactly once, at most 4 in one cycle.
+  std::vector<int> reads_per_cycle(60, 0);
+  for (std::size_t phase = 0; phase < 60; ++phase) {
+    for (std::size_t app = 0; app < 200; ++app) reads_per_cycle[phase] += resync_turn(app, phase, 60) ? 1 : 0;
+  }
+  EXPECT_EQ(std::accumulate(reads_per_cycle.begin(), reads_per_cycle.end(), 0), 200);
+  EXPECT_EQ(*std::max_element(reads_per_cycle.begin(), reads_per_cycle.end()), 4);
+  EXPECT_TRUE(resync_turn(7, 3, 1));
 }
 
 TEST_F(MonitorServiceTest, AnAppBeingDeletedRaisesNoEventAndKeepsItsLastState) {
@@ -285,6 +307,7 @@ TEST_F(MonitorServiceTest, KeepsTheUnitStatusItReadWhileItIsRecent) {
   now += 3 * 5'000'000 + 1;  // three scan intervals without a cycle: too old to show
   EXPECT_FALSE(service->unit_status("api"));
   units.erase("api");  // systemd unreachable: no status to keep
+  service->trigger();   // (what the unit watcher does when it loses the bus)
   service->run_cycle();
   EXPECT_FALSE(service->unit_status("api"));
 }

@@ -338,6 +338,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
       {"SIAX_START_SETTLE_MS", "100"},
       {"SIAX_SCAN_INTERVAL_MS", "1000"},
       {"SIAX_USAGE_INTERVAL_MS", "2500"},
+      {"SIAX_RESYNC_INTERVAL_MS", "60000"},
       {"SIAX_NODE", "/n"},
       {"SIAX_NPM", "/m"},
       {"SIAX_PYTHON", "/p"},
@@ -379,6 +380,7 @@ TEST(ConfigEnv, EveryDocumentedVariableWorks) {
   EXPECT_EQ(c->apps.start_settle, 100ms);
   EXPECT_EQ(c->apps.scan_interval, 1s);
   EXPECT_EQ(c->apps.usage_interval, 2500ms);
+  EXPECT_EQ(c->apps.resync_interval, 60s);
   EXPECT_EQ(c->runtimes.node, "/n");
   EXPECT_EQ(c->runtimes.npm, "/m");
   EXPECT_EQ(c->runtimes.python, "/p");
@@ -595,7 +597,7 @@ TEST(ConfigRender, UncommentingTheTlsExampleEnablesTls) {
 
 TEST(ConfigKeys, TableIsCompleteAndConsistent) {
   const auto keys = config_keys();
-  EXPECT_EQ(keys.size(), 35u);
+  EXPECT_EQ(keys.size(), 36u);
   std::set<std::string_view> names, envs;
   for (const auto& k : keys) {
     EXPECT_TRUE(names.insert(k.key).second) << k.key;

@@ -41,6 +41,47 @@ TEST(StateStore, UsageOnlyUpdatesAreCoalescedPerInterval) {
   EXPECT_EQ(store.stats().coalesced, 1u);
 }
 
+TEST(StateStore, PutUsagePatchesOnlyUsageFieldsAndIsCoalesced) {
+  StoreOptions o;
+  o.usage_interval_ms = 1000;
+  StateStore store(o);
+  EXPECT_FALSE(store.put_usage("a", json{{"cpu_usage", 1.0}}, 0)) << "not held: nothing to patch";
+  ASSERT_TRUE(store.put_app("a", app("a", "running", 1.0), {}, 0));
+  const auto v = store.version();
+  EXPECT_FALSE(store.put_usage("a", json{{"cpu_usage", 1.0}}, 5000)) << "same figures: no change";
+  EXPECT_FALSE(store.put_usage("a", json{{"cpu_usage", 2.0}}, 500)) << "within the interval";
+  EXPECT_EQ(store.version(), v);
+  EXPECT_TRUE(store.put_usage("a", json{{"cpu_usage", 2.5}, {"status", "crashed"}, {"uptime_seconds", 7}}, 1000));
+  EXPECT_EQ(store.version(), v + 1);
+  const auto held = *store.app("a");
+  EXPECT_EQ(held["cpu_usage"], 2.5);
+  EXPECT_EQ(held["uptime_seconds"], 7);
+  EXPECT_EQ(held["status"], "running") << "only usage fields are patched";
+  EXPECT_EQ(held["pid"], 10);
+  auto changes = store.changes_since(v);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_NE(changes->front()->data.find("\"cpu_usage\":2.5"), std::string::npos) << changes->front()->data;
+  EXPECT_NE(store.apps().json->find("2.5"), std::string::npos) << "the cached list follows";
+}
+
+TEST(StateStore, AnAppChangeIsTheAppAndItsVersionAsOneJsonLine) {
+  StateStore store;
+  json a = app("a", "running", 1.25);
+  a["description"] = "caf\u00e9 \"quoted\" \\ line\nnext";
+  a["pids"] = json::array({1, 2});
+  a["failure"] = nullptr;
+  ASSERT_TRUE(store.put_app("a", a, {}, 0));
+  ASSERT_TRUE(store.put_usage("a", json{{"cpu_usage", 2.0}}, 10'000));
+  auto changes = store.changes_since(0);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ(changes->at(0)->data, (json{{"app", a}, {"version", 1}}).dump());
+  a["cpu_usage"] = 2.0;
+  EXPECT_EQ(changes->at(1)->data, (json{{"app", a}, {"version", 2}}).dump());
+  EXPECT_EQ(changes->at(1)->type, "app");
+}
+
 TEST(StateStore, ExtraIsKeptWithoutMakingAChange) {
   StateStore store;
   ASSERT_TRUE(store.put_app("a", app("a", "running"), json{{"active_state", "active"}}, 0));

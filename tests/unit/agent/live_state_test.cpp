@@ -1,0 +1,81 @@
+// LiveFeed: the usage patch the monitor sends each cycle must be the same fields, with
+// the same values, as the whole object app_summary_json builds.
+#include "agent/live_state.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace siax::agent {
+namespace {
+
+using nlohmann::json;
+
+registry::AppRecord record_of(const std::string& name) {
+  registry::AppRecord r;
+  r.definition.name = name;
+  r.definition.runtime = core::Runtime::Custom;
+  return r;
+}
+
+core::UnitStatus running(std::uint32_t pid) {
+  core::UnitStatus u;
+  u.unit = "siax-app-a.service";
+  u.load_state = "loaded";
+  u.active_state = "active";
+  u.sub_state = "running";
+  u.main_pid = pid;
+  u.state_change_mono_usec = 100;
+  return u;
+}
+
+monitor::AppState seen(std::uint32_t pid, double cpu, std::uint64_t mem, std::int64_t uptime) {
+  monitor::AppState s;
+  s.name = "a";
+  s.status = monitor::AppStatus::Running;
+  s.active_state = "active";
+  s.sub_state = "running";
+  s.main_pid = static_cast<int>(pid);
+  s.cpu_percent = cpu;
+  s.memory_bytes = mem;
+  s.uptime_seconds = uptime;
+  s.updated_usec = 1234;
+  return s;
+}
+
+TEST(LiveUsage, UsageJsonIsWhatTheSummaryHolds) {
+  const auto summary = app_summary_json(record_of("a"), running(42), "", seen(42, 1.5, 4096, 9));
+  const auto usage = usage_json(seen(42, 1.5, 4096, 9));
+  for (const auto& f : state::StateStore::usage_fields()) {
+    ASSERT_TRUE(usage.contains(f)) << f;
+    EXPECT_EQ(summary.at(f), usage.at(f)) << f;
+  }
+}
+
+TEST(LiveUsage, AUsageOnlyMoveIsPatchedAndEqualsAWholeRebuild) {
+  state::StateStore patched(state::StoreOptions{.usage_interval_ms = 1000});
+  state::StateStore rebuilt(state::StoreOptions{.usage_interval_ms = 1000});
+  LiveFeed feed(patched);
+  const auto rec = record_of("a");
+  feed.app(rec, running(42), seen(42, 0.0, 4096, 1));
+  (void)rebuilt.put_app("a", app_summary_json(rec, running(42), "", seen(42, 0.0, 4096, 1)), json(), 0);
+  EXPECT_EQ(*patched.app("a"), *rebuilt.app("a"));
+  // Later, only the figures moved: the feed patches; the result is the whole object rebuilt.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const auto v = patched.version();
+  feed.app(rec, running(42), seen(42, 3.0, 8192, 7));
+  EXPECT_EQ(patched.version(), v + 1);
+  EXPECT_EQ(*patched.app("a"), app_summary_json(rec, running(42), "", seen(42, 3.0, 8192, 7)));
+  // Within the usage interval nothing is put; a status change always is.
+  feed.app(rec, running(42), seen(42, 5.0, 8192, 8));
+  EXPECT_EQ(patched.version(), v + 1);
+  auto crashed = seen(42, 5.0, 8192, 8);
+  crashed.status = monitor::AppStatus::Crashed;
+  feed.app(rec, running(42), crashed);
+  EXPECT_EQ(patched.version(), v + 2);
+  EXPECT_EQ((*patched.app("a"))["status"], "crashed");
+}
+
+}  // namespace
+}  // namespace siax::agent
