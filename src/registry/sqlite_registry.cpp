@@ -217,6 +217,19 @@ Result<std::unique_ptr<SqliteRegistry>> SqliteRegistry::open(const std::string& 
       new SqliteRegistry(path, std::move(*db), options.audit_max_entries, options.events_max_entries, *version));
 }
 
+// --- List cache ------------------------------------------------------------------------
+
+std::optional<std::int64_t> SqliteRegistry::data_version_locked() {
+  auto v = db_.scalar("PRAGMA data_version", "read the database's change counter");
+  if (!v) return std::nullopt;
+  return *v;
+}
+
+void SqliteRegistry::invalidate_lists_locked() noexcept {
+  apps_cache_.reset();
+  monitored_cache_.reset();
+}
+
 // --- Apps ------------------------------------------------------------------------------
 
 Result<void> SqliteRegistry::put_app(const AppRecord& app) {
@@ -225,6 +238,7 @@ Result<void> SqliteRegistry::put_app(const AppRecord& app) {
   }
   SIAX_STORAGE_TRY(text, definition_text(app.definition));
   std::lock_guard lock(mutex_);
+  invalidate_lists_locked();
   // An upsert rather than INSERT OR REPLACE: REPLACE deletes the row first, which would
   // fire ON DELETE actions of tables that later reference apps.
   SIAX_STORAGE_TRY(stmt, db_.prepare("INSERT INTO apps(name, definition_json, enabled, created_at_usec, updated_at_usec) "
@@ -250,12 +264,21 @@ Result<std::optional<AppRecord>> SqliteRegistry::get_app(const std::string& name
 
 Result<std::vector<AppRecord>> SqliteRegistry::list_apps() {
   std::lock_guard lock(mutex_);
+  const auto version = data_version_locked();
+  if (version && apps_cache_ && apps_cache_version_ == *version) return *apps_cache_;
+  list_reads_.fetch_add(1, std::memory_order_relaxed);
   SIAX_STORAGE_TRY(stmt, db_.prepare(fmt::format("SELECT {} FROM apps ORDER BY name", kAppColumns), "list the apps"));
-  return detail::collect<AppRecord>(*stmt, [&](const storage::Statement& s) { return app_row(s, path_); });
+  auto apps = detail::collect<AppRecord>(*stmt, [&](const storage::Statement& s) { return app_row(s, path_); });
+  if (apps && version) {
+    apps_cache_ = *apps;
+    apps_cache_version_ = *version;
+  }
+  return apps;
 }
 
 Result<bool> SqliteRegistry::remove_app(const std::string& name) {
   std::lock_guard lock(mutex_);
+  invalidate_lists_locked();
   SIAX_STORAGE_TRY(stmt, db_.prepare("DELETE FROM apps WHERE name = ?1", "remove the app"));
   SIAX_STORAGE_TRY(done, stmt->bind(1, name).run());
   return db_.changes() > 0;
@@ -268,6 +291,7 @@ Result<void> SqliteRegistry::put_monitored(const MonitoredProcess& process) {
     return fail(ErrorKind::InvalidInput, "invalid_monitored_process", "the monitored process has no key");
   }
   std::lock_guard lock(mutex_);
+  invalidate_lists_locked();
   SIAX_STORAGE_TRY(stmt, db_.prepare("INSERT INTO monitored_processes(key, name, command, user, added_at_usec) "
                               "VALUES (?1, ?2, ?3, ?4, ?5) "
                               "ON CONFLICT(key) DO UPDATE SET name = excluded.name, command = excluded.command, "
@@ -283,15 +307,24 @@ Result<void> SqliteRegistry::put_monitored(const MonitoredProcess& process) {
 
 Result<std::vector<MonitoredProcess>> SqliteRegistry::list_monitored() {
   std::lock_guard lock(mutex_);
+  const auto version = data_version_locked();
+  if (version && monitored_cache_ && monitored_cache_version_ == *version) return *monitored_cache_;
+  list_reads_.fetch_add(1, std::memory_order_relaxed);
   SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT key, name, command, user, added_at_usec FROM monitored_processes ORDER BY key",
                               "list the monitored processes"));
-  return detail::collect<MonitoredProcess>(*stmt, [](const storage::Statement& s) -> Result<MonitoredProcess> {
+  auto processes = detail::collect<MonitoredProcess>(*stmt, [](const storage::Statement& s) -> Result<MonitoredProcess> {
     return MonitoredProcess{s.text(0), s.text(1), s.text(2), s.text(3), s.int64(4)};
   });
+  if (processes && version) {
+    monitored_cache_ = *processes;
+    monitored_cache_version_ = *version;
+  }
+  return processes;
 }
 
 Result<bool> SqliteRegistry::remove_monitored(const std::string& key) {
   std::lock_guard lock(mutex_);
+  invalidate_lists_locked();
   SIAX_STORAGE_TRY(stmt, db_.prepare("DELETE FROM monitored_processes WHERE key = ?1", "remove the monitored process"));
   SIAX_STORAGE_TRY(done, stmt->bind(1, key).run());
   return db_.changes() > 0;

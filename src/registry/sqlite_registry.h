@@ -19,6 +19,14 @@
 /// `schema_migrations(version, applied_at_usec)`; open() reads it from there (the table
 /// is left in place). To change the schema, append a migration to builtin_migrations();
 /// never edit one that has shipped.
+///
+/// Cache: list_apps() and list_monitored() keep the last list read (the monitor asks for
+/// the apps every cycle; parsing 200 definitions from JSON each time was a quarter of the
+/// idle agent's CPU). A cached list is returned (as a copy) while `PRAGMA data_version`
+/// is unchanged, i.e. no other connection (the CLI, another process) has committed to the
+/// file since it was read; this connection's own writes to apps/monitored_processes drop
+/// it (data_version does not move for them). Guarded by the same mutex.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -73,6 +81,9 @@ class SqliteRegistry final : public Registry {
   [[nodiscard]] int schema_version() const noexcept { return schema_version_; }
   /// The path given to open().
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  /// How many times list_apps()/list_monitored() read their rows from the database rather
+  /// than from the cache (for tests and diagnostics).
+  [[nodiscard]] std::uint64_t list_reads() const noexcept { return list_reads_.load(std::memory_order_relaxed); }
 
   [[nodiscard]] Result<void> put_app(const AppRecord& app) override;
   [[nodiscard]] Result<std::optional<AppRecord>> get_app(const std::string& name) override;
@@ -106,12 +117,23 @@ class SqliteRegistry final : public Registry {
   SqliteRegistry(std::string path, storage::Database db, std::size_t audit_max_entries,
                  std::size_t events_max_entries, int schema_version);
 
-  std::mutex mutex_;  ///< serializes every use of db_
+  /// The database's `PRAGMA data_version` now, or nullopt when it cannot be read (then
+  /// nothing is served from the cache). Caller holds mutex_.
+  [[nodiscard]] std::optional<std::int64_t> data_version_locked();
+  /// Drops the cached lists; caller holds mutex_ (every write to apps/monitored does).
+  void invalidate_lists_locked() noexcept;
+
+  std::mutex mutex_;  ///< serializes every use of db_ and the cached lists
   const std::string path_;
   storage::Database db_;
   const std::size_t audit_max_entries_;
   const std::size_t events_max_entries_;
   const int schema_version_;
+  std::optional<std::vector<AppRecord>> apps_cache_;  ///< guarded by mutex_
+  std::int64_t apps_cache_version_ = 0;
+  std::optional<std::vector<MonitoredProcess>> monitored_cache_;  ///< guarded by mutex_
+  std::int64_t monitored_cache_version_ = 0;
+  std::atomic<std::uint64_t> list_reads_{0};
 };
 
 }  // namespace siax::registry

@@ -184,6 +184,72 @@ TEST_F(SqliteRegistryTest, MonitoredCrud) {
   EXPECT_EQ(empty_key.error().kind, ErrorKind::InvalidInput);
 }
 
+// --- List cache ------------------------------------------------------------------------
+
+TEST_F(SqliteRegistryTest, AnUnchangedDatabaseServesTheListsFromTheCache) {
+  ASSERT_TRUE(reg->put_app(app_record("api")));
+  ASSERT_TRUE(reg->put_monitored(MonitoredProcess{"redis:/r", "redis", "/r", "redis", 1}));
+  const auto before = reg->list_reads();
+  auto first = reg->list_apps();
+  auto first_m = reg->list_monitored();
+  EXPECT_EQ(reg->list_reads(), before + 2);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(*reg->list_apps(), *first);
+    EXPECT_EQ(*reg->list_monitored(), *first_m);
+  }
+  EXPECT_EQ(reg->list_reads(), before + 2);  // no re-read, no re-parse
+  // Writes to other tables do not drop the lists.
+  ASSERT_TRUE(reg->put_setting("k", "v"));
+  EXPECT_EQ(reg->list_apps()->size(), 1u);
+  EXPECT_EQ(reg->list_reads(), before + 2);
+}
+
+TEST_F(SqliteRegistryTest, ItsOwnWritesShowInTheNextList) {
+  ASSERT_TRUE(reg->put_app(app_record("api", true, 1)));
+  EXPECT_EQ(reg->list_apps()->size(), 1u);
+  ASSERT_TRUE(reg->put_app(app_record("web")));
+  EXPECT_EQ(reg->list_apps()->size(), 2u);
+  auto changed = app_record("api", false, 1);
+  ASSERT_TRUE(reg->put_app(changed));
+  EXPECT_EQ(reg->list_apps()->front(), changed);
+  ASSERT_TRUE(*reg->remove_app("api"));
+  ASSERT_EQ(reg->list_apps()->size(), 1u);
+  EXPECT_EQ(reg->list_apps()->front().definition.name, "web");
+
+  MonitoredProcess redis{"redis:/r", "redis", "/r", "redis", 1};
+  EXPECT_TRUE(reg->list_monitored()->empty());
+  ASSERT_TRUE(reg->put_monitored(redis));
+  EXPECT_EQ(*reg->list_monitored(), (std::vector<MonitoredProcess>{redis}));
+  ASSERT_TRUE(*reg->remove_monitored(redis.key));
+  EXPECT_TRUE(reg->list_monitored()->empty());
+}
+
+TEST(SqliteRegistryCache, AnotherConnectionsCommitShowsInTheNextList) {
+  TempDir dir;
+  const std::string path = (dir.path() / "registry.db").string();
+  auto agent = open_or_die(path);
+  auto cli = open_or_die(path);
+  ASSERT_TRUE(agent && cli);
+  ASSERT_TRUE(agent->put_app(app_record("api")));
+  EXPECT_EQ(agent->list_apps()->size(), 1u);
+  EXPECT_TRUE(agent->list_monitored()->empty());
+  const auto reads = agent->list_reads();
+  EXPECT_EQ(agent->list_apps()->size(), 1u);
+  EXPECT_EQ(agent->list_reads(), reads);  // cached
+
+  ASSERT_TRUE(cli->put_app(app_record("web")));
+  ASSERT_TRUE(cli->put_monitored(MonitoredProcess{"redis:/r", "redis", "/r", "redis", 1}));
+  auto apps = agent->list_apps();
+  ASSERT_EQ(apps->size(), 2u);
+  EXPECT_EQ((*apps)[1].definition.name, "web");
+  EXPECT_EQ(agent->list_monitored()->size(), 1u);
+  EXPECT_EQ(agent->list_reads(), reads + 2);
+
+  ASSERT_TRUE(*cli->remove_app("api"));
+  ASSERT_EQ(agent->list_apps()->size(), 1u);
+  EXPECT_EQ(agent->list_apps()->front().definition.name, "web");
+}
+
 // --- Tokens ----------------------------------------------------------------------------
 
 const std::string kHashA(64, 'a');
