@@ -55,7 +55,7 @@ bool dump_family(int fd, std::uint8_t family, ListenMap& out) {
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
       const auto* msg = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
       if (msg->idiag_state != TCP_LISTEN || msg->idiag_inode == 0) continue;
-      if (out.size() >= kMaxSockets) return true;
+      if (out.size() >= kMaxSockets) continue;  // full: keep draining to NLMSG_DONE, so the next dump starts clean
       out.emplace(msg->idiag_inode, ntohs(msg->id.idiag_sport));
     }
   }
