@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct FakeJournalState {
   std::uint64_t next_seq = 1;
   int open_readers = 0;
   int opened_total = 0;
+  std::mutex notify_mutex;      // guards notify_fds: readers close on the hub's thread while the test appends
   std::vector<int> notify_fds;  // write ends of live readers' pipes
 };
 
@@ -30,6 +32,7 @@ class FakeReader final : public JournalReader {
     if (::pipe2(p, O_NONBLOCK) == 0) {
       rfd_ = p[0];
       wfd_ = p[1];
+      std::lock_guard lock(s_->notify_mutex);
       s_->notify_fds.push_back(wfd_);
     }
     ++s_->open_readers;
@@ -37,10 +40,13 @@ class FakeReader final : public JournalReader {
   }
   ~FakeReader() override {
     --s_->open_readers;
+    // Under the lock, so append() never writes to a pipe whose read end is already closed
+    // (SIGPIPE would end the whole test binary).
+    std::lock_guard lock(s_->notify_mutex);
     auto& v = s_->notify_fds;
     v.erase(std::remove(v.begin(), v.end(), wfd_), v.end());
-    ::close(rfd_);
     ::close(wfd_);
+    ::close(rfd_);
   }
   int wait_fd() override { return rfd_; }
   void process() override {
@@ -109,6 +115,7 @@ class FakeJournal final : public JournalSource {
     auto line = raw(state->next_seq++, std::move(message), priority, pid);
     auto cursor = line.cursor;
     state->records.emplace_back(stream, std::move(line));
+    std::lock_guard lock(state->notify_mutex);
     for (int fd : state->notify_fds) {
       [[maybe_unused]] auto n = ::write(fd, "x", 1);  // full pipe: already readable
     }
