@@ -1,5 +1,6 @@
 #include "agent/live_state.h"
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -118,13 +119,30 @@ bool same_unit(const std::optional<core::UnitStatus>& a, const std::optional<cor
   return key(*a) == key(*b);
 }
 
-/// The monitor's state but for its usage figures and timestamps.
-monitor::AppState without_usage(monitor::AppState s) {
-  s.cpu_percent = 0.0;
-  s.memory_bytes = 0;
-  s.uptime_seconds.reset();
-  s.updated_usec = 0;
-  return s;
+/// Whether two of the monitor's states are equal but for their usage figures and
+/// timestamps; `held` is put back as it was (no copy of either state: this runs for every
+/// app every cycle).
+bool same_but_usage(monitor::AppState& held, const monitor::AppState& fresh) {
+  const auto cpu = held.cpu_percent;
+  const auto memory = held.memory_bytes;
+  const auto uptime = held.uptime_seconds;
+  const auto at = held.updated_usec;
+  held.cpu_percent = fresh.cpu_percent;
+  held.memory_bytes = fresh.memory_bytes;
+  held.uptime_seconds = fresh.uptime_seconds;
+  held.updated_usec = fresh.updated_usec;
+  const bool same = held == fresh;
+  held.cpu_percent = cpu;
+  held.memory_bytes = memory;
+  held.uptime_seconds = uptime;
+  held.updated_usec = at;
+  return same;
+}
+
+/// CPU or memory moved (uptime and the timestamp always do).
+bool usage_moved(const monitor::AppState& held, const monitor::AppState& fresh) {
+  return held.cpu_percent != fresh.cpu_percent || held.memory_bytes != fresh.memory_bytes ||
+         held.memory_from_systemd != fresh.memory_from_systemd || held.uptime_seconds.has_value() != fresh.uptime_seconds.has_value();
 }
 
 }  // namespace
@@ -137,8 +155,14 @@ LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, co
   std::lock_guard lock(fed_mu_);
   auto it = fed_.find(record.definition.name);
   if (it != fed_.end() && it->second.record == record && it->second.unit_error == error &&
-      same_unit(it->second.unit, status) && without_usage(it->second.state) == without_usage(state)) {
-    if (now - it->second.at_ms < store_.usage_interval_ms()) return Since::Same;
+      same_unit(it->second.unit, status) && same_but_usage(it->second.state, state)) {
+    // Usage that moved goes out at most every usage interval; an app whose CPU and memory
+    // stand still (an idle app) only refreshes its uptime and timestamp once a minute, so
+    // 200 idle apps do not make 200 changes every cycle.
+    const std::int64_t wait = usage_moved(it->second.state, state)
+                                  ? store_.usage_interval_ms()
+                                  : std::max<std::int64_t>(kIdleUsageRefreshMs, store_.usage_interval_ms());
+    if (now - it->second.at_ms < wait) return Since::Same;
     it->second.state = state;
     it->second.at_ms = now;
     return Since::UsageOnly;

@@ -63,6 +63,10 @@ class LiveFeed {
 
   [[nodiscard]] state::StateStore& store() { return store_; }
 
+  /// How often the usage of an app whose CPU and memory did not move is put again (its
+  /// uptime and `monitored_at`), in ms; moving usage goes at the store's usage interval.
+  static constexpr std::int64_t kIdleUsageRefreshMs = 60'000;
+
  private:
   static std::int64_t now_ms();
   /// Whether the monitor's view of an app is the one last put but for usage (CPU, memory,
@@ -71,7 +75,8 @@ class LiveFeed {
   enum class Since { Moved, UsageOnly, Same };
   /// How the monitor's view of an app compares with the one last put whole: moved (status,
   /// pids, definition, systemd's view...: build it again), only in usage (CPU, memory,
-  /// uptime: patch those in the store), or within the store's usage interval (nothing to do).
+  /// uptime: patch those in the store), or nothing to put yet (usage that moved within the
+  /// store's usage interval, or that stood still within kIdleUsageRefreshMs).
   Since compare_with_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
                          const monitor::AppState& state, std::int64_t now);
   void forget(const std::string& name);

@@ -144,6 +144,9 @@ void StateStream::run() {
     std::vector<Client*> clients;
     {
       std::unique_lock lock(mu_);
+      // No client: sleep until one comes (an idle agent wakes for nothing). With clients,
+      // every 500 ms as well: the keepalives, and the clients that left or drained.
+      cv_.wait(lock, [this] { return stopping_ || !clients_.empty(); });
       cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_ || dirty_; });
       if (stopping_) return;
       dirty_ = false;

@@ -7,9 +7,10 @@
 /// -journal files) asks for a reload as soon as the file changes (at once, unless the last
 /// reload began less than `debounce` ago: then when that spacing is over; changes during a
 /// reload make one more), and a reload also runs every `period` in case an event was
-/// missed (inotify queue overflow, a watch that could not be set up). So a new token works
+/// missed: every `watched_period` (60 s) while the watch is in place (an overflowed queue
+/// reloads at once), every `period` (2 s) when it could not be set up. So a new token works
 /// and a revoked one is refused within milliseconds of the CLI's commit, at the latest
-/// after `period`. The agent's own writes to the registry (audit, app state) also trigger
+/// after `period` without a watch. The agent's own writes to the registry (audit, app state) also trigger
 /// reloads: bounded by the debounce, and a reload reads only the token table.
 ///
 /// How: each reload reads list_tokens() on a worker (WorkerPool::try_post; a full pool
@@ -36,7 +37,8 @@
 namespace siax::agent {
 
 struct TokenSyncOptions {
-  std::chrono::milliseconds period{2'000};
+  std::chrono::milliseconds period{2'000};          ///< the safety-net reload without a watch
+  std::chrono::milliseconds watched_period{60'000};  ///< the same while the inotify watch is in place
   std::chrono::milliseconds debounce{5};  ///< minimum spacing of reloads
 };
 

@@ -220,7 +220,7 @@ Result<std::unique_ptr<SqliteRegistry>> SqliteRegistry::open(const std::string& 
 // --- List cache ------------------------------------------------------------------------
 
 std::optional<std::int64_t> SqliteRegistry::data_version_locked() {
-  auto v = db_.scalar("PRAGMA data_version", "read the database's change counter");
+  auto v = db_.scalar_cached("PRAGMA data_version", "read the database's change counter");
   if (!v) return std::nullopt;
   return *v;
 }
@@ -257,7 +257,7 @@ Result<void> SqliteRegistry::put_app(const AppRecord& app) {
 
 Result<std::optional<AppRecord>> SqliteRegistry::get_app(const std::string& name) {
   std::lock_guard lock(mutex_);
-  SIAX_STORAGE_TRY(stmt, db_.prepare(fmt::format("SELECT {} FROM apps WHERE name = ?1", kAppColumns), "read the app"));
+  SIAX_STORAGE_TRY(stmt, db_.prepare_cached(fmt::format("SELECT {} FROM apps WHERE name = ?1", kAppColumns), "read the app"));
   return detail::first_row<AppRecord>(stmt->bind(1, name),
                                       [&](const storage::Statement& s) { return app_row(s, path_); });
 }
@@ -267,7 +267,7 @@ Result<std::vector<AppRecord>> SqliteRegistry::list_apps() {
   const auto version = data_version_locked();
   if (version && apps_cache_ && apps_cache_version_ == *version) return *apps_cache_;
   list_reads_.fetch_add(1, std::memory_order_relaxed);
-  SIAX_STORAGE_TRY(stmt, db_.prepare(fmt::format("SELECT {} FROM apps ORDER BY name", kAppColumns), "list the apps"));
+  SIAX_STORAGE_TRY(stmt, db_.prepare_cached(fmt::format("SELECT {} FROM apps ORDER BY name", kAppColumns), "list the apps"));
   auto apps = detail::collect<AppRecord>(*stmt, [&](const storage::Statement& s) { return app_row(s, path_); });
   if (apps && version) {
     apps_cache_ = *apps;
@@ -310,7 +310,7 @@ Result<std::vector<MonitoredProcess>> SqliteRegistry::list_monitored() {
   const auto version = data_version_locked();
   if (version && monitored_cache_ && monitored_cache_version_ == *version) return *monitored_cache_;
   list_reads_.fetch_add(1, std::memory_order_relaxed);
-  SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT key, name, command, user, added_at_usec FROM monitored_processes ORDER BY key",
+  SIAX_STORAGE_TRY(stmt, db_.prepare_cached("SELECT key, name, command, user, added_at_usec FROM monitored_processes ORDER BY key",
                               "list the monitored processes"));
   auto processes = detail::collect<MonitoredProcess>(*stmt, [](const storage::Statement& s) -> Result<MonitoredProcess> {
     return MonitoredProcess{s.text(0), s.text(1), s.text(2), s.text(3), s.int64(4)};

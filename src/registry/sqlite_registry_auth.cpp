@@ -78,7 +78,7 @@ Result<std::optional<TokenRecord>> SqliteRegistry::find_token_by_hash(const std:
 
 Result<std::vector<TokenRecord>> SqliteRegistry::list_tokens() {
   std::lock_guard lock(mutex_);
-  SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT id, name, role, hash, created_at_usec, last_used_at_usec, revoked_at_usec "
+  SIAX_STORAGE_TRY(stmt, db_.prepare_cached("SELECT id, name, role, hash, created_at_usec, last_used_at_usec, revoked_at_usec "
                               "FROM api_tokens ORDER BY id",
                               "list the tokens"));
   return detail::collect<TokenRecord>(*stmt, [&](const storage::Statement& s) { return token_row(s, path_); });
@@ -129,7 +129,7 @@ Result<std::optional<UserRecord>> SqliteRegistry::get_user(const std::string& us
 
 Result<std::vector<UserRecord>> SqliteRegistry::list_users() {
   std::lock_guard lock(mutex_);
-  SIAX_STORAGE_TRY(stmt, db_.prepare("SELECT username, password_hash, role, created_at_usec FROM users ORDER BY username",
+  SIAX_STORAGE_TRY(stmt, db_.prepare_cached("SELECT username, password_hash, role, created_at_usec FROM users ORDER BY username",
                               "list the users"));
   return detail::collect<UserRecord>(*stmt, [&](const storage::Statement& s) { return user_row(s, path_); });
 }

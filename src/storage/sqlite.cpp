@@ -170,7 +170,24 @@ bool Failure::is_not_a_database() const noexcept { return (code & 0xff) == SQLIT
 
 // --- Statement -------------------------------------------------------------------------
 
-void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+struct Statement::Cached {
+  sqlite3_stmt* stmt = nullptr;
+  bool busy = false;
+  Cached() = default;
+  Cached(const Cached&) = delete;
+  Cached& operator=(const Cached&) = delete;
+  ~Cached() { sqlite3_finalize(stmt); }
+};
+
+void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const noexcept {
+  if (cached == nullptr) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  cached->busy = false;
+}
 
 Statement::Statement(const Database& db, sqlite3_stmt* stmt, std::string_view what)
     : db_(&db), stmt_(stmt), what_(what), bind_rc_(SQLITE_OK) {}
@@ -280,6 +297,22 @@ Result<Statement> Database::prepare(std::string_view sql, std::string_view what)
   return Statement(*this, stmt, what);
 }
 
+Result<Statement> Database::prepare_cached(std::string_view sql, std::string_view what) const {
+  auto it = cached_.find(sql);
+  if (it == cached_.end()) {
+    auto entry = std::make_unique<Statement::Cached>();
+    const int rc = sqlite3_prepare_v3(handle_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &entry->stmt, nullptr);
+    if (rc != SQLITE_OK) return unexpected(error(rc, what));
+    it = cached_.emplace(std::string(sql), std::move(entry)).first;
+  }
+  if (it->second->busy) return prepare(sql, what);  // in use further up this call: a fresh one
+  it->second->busy = true;
+  Statement statement(*this, it->second->stmt, what);
+  statement.stmt_.get_deleter().cached = it->second.get();
+  return statement;
+}
+
 Result<void> Database::exec(const std::string& sql, std::string_view what) const {
   // On failure sqlite3_exec leaves the message on the connection (its own out-parameter
   // is a copy of sqlite3_errmsg), so error() reads it from there.
@@ -288,12 +321,21 @@ Result<void> Database::exec(const std::string& sql, std::string_view what) const
   return unexpected(error(rc, what));
 }
 
-Result<std::int64_t> Database::scalar(std::string_view sql, std::string_view what) const {
-  auto stmt = prepare(sql, what);
+namespace {
+Result<std::int64_t> first_int(Result<Statement> stmt) {
   if (!stmt) return unexpected(std::move(stmt.error()));
   auto row = stmt->step();
   if (!row) return unexpected(std::move(row.error()));
   return *row ? stmt->int64(0) : 0;
+}
+}  // namespace
+
+Result<std::int64_t> Database::scalar(std::string_view sql, std::string_view what) const {
+  return first_int(prepare(sql, what));
+}
+
+Result<std::int64_t> Database::scalar_cached(std::string_view sql, std::string_view what) const {
+  return first_int(prepare_cached(sql, what));
 }
 
 int Database::changes() const noexcept { return sqlite3_changes(handle_.get()); }

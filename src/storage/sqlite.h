@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,7 @@ class Database;
 /// A prepared statement. Lives shorter than its Database.
 class Statement {
  public:
+  struct Cached;  ///< a statement kept by Database::prepare_cached (sqlite.cpp)
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
@@ -90,6 +92,9 @@ class Statement {
  private:
   friend class Database;
   struct Finalizer {
+    /// A statement of Database::prepare_cached: reset and handed back, not finalized.
+    Finalizer() noexcept : cached(nullptr) {}  // (no member initializer: usable before Statement is complete)
+    Cached* cached;
     void operator()(sqlite3_stmt* stmt) const noexcept;
   };
   Statement(const Database& db, sqlite3_stmt* stmt, std::string_view what);
@@ -120,10 +125,16 @@ class Database {
 
   /// `sql` is a constant of the caller (values are bound, never formatted in).
   [[nodiscard]] Result<Statement> prepare(std::string_view sql, std::string_view what) const;
+  /// The same, kept prepared on this connection for the next call (the hot reads: a
+  /// statement's parse costs more than the read itself). Falls back to a fresh statement
+  /// while the cached one is still in use.
+  [[nodiscard]] Result<Statement> prepare_cached(std::string_view sql, std::string_view what) const;
   /// Runs constant SQL without values: pragmas, DDL, transaction control.
   [[nodiscard]] Result<void> exec(const std::string& sql, std::string_view what) const;
   /// The first column of the first row as an integer, 0 when there is no row.
   [[nodiscard]] Result<std::int64_t> scalar(std::string_view sql, std::string_view what) const;
+  /// scalar() with a statement kept prepared (prepare_cached).
+  [[nodiscard]] Result<std::int64_t> scalar_cached(std::string_view sql, std::string_view what) const;
   /// Rows changed by the last statement.
   [[nodiscard]] int changes() const noexcept;
   [[nodiscard]] std::int64_t last_insert_rowid() const noexcept;
@@ -144,6 +155,8 @@ class Database {
   std::string path_;
   std::unique_ptr<sqlite3, Closer> handle_;
   std::unique_ptr<Naming> naming_;  ///< stable address: statements keep a pointer to the Database only
+  /// prepare_cached's statements, by SQL (after handle_: finalized before it closes).
+  mutable std::map<std::string, std::unique_ptr<Statement::Cached>, std::less<>> cached_;
 };
 
 /// BEGIN IMMEDIATE ... COMMIT; rolled back on destruction unless committed.

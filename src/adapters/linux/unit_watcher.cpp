@@ -1,7 +1,12 @@
 #include "adapters/linux/unit_watcher.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -55,19 +60,42 @@ std::string app_from_unit_object_path(const std::string& path) {
 }
 
 UnitWatcher::UnitWatcher(OnChange on_change, OnResync on_resync)
-    : on_change_(std::move(on_change)), on_resync_(std::move(on_resync)) {}
+    : on_change_(std::move(on_change)), on_resync_(std::move(on_resync)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-UnitWatcher::~UnitWatcher() { stop(); }
+UnitWatcher::~UnitWatcher() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
 
 void UnitWatcher::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
+  if (wake_fd_ >= 0) {
+    std::uint64_t drained = 0;
+    (void)!::read(wake_fd_, &drained, sizeof drained);  // a stop() before this start
+  }
   thread_ = std::thread([this] { run(); });
 }
 
 void UnitWatcher::stop() {
   stopping_ = true;
+  if (wake_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
   if (thread_.joinable()) thread_.join();
+}
+
+void UnitWatcher::pause(int timeout_ms) const {
+  if (stopping_) return;
+  if (wake_fd_ < 0) {  // no eventfd (fd limit at start): look at stop() every 200 ms
+    const int step = timeout_ms < 0 ? 200 : std::min(timeout_ms, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(step));
+    return;
+  }
+  pollfd p{wake_fd_, POLLIN, 0};
+  (void)::poll(&p, 1, timeout_ms);
 }
 
 void UnitWatcher::run() {
@@ -80,8 +108,9 @@ void UnitWatcher::run() {
     if (ok && on_resync_) on_resync_(reconnects_++ == 0 ? "" : "reconnected to the system bus; state re-read");
     if (ok) pump(b.bus);
     connected_ = false;
-    // Reconnect after a pause, checking stop() often.
-    for (int i = 0; i < 25 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Reconnect after a pause (stop() ends it).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!stopping_ && std::chrono::steady_clock::now() < until) pause(200);
   }
 }
 
@@ -190,8 +219,22 @@ void UnitWatcher::pump(sd_bus* bus) {
       if (on_resync_) on_resync_("systemd re-executed (or restarted); state re-read");
     }
     if (r > 0) continue;
-    r = sd_bus_wait(bus, 200'000);  // µs: wake up to notice stop()
-    if (r < 0 && r != -EINTR) return;
+    // Sleep until the bus has something or stop() writes the eventfd: no periodic wake-up.
+    const int fd = sd_bus_get_fd(bus);
+    const int events = sd_bus_get_events(bus);
+    if (fd < 0 || events < 0) return;
+    std::uint64_t deadline = 0;
+    int timeout_ms = -1;
+    if (sd_bus_get_timeout(bus, &deadline) >= 0 && deadline != UINT64_MAX) {
+      const auto now_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                        std::chrono::steady_clock::now().time_since_epoch())
+                                                        .count());
+      timeout_ms = deadline <= now_us ? 0 : static_cast<int>(std::min<std::uint64_t>((deadline - now_us + 999) / 1000, 60'000));
+    }
+    if (wake_fd_ < 0 && (timeout_ms < 0 || timeout_ms > 200)) timeout_ms = 200;  // no eventfd: look at stop()
+    std::array<pollfd, 2> fds{pollfd{fd, static_cast<short>(events), 0}, pollfd{wake_fd_, POLLIN, 0}};
+    r = ::poll(fds.data(), wake_fd_ >= 0 ? 2 : 1, timeout_ms);
+    if (r < 0 && errno != EINTR) return;
   }
 }
 

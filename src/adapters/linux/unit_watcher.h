@@ -35,7 +35,8 @@ class UnitWatcher {
 
   /// Starts watching (idempotent).
   void start();
-  /// Stops and joins the thread (idempotent); returns within ~0.2 s.
+  /// Stops and joins the thread (idempotent); wakes it at once (an eventfd), so it returns
+  /// as soon as a signal handler in progress is done.
   void stop();
   /// Whether the watcher is subscribed to systemd right now.
   [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
@@ -50,11 +51,14 @@ class UnitWatcher {
   bool add_manager_matches(sd_bus* bus);
   /// Dispatches signals until the connection drops or stop() is called.
   void pump(sd_bus* bus);
+  /// Sleeps until `timeout_ms` passed or stop() was called (-1: until stop()).
+  void pause(int timeout_ms) const;
 
   OnChange on_change_;
   OnResync on_resync_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  int wake_fd_ = -1;  ///< eventfd written by stop(): the thread sleeps in poll(), never wakes to look
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> notifications_{0};
   std::uint64_t reconnects_ = 0;  ///< watcher thread only

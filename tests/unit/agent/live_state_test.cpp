@@ -77,5 +77,26 @@ TEST(LiveUsage, AUsageOnlyMoveIsPatchedAndEqualsAWholeRebuild) {
   EXPECT_EQ((*patched.app("a"))["status"], "crashed");
 }
 
+TEST(LiveUsage, AnIdleAppsUptimeAloneIsNotAChangeEveryCycle) {
+  // An app whose CPU and memory stand still: its uptime and timestamp move every cycle,
+  // which must not make a change (and a stream event) per app per cycle; they go out
+  // once a minute (LiveFeed::kIdleUsageRefreshMs), or with the next real move.
+  state::StateStore store(state::StoreOptions{.usage_interval_ms = 1000});
+  LiveFeed feed(store);
+  const auto rec = record_of("a");
+  feed.app(rec, running(42), seen(42, 0.0, 4096, 1));
+  const auto v = store.version();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto later = seen(42, 0.0, 4096, 7);
+  later.updated_usec = 99'999;
+  feed.app(rec, running(42), later);
+  EXPECT_EQ(store.version(), v);
+  EXPECT_EQ((*store.app("a"))["uptime_seconds"], 1);
+  // Memory moved: the figures go out, with the uptime of that cycle.
+  feed.app(rec, running(42), seen(42, 0.0, 8192, 8));
+  EXPECT_EQ(store.version(), v + 1);
+  EXPECT_EQ((*store.app("a"))["uptime_seconds"], 8);
+}
+
 }  // namespace
 }  // namespace siax::agent

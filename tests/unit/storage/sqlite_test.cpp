@@ -41,6 +41,41 @@ TEST(StorageSqlite, ATransactionNotCommittedIsRolledBack) {
   EXPECT_EQ(*db.scalar("SELECT COUNT(*) FROM t", "count"), 1);
 }
 
+TEST(StorageSqlite, ACachedStatementIsResetAndReusedAndNeverSharedWhileInUse) {
+  auto db = memory_db();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (x INTEGER PRIMARY KEY) STRICT", "create"));
+  ASSERT_TRUE(db.exec("INSERT INTO t(x) VALUES (1), (2), (3)", "insert"));
+  const char* sql = "SELECT x FROM t WHERE x >= ?1 ORDER BY x";
+  {
+    auto outer = db.prepare_cached(sql, "select");
+    ASSERT_TRUE(outer);
+    outer->bind(1, std::int64_t{2});
+    ASSERT_TRUE(*outer->step());
+    EXPECT_EQ(outer->int64(0), 2);
+    // The cached one is in use (mid-rows, bound): the same SQL now gets its own statement.
+    auto inner = db.prepare_cached(sql, "select");
+    ASSERT_TRUE(inner);
+    inner->bind(1, std::int64_t{1});
+    ASSERT_TRUE(*inner->step());
+    EXPECT_EQ(inner->int64(0), 1);
+    ASSERT_TRUE(*outer->step());
+    EXPECT_EQ(outer->int64(0), 3);
+  }
+  // Handed back reset, bindings cleared: it starts from the first row, with NULL bound.
+  auto again = db.prepare_cached(sql, "select");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again->step());  // x >= NULL matches nothing
+  // A write between uses is seen (the statement's read ended when it was handed back).
+  auto count = db.scalar_cached("SELECT COUNT(*) FROM t", "count");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 3);
+  ASSERT_TRUE(db.exec("INSERT INTO t(x) VALUES (4)", "insert"));
+  EXPECT_EQ(*db.scalar_cached("SELECT COUNT(*) FROM t", "count"), 4);
+  // Bad SQL is an error, and is not cached.
+  EXPECT_FALSE(db.prepare_cached("SELEKT", "bad"));
+  EXPECT_FALSE(db.prepare_cached("SELEKT", "bad"));
+}
+
 TEST(StorageSqlite, FailuresGoThroughTheStoresMapper) {
   auto db = memory_db();
   ASSERT_TRUE(db.exec("CREATE TABLE t (x INTEGER PRIMARY KEY) STRICT", "create"));
