@@ -2,8 +2,9 @@
 // the apps a signal named. The loop, the triggers and the getters are in monitor_service.cpp.
 //
 // What a cycle asks systemd: nothing for an app whose unit it read before, unless the app
-// was named by a signal or an operation, its main process is gone from /proc, or its turn
-// in the safety-net re-sync came (every unit once per `resync_interval`, a few per cycle).
+// was named by a signal or an operation, its main process is gone from /proc, or the
+// safety net's list (one call per `resync_interval`) shows its unit's state moved (without
+// that list: its turn came, every unit once per `resync_interval`, a few per cycle).
 // Every other change reaches the monitor as a signal (the UnitWatcher).
 #include <malloc.h>
 
@@ -78,7 +79,11 @@ void MonitorService::run_cycle() {
     processes = std::vector<core::ProcessInfo>();
   }
   const std::int64_t now = deps_.now_usec();
-  const CyclePlan plan = plan_cycle();
+  CyclePlan plan = plan_cycle();
+  // Once per period the safety net's list (a cycle that reads every unit anyway stands in
+  // for it); without a list that works, the turns read units until the next period.
+  if (apps && plan.phase == 0) listed_resync_ = plan.read_all ? static_cast<bool>(deps_.unit_states) : resync_by_list(*apps, plan);
+  plan.listed = listed_resync_;
 
   CycleOutcome out;
   if (apps) {
@@ -99,6 +104,32 @@ void MonitorService::run_cycle() {
     deps_.on_full_cycle(names, keys);
   }
   finish_cycle(started, error);
+}
+
+bool MonitorService::resync_by_list(const std::vector<registry::AppRecord>& apps, CyclePlan& plan) {
+  if (!deps_.unit_states) return false;
+  auto listed = deps_.unit_states();  // one ListUnitsByPatterns: cheap for systemd, unlike 16 Gets per unit
+  if (!listed) return false;
+  std::lock_guard lock(mutex_);
+  for (const auto& record : apps) {
+    const auto& name = record.definition.name;
+    const auto held = units_.find(name);
+    if (held == units_.end()) {
+      plan.named.insert(name);  // never read (or its read failed): read it
+      continue;
+    }
+    const core::UnitStatus& u = held->second;
+    const auto entry = listed->find(name);
+    // A unit systemd does not hold loaded has not moved if it was stopped (systemd unloads
+    // stopped units) or not found.
+    const bool moved = entry == listed->end()
+                           ? !(u.active_state == "inactive" || u.load_state == "not-found")
+                           : entry->second.load_state != u.load_state || entry->second.active_state != u.active_state ||
+                                 entry->second.sub_state != u.sub_state;
+    if (moved) plan.named.insert(name);
+  }
+  ++stats_.resync_lists;
+  return true;
 }
 
 void MonitorService::finish_cycle(std::chrono::steady_clock::time_point started, const std::string& error) {
@@ -127,7 +158,7 @@ bool MonitorService::keep_held(const std::string& app, CycleOutcome& out) {
 Result<core::UnitStatus> MonitorService::unit_for_cycle(const std::string& app, const CyclePlan& plan, bool turn,
                                                         const std::vector<core::ProcessInfo>& processes, bool& kept) {
   std::optional<core::UnitStatus> before;
-  if (!plan.read_all && !turn && plan.named.count(app) == 0) {
+  if (!plan.read_all && (plan.listed || !turn) && plan.named.count(app) == 0) {
     std::lock_guard lock(mutex_);
     if (auto it = units_.find(app); it != units_.end()) before = it->second;
   }
@@ -249,7 +280,7 @@ void MonitorService::cycle_app(const registry::AppRecord& record, const CyclePla
     apply_cgroup_usage(def.name, unit_view->control_group, !kept, state);
   }
   const auto port_conflict = monitor::check_port(def, state.unit, processes, now);
-  const auto drift = drift_for(def.name, !kept, now);
+  const auto drift = drift_for(def.name, !kept || turn, now);
   restart_if_unhealthy(def.name, now, out.events);
   if (observe(def.name, state, port_conflict, drift, now, out.events)) out.changed.push_back(state);
   if (deps_.on_app_view) deps_.on_app_view(record, unit, state);

@@ -107,13 +107,16 @@ struct MonitorOptions {
   /// A trigger waits this long for more triggers before scanning (systemd sends several
   /// signals per job).
   std::chrono::milliseconds trigger_debounce{100};
-  /// The safety net behind the signals: every app's unit is read in full once per this
-  /// interval, spread over it (each cycle reads the apps whose turn it is: 1 in
-  /// resync_interval / scan_interval). Between turns a cycle asks systemd nothing about an
-  /// app it has read, unless a signal or an operation named it (trigger), or its main
-  /// process vanished from /proc. Usage comes from the cgroup or the processes every cycle.
-  /// (The unit-file drift check, a registry read and a file read per app, runs only when
-  /// the app's unit is read in full.)
+  /// The safety net behind the signals: once per this interval one call lists systemd's
+  /// loaded app units (MonitorDeps::unit_states) and every app whose load/active/sub state
+  /// there is not the one held is read again in full. A cycle otherwise asks systemd
+  /// nothing about an app it has read, unless a signal or an operation named it
+  /// (trigger), or its main process vanished from /proc. Without that list (no dependency,
+  /// or the call failed) every unit is read in full once per interval instead, spread over
+  /// it (each cycle the apps whose turn it is: 1 in resync_interval / scan_interval).
+  /// Usage comes from the cgroup or the processes every cycle. The unit-file drift check
+  /// (a registry read and a file read, no systemd) runs when the app's unit is read in
+  /// full and at the app's turn.
   std::chrono::milliseconds resync_interval{300'000};
   /// trigger(app) alone (a systemd signal for that app, an operation) re-reads only the
   /// named apps' units and processes after this short debounce, instead of a full cycle.
@@ -134,6 +137,7 @@ struct MonitorStats {
   std::uint64_t unit_reads = 0;           ///< full unit statuses read from systemd
   std::uint64_t unit_reads_saved = 0;     ///< statuses kept from the cycle before (states unmoved)
   std::uint64_t partial_cycles = 0;       ///< re-reads of only the signalled apps
+  std::uint64_t resync_lists = 0;         ///< the safety net's lists of systemd's app units
 };
 
 /// How many cycles one safety-net re-sync is spread over (>= 1). Pure.
@@ -217,6 +221,7 @@ class MonitorService {
     std::set<std::string> named;   ///< trigger(app) since the last cycle
     std::size_t phase = 0;         ///< of the safety-net re-sync
     std::size_t period = 1;
+    bool listed = false;           ///< the re-sync is the list's (no unit read at a turn)
   };
   /// What a full cycle collects; applied under the lock at its end.
   struct CycleOutcome {
@@ -237,6 +242,9 @@ class MonitorService {
   };
   // monitor_cycle.cpp: the full cycle, in the order it runs.
   CyclePlan plan_cycle();
+  /// The safety net's list (once per period): adds to plan.named the apps whose listed
+  /// state moved. Whether the list was read.
+  bool resync_by_list(const std::vector<registry::AppRecord>& apps, CyclePlan& plan);
   bool keep_held(const std::string& app, CycleOutcome& out);
   /// systemd's view of the app's unit: the one read before (`kept`) or a fresh read.
   Result<core::UnitStatus> unit_for_cycle(const std::string& app, const CyclePlan& plan, bool turn,
@@ -297,6 +305,7 @@ class MonitorService {
   bool full_wanted_ = true;           ///< the next wake-up runs a full cycle (not only the named apps)
   std::set<std::string> refresh_;     ///< the next cycle reads these units
   std::size_t cycles_since_full_ = 0;  ///< the re-sync's phase (0 .. resync_period-1)
+  bool listed_resync_ = false;  ///< the last phase-0 list worked: turns read no unit (monitor thread)
   std::chrono::steady_clock::time_point last_trim_{};  ///< malloc_trim after a cycle, at most once a minute
   bool stopping_ = false;
   std::thread thread_;

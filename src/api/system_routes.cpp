@@ -37,6 +37,9 @@ std::string monitor_metrics(const agent::MonitorService& monitor) {
   out.family("siax_monitor_unit_reads_saved_total", "counter",
              "Unit statuses kept because systemd's states had not moved.")
       .sample(m.unit_reads_saved);
+  out.family("siax_monitor_resync_lists_total", "counter",
+             "Safety-net lists of systemd's app units (one call per apps.resync_interval_ms).")
+      .sample(m.resync_lists);
   out.family("siax_app_status", "gauge", "The monitor's reconciled status of each app (1 for the current one).");
   for (const auto& st : monitor.states()) out.sample(1, {{"app", st.name}, {"status", monitor::to_string(st.status)}});
   return out.take();

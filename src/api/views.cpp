@@ -62,6 +62,7 @@ json monitor_stats_json(const agent::MonitorStats& m) {
           {"health_probe_failures", m.probe_failures},
           {"unit_reads", m.unit_reads},
           {"unit_reads_saved", m.unit_reads_saved},
+          {"resync_lists", m.resync_lists},
           {"last_error", m.last_error}};
 }
 

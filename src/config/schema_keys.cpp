@@ -346,8 +346,9 @@ const std::array<KeyDef, 36> kKeys = {{
      [](Config& c, const Value& v) { return set_duration(c.apps.scan_interval, v, 100, 3'600'000, " ms"); },
      [](const Config& c) { return render_ms(c.apps.scan_interval); }},
     {"apps", "resync_interval_ms", "SIAX_RESYNC_INTERVAL_MS", Type::Integer,
-     "The safety net behind systemd's signals: every app's unit is read again in full once per this interval, "
-     "spread over it, in milliseconds (1000 to 86400000).",
+     "The safety net behind systemd's signals: once per this interval systemd's app units are listed and those "
+     "whose state moved unannounced are read again in full; unit files are checked for drift, spread over it; in "
+     "milliseconds (1000 to 86400000).",
      [](Config& c, const Value& v) { return set_duration(c.apps.resync_interval, v, 1000, 86'400'000, " ms"); },
      [](const Config& c) { return render_ms(c.apps.resync_interval); }},
     // [runtimes]

@@ -182,8 +182,7 @@ TEST_F(MonitorServiceTest, AStoppedUnloadedUnitIsNotReadAgainOnItsOwnEcho) {
 }
 
 TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenNamedOrItsMainProcessVanished) {
-  // A long re-sync: api's turn is cycle 1 (also the first, full one), web's cycle 2;
-  // after that no turn comes up during this test.
+  // A long re-sync: its next list is far away (the first, full cycle stands in for it).
   int lists = 0;
   saved_deps->unit_states = [&lists]() -> Result<std::map<std::string, ports::UnitListEntry>> {
     ++lists;
@@ -194,44 +193,59 @@ TEST_F(MonitorServiceTest, ReadsAUnitAgainOnlyWhenNamedOrItsMainProcessVanished)
   service->run_cycle();
   EXPECT_EQ(status_reads, 2) << "the first cycle reads every unit";
   service->run_cycle();
-  EXPECT_EQ(status_reads, 3) << "web's turn";
   service->run_cycle();
-  EXPECT_EQ(status_reads, 3) << "nothing moved: systemd is not asked";
-  EXPECT_EQ(service->stats().unit_reads_saved, 3u);
+  EXPECT_EQ(status_reads, 2) << "nothing moved: systemd is not asked";
+  EXPECT_EQ(service->stats().unit_reads_saved, 4u);
 
-  units["api"] = unit("api", "failed", "failed", 0);  // unannounced: seen at its turn or on a signal
+  units["api"] = unit("api", "failed", "failed", 0);  // unannounced: seen on a signal or by the safety net
   service->run_cycle();
-  EXPECT_EQ(status_reads, 3);
+  EXPECT_EQ(status_reads, 2);
   service->trigger("api");  // the signal
   service->run_cycle();
-  EXPECT_EQ(status_reads, 4);
+  EXPECT_EQ(status_reads, 3);
   EXPECT_EQ(service->state("api")->status, monitor::AppStatus::Failed);
   EXPECT_EQ(service->state("web")->status, monitor::AppStatus::Running);
 
   processes.table = {};  // web's main process is gone although systemd still says running
   units["web"].main_pid = 201;
   service->run_cycle();
-  EXPECT_EQ(status_reads, 5);
+  EXPECT_EQ(status_reads, 4);
   EXPECT_EQ(service->state("web")->main_pid, 201);
-  EXPECT_EQ(service->stats().unit_reads, 5u);
+  EXPECT_EQ(service->stats().unit_reads, 4u);
   EXPECT_EQ(lists, 0) << "no list of units per cycle";
 }
 
 TEST_F(MonitorServiceTest, TriggersAndTheSafetyNetResyncReadUnitsAgain) {
-  with_options(MonitorOptions{.scan_interval = 5s, .resync_interval = 30s});  // every unit every 6 cycles
+  with_options(MonitorOptions{.scan_interval = 5s, .resync_interval = 30s});  // a list every 6 cycles
   two_running_apps();
   service->run_cycle();
   ASSERT_EQ(status_reads, 2);
   units["api"].restart_count = 1;  // a change only a signal tells
   service->trigger("api");
-  service->run_cycle();  // phase 1: web's turn, api named
-  EXPECT_EQ(status_reads, 4) << "trigger(app) re-reads that app (and web had its turn)";
+  service->run_cycle();
+  EXPECT_EQ(status_reads, 3) << "trigger(app) re-reads that app only";
   EXPECT_EQ(service->state("api")->restart_count, 1u);
   service->trigger();
   service->run_cycle();
-  EXPECT_EQ(status_reads, 6) << "trigger() re-reads every app";
-  // Quiet cycles: the apps take turns, each read once in six cycles, never both at once.
+  EXPECT_EQ(status_reads, 5) << "trigger() re-reads every app";
+  // Quiet cycles: one list per period, and no unit read while the list shows nothing moved.
+  for (int i = 0; i < 12; ++i) service->run_cycle();
+  EXPECT_EQ(status_reads, 5);
+  EXPECT_EQ(service->stats().resync_lists, 2u);
+  // A change whose signal was lost: the next list shows it, and only that unit is read.
+  units["web"] = unit("web", "failed", "failed", 0);
   std::vector<int> per_cycle;
+  for (int i = 0; i < 6; ++i) {
+    const int before = status_reads;
+    service->run_cycle();
+    per_cycle.push_back(status_reads - before);
+  }
+  EXPECT_EQ(std::accumulate(per_cycle.begin(), per_cycle.end(), 0), 1);
+  EXPECT_EQ(service->state("web")->status, monitor::AppStatus::Failed);
+  // Without the list (systemd refused it), the units take turns instead: each read once
+  // in six cycles, never both at once.
+  list_works = false;
+  per_cycle.clear();
   for (int i = 0; i < 12; ++i) {
     const int before = status_reads;
     service->run_cycle();
