@@ -135,6 +135,7 @@ class ProcScanner final : public ProcessSource {
     std::uint64_t starttime = 0;
     std::chrono::steady_clock::time_point sampled_at{};  ///< when info.cpu_ticks was read
     bool young = true;  ///< seen once: read in full again at the next scan (it may have been mid fork/exec)
+    std::uint64_t seen = 0;  ///< the serial of the last incremental scan that met it
   };
 
   [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan_impl(std::chrono::steady_clock::time_point now,
@@ -171,6 +172,7 @@ class ProcScanner final : public ProcessSource {
   std::vector<std::pair<std::uint64_t, std::uint16_t>> listen_seen_;  ///< sorted: the last scan's LISTEN sockets
   std::optional<std::int64_t> btime_;
   int scans_since_full_ = 0;
+  std::uint64_t scan_serial_ = 0;  ///< incremental scans so far (Known::seen)
   bool cache_complete_ = false;  ///< known_ holds a full walk (else the next scan is one)
 };
 
