@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -125,8 +126,10 @@ std::vector<siax::core::ProcessInfo> synthetic_table(int apps, int others) {
   return ps;
 }
 
+/// range(0): apps; range(1): 1 = with a ProcessIndex built once per cycle (in the timing).
 void BM_ReconcileAllApps(benchmark::State& state) {
   const int apps = static_cast<int>(state.range(0));
+  const bool indexed = state.range(1) != 0;
   const auto processes = synthetic_table(apps, 200);
   std::vector<siax::core::AppDefinition> defs;
   std::vector<siax::core::UnitStatus> units;
@@ -149,8 +152,11 @@ void BM_ReconcileAllApps(benchmark::State& state) {
   std::size_t running = 0;
   for (auto _ : state) {
     running = 0;
+    std::optional<siax::monitor::ProcessIndex> index;
+    if (indexed) index.emplace(processes);
     for (std::size_t i = 0; i < defs.size(); ++i) {
-      auto s = siax::monitor::reconcile(defs[i], units[i], processes, std::nullopt, 0);
+      auto s = indexed ? siax::monitor::reconcile(defs[i], units[i], processes, std::nullopt, 0, &*index)
+                       : siax::monitor::reconcile(defs[i], units[i], processes, std::nullopt, 0);
       running += s.status == siax::monitor::AppStatus::Running ? 1 : 0;
       benchmark::DoNotOptimize(s);
     }
@@ -158,7 +164,7 @@ void BM_ReconcileAllApps(benchmark::State& state) {
   if (running != defs.size()) state.SkipWithError("not every app reconciled as running");
   state.counters["apps"] = static_cast<double>(apps);
 }
-BENCHMARK(BM_ReconcileAllApps)->Arg(200)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ReconcileAllApps)->Args({200, 0})->Args({200, 1})->Unit(benchmark::kMicrosecond);
 
 void BM_ParseStatLine(benchmark::State& state) {
   const std::string line =
