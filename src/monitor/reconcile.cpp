@@ -80,6 +80,9 @@ bool argv_has_path(const ProcessInfo& p, const PathTarget& target) {
                      [&](const std::string& a) { return arg_is_path(a, target, p.cwd); });
 }
 
+/// A last component that lexical normalization may replace ("/a/b/.." is "/a").
+bool is_odd_tail(std::string_view tail) { return tail.empty() || tail == "." || tail == ".."; }
+
 /// A "siax-app-<name>.service" unit (core::app_name_from_unit without the copy of the name).
 bool is_app_unit(std::string_view unit) {
   return unit.size() > core::kUnitPrefix.size() + core::kUnitSuffix.size() && unit.starts_with(core::kUnitPrefix) &&
@@ -228,6 +231,16 @@ class AppMatcher {
   explicit AppMatcher(const core::AppDefinition& def)
       : def_(def), script_(def.script_path), working_directory_(def.working_directory) {}
 
+  /// The last component a process's argv element or exe must end in to match (see
+  /// ProcessIndex::candidates_by_tail), or nullopt when the app is not matched by a path.
+  [[nodiscard]] std::optional<std::string_view> key_tail() const {
+    if (def_.runtime != Runtime::NodeScript && def_.runtime != Runtime::PythonScript && def_.runtime != Runtime::Custom) {
+      return std::nullopt;
+    }
+    if (!script_.plain || is_odd_tail(script_.base)) return std::nullopt;
+    return script_.base;
+  }
+
   bool operator()(const ProcessInfo& p) const {
     if (!is_live_process(p)) return false;
     switch (def_.runtime) {
@@ -259,8 +272,23 @@ ProcessIndex::ProcessIndex(const std::vector<ProcessInfo>& processes)
   by_pid_.reserve(processes.size());
   for (const auto& p : processes) {
     if (!p.kernel_thread) by_unit_[p.unit].push_back(&p);
-    if (is_live_process(p) && !is_app_unit(p.unit)) candidates_.push_back(&p);
     by_pid_.emplace_back(p.pid, &p);
+    if (!is_live_process(p) || is_app_unit(p.unit)) continue;
+    const std::size_t at = candidates_.size();
+    candidates_.push_back(&p);
+    bool odd = false;
+    auto add_tail = [&](const std::string& path) {
+      const std::string_view tail = last_component(path);
+      if (is_odd_tail(tail)) {
+        odd = true;
+        return;
+      }
+      auto& list = by_tail_[tail];
+      if (list.empty() || list.back() != at) list.push_back(at);
+    };
+    add_tail(p.exe);
+    for (const auto& arg : p.cmdline) add_tail(arg);
+    if (odd) odd_tails_.push_back(at);
   }
   std::stable_sort(by_pid_.begin(), by_pid_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   by_pid_.erase(std::unique(by_pid_.begin(), by_pid_.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
@@ -275,6 +303,19 @@ const std::vector<const ProcessInfo*>& ProcessIndex::in_unit(std::string_view un
   static const std::vector<const ProcessInfo*> kNone;
   const auto it = by_unit_.find(unit);
   return it == by_unit_.end() ? kNone : it->second;
+}
+
+std::vector<std::size_t> ProcessIndex::candidates_by_tail(std::string_view tail) const {
+  std::vector<std::size_t> out;
+  const auto it = by_tail_.find(tail);
+  if (it != by_tail_.end()) out = it->second;
+  if (!odd_tails_.empty()) {
+    const std::size_t middle = out.size();
+    out.insert(out.end(), odd_tails_.begin(), odd_tails_.end());
+    std::inplace_merge(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(middle), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  return out;
 }
 
 const ProcessInfo* ProcessIndex::find(int pid) const {
@@ -328,7 +369,14 @@ std::vector<const ProcessInfo*> find_strays(AppState& s, const AppMatcher& match
     s.stray_pids.push_back(p.pid);
   };
   if (index != nullptr) {
-    for (const auto* p : index->stray_candidates()) consider(*p);
+    // Only the candidates whose argv or exe ends like the app's path can match it (with 200
+    // apps and a few hundred other processes on a host, most pairs are ruled out here).
+    const auto& candidates = index->stray_candidates();
+    if (const auto tail = matches.key_tail()) {
+      for (std::size_t at : index->candidates_by_tail(*tail)) consider(*candidates[at]);
+    } else {
+      for (const auto* p : candidates) consider(*p);
+    }
   } else {
     for (const auto& p : processes) consider(p);
   }

@@ -55,6 +55,11 @@ class ProcessIndex {
   [[nodiscard]] const std::vector<const core::ProcessInfo*>& stray_candidates() const noexcept { return candidates_; }
   /// The first process with this pid in the table, or nullptr.
   [[nodiscard]] const core::ProcessInfo* find(int pid) const;
+  /// The stray candidates that may designate a path whose last component is `tail` (not
+  /// "", "." or ".."): an argv element or the exe ending in `tail`, "", "." or "..". What
+  /// matches_app needs for the apps matched by an absolute lexically normal path (node,
+  /// python, custom): the others cannot match. Positions in stray_candidates(), ascending.
+  [[nodiscard]] std::vector<std::size_t> candidates_by_tail(std::string_view tail) const;
 
  private:
   const std::vector<core::ProcessInfo>* table_;
@@ -62,6 +67,8 @@ class ProcessIndex {
   std::size_t size_;
   std::unordered_map<std::string_view, std::vector<const core::ProcessInfo*>> by_unit_;
   std::vector<const core::ProcessInfo*> candidates_;
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_tail_;  ///< tail -> positions in candidates_
+  std::vector<std::size_t> odd_tails_;  ///< candidates with an argv element or exe ending in "", "." or ".."
   std::vector<std::pair<int, const core::ProcessInfo*>> by_pid_;  ///< sorted by pid, first occurrence kept
 };
 

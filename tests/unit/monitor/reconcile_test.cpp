@@ -461,6 +461,59 @@ TEST(ReconcileIndex, SameStateAsTheTableForEveryRow) {
   }
 }
 
+TEST(ReconcileIndex, StraysDesignatingThePathInOddWaysAreFoundThroughTheIndex) {
+  // The index narrows the candidates by the last component of argv elements and exe: the
+  // spellings lexical normalization rewrites ("/.", "/..", a trailing '/') must still match.
+  core::ProcessInfo dot = proc(501, "", {"node", "/srv/api/app.js/."});
+  core::ProcessInfo slash = proc(502, "session-3.scope", {"node", "app.js/"}, "/srv/api");
+  core::ProcessInfo dotdot = proc(503, "", {"node", "/srv/api/app.js/x/.."});
+  core::ProcessInfo relative = proc(504, "", {"node", "../api/./app.js"}, "/srv/web");
+  core::ProcessInfo unrelated = proc(505, "", {"node", "/srv/api/other.js"});
+  const std::vector<core::ProcessInfo> ps = {app_main(100), dot, slash, dotdot, relative, unrelated};
+  const AppState s = both_ways(node_app(), unit("active", "running", 100), ps);
+  EXPECT_EQ(s.stray_pids, (std::vector<int>{501, 502, 503, 504}));
+  const ProcessIndex index(ps);
+  // Candidates: 501..505 (pid 100 is in an app's unit); other.js (505, at 4) cannot match.
+  EXPECT_EQ(index.candidates_by_tail("app.js"), (std::vector<std::size_t>{0, 1, 2, 3}));
+}
+
+TEST(ReconcileIndex, SameStateForEveryRuntime) {
+  auto custom = node_app();
+  custom.runtime = core::Runtime::Custom;
+  custom.script_path = "/opt/tool/bin/server";
+  auto npm = node_app();
+  npm.runtime = core::Runtime::NpmStart;
+  auto python = node_app();
+  python.runtime = core::Runtime::PythonScript;
+  python.script_path = "/srv/api/main.py";
+  auto uvicorn = node_app();
+  uvicorn.runtime = core::Runtime::Uvicorn;
+  uvicorn.module = "main:app";
+  auto odd_path = node_app();
+  odd_path.script_path = "/srv/api/../api/app.js";  // not lexically normal: every candidate is tried
+  core::ProcessInfo by_exe = proc(601, "", {"server"}, "/", ProcessKind::Other);
+  by_exe.exe = "/opt/tool/bin/../bin/server";
+  core::ProcessInfo exe_dot = proc(602, "", {"x"}, "/", ProcessKind::Other);
+  exe_dot.exe = "/opt/tool/bin/server/.";
+  const std::vector<core::ProcessInfo> ps = {
+      app_main(100),
+      stray(4321),
+      by_exe,
+      exe_dot,
+      proc(603, "", {"/usr/bin/python3", "/srv/api/main.py"}, "/srv/api", ProcessKind::Python),
+      proc(604, "", {"python3", "-m", "uvicorn", "main:app"}, "/srv/api", ProcessKind::Python),
+      proc(605, "", {"npm", "start"}, "/srv/api/", ProcessKind::Node),
+      proc(606, "", {"node", "/srv/web/app.js"}, "/srv/web"),
+  };
+  for (const auto& def : {node_app(), custom, npm, python, uvicorn, odd_path}) {
+    for (const auto& u : {unit("active", "running", 100), unit("inactive", "dead")}) (void)both_ways(def, u, ps);
+  }
+  EXPECT_EQ(both_ways(custom, unit("inactive", "dead"), ps).stray_pids, (std::vector<int>{601, 602}));
+  EXPECT_EQ(both_ways(python, unit("inactive", "dead"), ps).stray_pids, (std::vector<int>{603}));
+  EXPECT_EQ(both_ways(uvicorn, unit("inactive", "dead"), ps).stray_pids, (std::vector<int>{604}));
+  EXPECT_EQ(both_ways(odd_path, unit("active", "running", 100), ps).stray_pids, (std::vector<int>{4321}));
+}
+
 TEST(ReconcileIndex, AnIndexOfAnotherOrAChangedTableIsIgnored) {
   std::vector<core::ProcessInfo> ps = {app_main(100)};
   ps.reserve(8);  // the insertion below keeps the data pointer: only the size tells
