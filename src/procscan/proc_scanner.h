@@ -100,8 +100,10 @@ struct ScanStats {
 /// start time, and per scan: lists the pid directories; reads in full only the pids it
 /// has not seen (and each of them once more at the next scan, in case it was caught
 /// between fork and exec); reads only the stat line of the known processes that are hot
-/// (in one of our units, "siax-app-*", or named by set_hot_pids): state, CPU ticks, RSS,
-/// and re-reads one in full when its start time or name changed (pid reused, exec);
+/// (in one of our units, "siax-app-*", or named by set_hot_pids): state, CPU ticks, RSS
+/// (one open of "<root>/<pid>/stat", one read, one close; through the pid directory only
+/// when its fd links are read too), and re-reads one in full when its start time or name
+/// changed (pid reused, exec);
 /// keeps the others as they were (cpu_percent 0); re-reads every process's sockets when
 /// the set of listening sockets changed; and reads everything in full every full_every
 /// scans. full_scan() always reads everything.
