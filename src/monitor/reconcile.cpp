@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -48,31 +47,46 @@ std::string_view last_component(std::string_view p) {
   return slash == std::string_view::npos ? p : p.substr(slash + 1);
 }
 
-// The monitor compares every app with every process each cycle (200 apps x 200
-// processes): the fast paths keep std::filesystem out of the common cases.
-bool same_path(const std::string& a, const std::string& b) {
-  if (a.empty() || b.empty()) return false;
-  if (a == b) return true;
-  if (is_plain_absolute(a) && is_plain_absolute(b)) return false;
-  return normalize(a) == normalize(b);
+/// A path of the app's definition, with what every comparison with it needs computed once
+/// (the monitor compares every app with the processes each cycle).
+struct PathTarget {
+  explicit PathTarget(const std::string& p) : path(p), plain(is_plain_absolute(p)), base(last_component(p)) {}
+  const std::string& path;
+  bool plain;             ///< is_plain_absolute(path)
+  std::string_view base;  ///< last_component(path)
+};
+
+// The fast paths keep std::filesystem out of the common cases.
+bool same_path(const std::string& a, const PathTarget& b) {
+  if (a.empty() || b.path.empty()) return false;
+  if (a == b.path) return true;
+  if (b.plain && is_plain_absolute(a)) return false;
+  return normalize(a) == normalize(b.path);
 }
 
 /// argv element `arg` designates `target`, literally or relative to `cwd`.
-bool arg_is_path(const std::string& arg, const std::string& target, const std::string& cwd) {
+bool arg_is_path(const std::string& arg, const PathTarget& target, const std::string& cwd) {
   if (arg.empty()) return false;
   if (arg.front() == '/') return same_path(arg, target);
   // Relative: its last component must be the target's (unless it ends in "." or ".." or '/').
   const std::string_view tail = last_component(arg);
-  if (!tail.empty() && tail != "." && tail != ".." && is_plain_absolute(target) && tail != last_component(target)) {
-    return false;
-  }
+  if (!tail.empty() && tail != "." && tail != ".." && target.plain && tail != target.base) return false;
   if (cwd.empty() || cwd.front() != '/') return false;  // cwd unreadable: cannot resolve
   return same_path((std::filesystem::path(cwd) / arg).string(), target);
 }
 
-bool argv_has_path(const ProcessInfo& p, const std::string& target) {
+bool argv_has_path(const ProcessInfo& p, const PathTarget& target) {
   return std::any_of(p.cmdline.begin(), p.cmdline.end(),
                      [&](const std::string& a) { return arg_is_path(a, target, p.cwd); });
+}
+
+/// A last component that lexical normalization may replace ("/a/b/.." is "/a").
+bool is_odd_tail(std::string_view tail) { return tail.empty() || tail == "." || tail == ".."; }
+
+/// A "siax-app-<name>.service" unit (core::app_name_from_unit without the copy of the name).
+bool is_app_unit(std::string_view unit) {
+  return unit.size() > core::kUnitPrefix.size() + core::kUnitSuffix.size() && unit.starts_with(core::kUnitPrefix) &&
+         unit.ends_with(core::kUnitSuffix);
 }
 
 std::string command_text(const ProcessInfo& p) {
@@ -110,7 +124,8 @@ std::string pid_list(const std::vector<int>& pids) {
   return s;
 }
 
-const ProcessInfo* find_pid(const std::vector<ProcessInfo>& processes, int pid) {
+const ProcessInfo* find_pid(const std::vector<ProcessInfo>& processes, const ProcessIndex* index, int pid) {
+  if (index != nullptr) return index->find(pid);
   for (const auto& p : processes) {
     if (p.pid == pid) return &p;
   }
@@ -208,62 +223,162 @@ std::string failure_reason(const UnitStatus& u) {
 
 bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
 
-bool matches_app(const core::AppDefinition& def, const ProcessInfo& p) {
-  if (!is_live_process(p)) return false;
-  switch (def.runtime) {
-    case Runtime::NodeScript: return p.kind == ProcessKind::Node && argv_has_path(p, def.script_path);
-    case Runtime::PythonScript: return p.kind == ProcessKind::Python && argv_has_path(p, def.script_path);
-    case Runtime::NpmStart: return p.kind == ProcessKind::Node && same_path(p.cwd, def.working_directory);
-    case Runtime::Uvicorn: {
-      if (p.kind != ProcessKind::Python || def.module.empty()) return false;
-      if (std::find(p.cmdline.begin(), p.cmdline.end(), def.module) == p.cmdline.end()) return false;
-      return p.cwd.empty() || same_path(p.cwd, def.working_directory);
+namespace {
+
+/// matches_app with the definition's paths prepared once, for the many processes of a table.
+class AppMatcher {
+ public:
+  explicit AppMatcher(const core::AppDefinition& def)
+      : def_(def), script_(def.script_path), working_directory_(def.working_directory) {}
+
+  /// The last component a process's argv element or exe must end in to match (see
+  /// ProcessIndex::candidates_by_tail), or nullopt when the app is not matched by a path.
+  [[nodiscard]] std::optional<std::string_view> key_tail() const {
+    if (def_.runtime != Runtime::NodeScript && def_.runtime != Runtime::PythonScript && def_.runtime != Runtime::Custom) {
+      return std::nullopt;
     }
-    case Runtime::Custom: return same_path(p.exe, def.script_path) || argv_has_path(p, def.script_path);
+    if (!script_.plain || is_odd_tail(script_.base)) return std::nullopt;
+    return script_.base;
   }
-  return false;
+
+  bool operator()(const ProcessInfo& p) const {
+    if (!is_live_process(p)) return false;
+    switch (def_.runtime) {
+      case Runtime::NodeScript: return p.kind == ProcessKind::Node && argv_has_path(p, script_);
+      case Runtime::PythonScript: return p.kind == ProcessKind::Python && argv_has_path(p, script_);
+      case Runtime::NpmStart: return p.kind == ProcessKind::Node && same_path(p.cwd, working_directory_);
+      case Runtime::Uvicorn: {
+        if (p.kind != ProcessKind::Python || def_.module.empty()) return false;
+        if (std::find(p.cmdline.begin(), p.cmdline.end(), def_.module) == p.cmdline.end()) return false;
+        return p.cwd.empty() || same_path(p.cwd, working_directory_);
+      }
+      case Runtime::Custom: return same_path(p.exe, script_) || argv_has_path(p, script_);
+    }
+    return false;
+  }
+
+ private:
+  const core::AppDefinition& def_;
+  PathTarget script_;
+  PathTarget working_directory_;
+};
+
+}  // namespace
+
+bool matches_app(const core::AppDefinition& def, const ProcessInfo& p) { return AppMatcher(def)(p); }
+
+ProcessIndex::ProcessIndex(const std::vector<ProcessInfo>& processes)
+    : table_(&processes), data_(processes.data()), size_(processes.size()) {
+  by_pid_.reserve(processes.size());
+  for (const auto& p : processes) {
+    if (!p.kernel_thread) by_unit_[p.unit].push_back(&p);
+    by_pid_.emplace_back(p.pid, &p);
+    if (!is_live_process(p) || is_app_unit(p.unit)) continue;
+    const std::size_t at = candidates_.size();
+    candidates_.push_back(&p);
+    bool odd = false;
+    auto add_tail = [&](const std::string& path) {
+      const std::string_view tail = last_component(path);
+      if (is_odd_tail(tail)) {
+        odd = true;
+        return;
+      }
+      auto& list = by_tail_[tail];
+      if (list.empty() || list.back() != at) list.push_back(at);
+    };
+    add_tail(p.exe);
+    for (const auto& arg : p.cmdline) add_tail(arg);
+    if (odd) odd_tails_.push_back(at);
+  }
+  std::stable_sort(by_pid_.begin(), by_pid_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  by_pid_.erase(std::unique(by_pid_.begin(), by_pid_.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+                by_pid_.end());
+}
+
+bool ProcessIndex::covers(const std::vector<ProcessInfo>& processes) const noexcept {
+  return table_ == &processes && data_ == processes.data() && size_ == processes.size();
+}
+
+const std::vector<const ProcessInfo*>& ProcessIndex::in_unit(std::string_view unit) const {
+  static const std::vector<const ProcessInfo*> kNone;
+  const auto it = by_unit_.find(unit);
+  return it == by_unit_.end() ? kNone : it->second;
+}
+
+std::vector<std::size_t> ProcessIndex::candidates_by_tail(std::string_view tail) const {
+  std::vector<std::size_t> out;
+  const auto it = by_tail_.find(tail);
+  if (it != by_tail_.end()) out = it->second;
+  if (!odd_tails_.empty()) {
+    const std::size_t middle = out.size();
+    out.insert(out.end(), odd_tails_.begin(), odd_tails_.end());
+    std::inplace_merge(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(middle), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  return out;
+}
+
+const ProcessInfo* ProcessIndex::find(int pid) const {
+  const auto it = std::lower_bound(by_pid_.begin(), by_pid_.end(), pid,
+                                   [](const auto& entry, int value) { return entry.first < value; });
+  return it != by_pid_.end() && it->first == pid ? it->second : nullptr;
 }
 
 namespace {
 
-/// The unit's processes (its cgroup), whatever they run, children included: their pids,
-/// CPU, memory and listening ports go into `s`. Returns their pids.
-std::set<int> add_unit_processes(AppState& s, const std::vector<ProcessInfo>& processes) {
-  std::vector<const ProcessInfo*> in_unit;
-  std::set<int> unit_pids;
-  for (const auto& p : processes) {
-    if (!p.kernel_thread && p.unit == s.unit) {
-      in_unit.push_back(&p);
-      unit_pids.insert(p.pid);
+/// The unit's processes (its cgroup), whatever they run, children included: their pids
+/// (sorted), CPU, memory and listening ports go into `s`.
+void add_unit_processes(AppState& s, const std::vector<ProcessInfo>& processes, const ProcessIndex* index) {
+  std::vector<const ProcessInfo*> scanned;
+  if (index == nullptr) {
+    for (const auto& p : processes) {
+      if (!p.kernel_thread && p.unit == s.unit) scanned.push_back(&p);
     }
   }
-  std::set<std::uint16_t> ports;
+  const std::vector<const ProcessInfo*>& in_unit = index != nullptr ? index->in_unit(s.unit) : scanned;
+  std::vector<std::uint16_t> ports;
+  s.pids.reserve(in_unit.size());
   for (const auto* p : in_unit) {
     s.pids.push_back(p->pid);
     s.cpu_percent += p->cpu_percent;
-    ports.insert(p->listen_ports.begin(), p->listen_ports.end());
+    ports.insert(ports.end(), p->listen_ports.begin(), p->listen_ports.end());
   }
   std::sort(s.pids.begin(), s.pids.end());
-  s.listen_ports.assign(ports.begin(), ports.end());
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  s.listen_ports = std::move(ports);
   s.memory_bytes = sum_rss(in_unit);
-  return unit_pids;
 }
 
 /// Copies of the app outside the unit (also listed in `s.stray_pids`). A process whose
-/// cgroup could not be read (it raced with the scan) but whose parent is in the unit is
-/// given the benefit of the doubt. A process of another app's unit is that app's, even when
-/// both run the same script from the same directory (two instances of one program on
-/// different ports).
-std::vector<const ProcessInfo*> find_strays(AppState& s, const core::AppDefinition& def,
-                                            const std::vector<ProcessInfo>& processes, int main_pid,
-                                            const std::set<int>& unit_pids) {
+/// cgroup could not be read (it raced with the scan) but whose parent is in the unit
+/// (`s.pids`, sorted) is given the benefit of the doubt. A process of another app's unit
+/// is that app's, even when both run the same script from the same directory (two
+/// instances of one program on different ports). The cheap tests (pid, unit) come before
+/// the match: with 200 apps running the same command, each in its own unit, every other
+/// app's process would match.
+std::vector<const ProcessInfo*> find_strays(AppState& s, const AppMatcher& matches,
+                                            const std::vector<ProcessInfo>& processes, const ProcessIndex* index,
+                                            int main_pid) {
   std::vector<const ProcessInfo*> strays;
-  for (const auto& p : processes) {
-    if (p.unit == s.unit || p.pid == main_pid || !matches_app(def, p)) continue;
-    if (core::app_name_from_unit(p.unit)) continue;
-    if (p.unit.empty() && p.cgroup.empty() && unit_pids.count(p.ppid)) continue;
+  auto consider = [&](const ProcessInfo& p) {
+    if (p.pid == main_pid || p.unit == s.unit || is_app_unit(p.unit)) return;
+    if (!matches(p)) return;
+    if (p.unit.empty() && p.cgroup.empty() && std::binary_search(s.pids.begin(), s.pids.end(), p.ppid)) return;
     strays.push_back(&p);
     s.stray_pids.push_back(p.pid);
+  };
+  if (index != nullptr) {
+    // Only the candidates whose argv or exe ends like the app's path can match it (with 200
+    // apps and a few hundred other processes on a host, most pairs are ruled out here).
+    const auto& candidates = index->stray_candidates();
+    if (const auto tail = matches.key_tail()) {
+      for (std::size_t at : index->candidates_by_tail(*tail)) consider(*candidates[at]);
+    } else {
+      for (const auto* p : candidates) consider(*p);
+    }
+  } else {
+    for (const auto& p : processes) consider(p);
   }
   std::sort(s.stray_pids.begin(), s.stray_pids.end());
   return strays;
@@ -370,8 +485,8 @@ bool judge_by_systemd(AppState& s, const UnitStatus& u) {
 }
 
 /// Active: the main process must be there, in the unit, and be the app; then its health.
-void judge_active(AppState& s, const core::AppDefinition& def, const UnitStatus& u, const ProcessInfo* main,
-                  const std::optional<HealthView>& health) {
+void judge_active(AppState& s, const core::AppDefinition& def, const AppMatcher& matches, const UnitStatus& u,
+                  const ProcessInfo* main, const std::optional<HealthView>& health) {
   const int main_pid = s.main_pid;
   s.status = AppStatus::Crashed;
   if (main_pid == 0) {
@@ -388,7 +503,7 @@ void judge_active(AppState& s, const core::AppDefinition& def, const UnitStatus&
   } else if (main->unit != s.unit) {
     s.reason = fmt::format("main process {} runs outside the unit (cgroup {})", main_pid,
                            main->cgroup.empty() ? "unknown" : main->cgroup);
-  } else if (!matches_app(def, *main)) {
+  } else if (!matches(*main)) {
     s.reason = fmt::format("main process {} is not the app: it runs '{}' (expected {})", main_pid, command_text(*main),
                            expected_text(def));
   } else if (health && health->state == HealthState::Unhealthy) {
@@ -408,14 +523,22 @@ void judge_active(AppState& s, const core::AppDefinition& def, const UnitStatus&
 AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatus>& unit,
                    const std::vector<ProcessInfo>& processes, const std::optional<HealthView>& health,
                    std::int64_t now_usec) {
+  return reconcile(def, unit, processes, health, now_usec, nullptr);
+}
+
+AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatus>& unit,
+                   const std::vector<ProcessInfo>& processes, const std::optional<HealthView>& health,
+                   std::int64_t now_usec, const ProcessIndex* index) {
+  if (index != nullptr && !index->covers(processes)) index = nullptr;
   AppState s;
   s.name = def.name;
   s.unit = core::unit_name_for(def.name);
   s.health = health;
   s.updated_usec = now_usec;
-  const std::set<int> unit_pids = add_unit_processes(s, processes);
+  const AppMatcher matches(def);
+  add_unit_processes(s, processes, index);
   const int main_pid = unit ? static_cast<int>(unit->main_pid) : 0;
-  const std::vector<const ProcessInfo*> strays = find_strays(s, def, processes, main_pid, unit_pids);
+  const std::vector<const ProcessInfo*> strays = find_strays(s, matches, processes, index, main_pid);
 
   if (!unit) {
     s.status = AppStatus::Unknown;
@@ -424,12 +547,12 @@ AppState reconcile(const core::AppDefinition& def, const std::optional<UnitStatu
       s.reason += fmt::format(" (processes of the app outside the unit: {})", pid_list(s.stray_pids));
     return s;
   }
-  const ProcessInfo* main = main_pid ? find_pid(processes, main_pid) : nullptr;
+  const ProcessInfo* main = main_pid ? find_pid(processes, index, main_pid) : nullptr;
   add_unit_fields(s, *unit, main_pid, main, now_usec);
   if (!strays.empty()) {
     judge_zombie(s, strays, *unit);             // 1. a copy of the app outside its unit
   } else if (!judge_by_systemd(s, *unit)) {     // 2. what systemd says
-    judge_active(s, def, *unit, main, health);  // 3. active: the main process and health
+    judge_active(s, def, matches, *unit, main, health);  // 3. active: the main process and health
   }
   return s;
 }

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/app_definition.h"
@@ -30,12 +33,58 @@ namespace siax::monitor {
 /// A process that runs a program: not a kernel thread, a cmdline, not a zombie ('Z').
 [[nodiscard]] bool is_live_process(const core::ProcessInfo& process);
 
+/// The process table arranged once for many reconcile() calls (one monitor cycle: every
+/// app against the same table): each unit's processes, the processes that can be a stray
+/// of some app (live, and not in any app's unit), and the processes by pid. Without it,
+/// each reconcile() walks the whole table (apps x processes per cycle).
+///
+/// It points into the table it was built from: build it after the table's last change and
+/// keep the table alive and unchanged while it is used. reconcile() ignores an index built
+/// from another table, or from this one before it grew, shrank or moved (it compares the
+/// vector's address, data pointer and size) and walks the table itself; an element
+/// replaced in place is NOT detected. Immutable once built: share it across threads freely.
+class ProcessIndex {
+ public:
+  explicit ProcessIndex(const std::vector<core::ProcessInfo>& processes);
+
+  /// Whether this index describes `processes` as they are now (see above).
+  [[nodiscard]] bool covers(const std::vector<core::ProcessInfo>& processes) const noexcept;
+  /// The processes (not kernel threads) whose unit is `unit`, in table order.
+  [[nodiscard]] const std::vector<const core::ProcessInfo*>& in_unit(std::string_view unit) const;
+  /// The live processes (is_live_process) outside every app's unit, in table order.
+  [[nodiscard]] const std::vector<const core::ProcessInfo*>& stray_candidates() const noexcept { return candidates_; }
+  /// The first process with this pid in the table, or nullptr.
+  [[nodiscard]] const core::ProcessInfo* find(int pid) const;
+  /// The stray candidates that may designate a path whose last component is `tail` (not
+  /// "", "." or ".."): an argv element or the exe ending in `tail`, "", "." or "..". What
+  /// matches_app needs for the apps matched by an absolute lexically normal path (node,
+  /// python, custom): the others cannot match. Positions in stray_candidates(), ascending.
+  [[nodiscard]] std::vector<std::size_t> candidates_by_tail(std::string_view tail) const;
+
+ private:
+  const std::vector<core::ProcessInfo>* table_;
+  const core::ProcessInfo* data_;
+  std::size_t size_;
+  std::unordered_map<std::string_view, std::vector<const core::ProcessInfo*>> by_unit_;
+  std::vector<const core::ProcessInfo*> candidates_;
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_tail_;  ///< tail -> positions in candidates_
+  std::vector<std::size_t> odd_tails_;  ///< candidates with an argv element or exe ending in "", "." or ".."
+  std::vector<std::pair<int, const core::ProcessInfo*>> by_pid_;  ///< sorted by pid, first occurrence kept
+};
+
 /// The reconciled state of one app. `unit` is nullopt when systemd is unreachable;
 /// `health` is the health tracker's view when the app declares a check; `now_usec` (wall
 /// clock, µs since the epoch) is the time of the scan, used for uptime and updated_usec.
 [[nodiscard]] AppState reconcile(const core::AppDefinition& def, const std::optional<core::UnitStatus>& unit,
                                  const std::vector<core::ProcessInfo>& processes,
                                  const std::optional<HealthView>& health, std::int64_t now_usec);
+/// The same, with `index` built from `processes` (see ProcessIndex): the same result, in
+/// time proportional to the unit's processes and the stray candidates instead of the whole
+/// table. A null index, or one that does not cover `processes`, is the call above.
+[[nodiscard]] AppState reconcile(const core::AppDefinition& def, const std::optional<core::UnitStatus>& unit,
+                                 const std::vector<core::ProcessInfo>& processes,
+                                 const std::optional<HealthView>& health, std::int64_t now_usec,
+                                 const ProcessIndex* index);
 
 /// "SIGKILL" for 9, ... ; "signal 42" for one without a name.
 [[nodiscard]] std::string signal_name(int signal);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -60,7 +61,14 @@ struct ReadResult {
   int error = 0;
 };
 
-ReadResult read_at(int dirfd, const char* name, std::size_t max_bytes) {
+/// How a file is read to its end.
+enum class Ends {
+  AtZero,       ///< a read that returns 0 (cmdline: the kernel may return less than asked mid-file)
+  AtShortRead,  ///< a read that returns less than asked: the seq_file texts the kernel writes whole at
+                ///< the first read (stat, status, statm, cgroup); saves the read that returns 0
+};
+
+ReadResult read_at(int dirfd, const char* name, std::size_t max_bytes, Ends ends = Ends::AtZero) {
   ReadResult r;
   UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) {
@@ -78,6 +86,7 @@ ReadResult read_at(int dirfd, const char* name, std::size_t max_bytes) {
     }
     if (n == 0) break;
     r.content.append(buf.data(), static_cast<std::size_t>(n));
+    if (ends == Ends::AtShortRead && static_cast<std::size_t>(n) < want) break;
   }
   return r;
 }
@@ -163,7 +172,7 @@ ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t 
   UniqueFd pid_fd(::openat(root_fd, pid_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!pid_fd) return fail_with(errno);
 
-  auto stat = read_at(pid_fd.get(), "stat", 4096);
+  auto stat = read_at(pid_fd.get(), "stat", 4096, Ends::AtShortRead);
   if (stat.error != 0) return fail_with(stat.error);
   auto fields = parse_stat_line(stat.content);
   if (!fields) {
@@ -171,7 +180,7 @@ ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t 
     r.outcome = stat.content.empty() ? Outcome::Vanished : Outcome::Malformed;
     return r;
   }
-  auto status = read_at(pid_fd.get(), "status", 64 * 1024);
+  auto status = read_at(pid_fd.get(), "status", 64 * 1024, Ends::AtShortRead);
   if (status.error != 0) return fail_with(status.error);
   auto status_fields = parse_status(status.content);
 
@@ -194,7 +203,7 @@ ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t 
 
   if (status_fields.rss_kb) {
     p.rss_bytes = *status_fields.rss_kb * 1024;
-  } else if (auto statm = read_at(pid_fd.get(), "statm", 1024); statm.error == 0) {
+  } else if (auto statm = read_at(pid_fd.get(), "statm", 1024, Ends::AtShortRead); statm.error == 0) {
     p.rss_bytes = parse_statm_resident(statm.content).value_or(0) * static_cast<std::uint64_t>(options.page_size);
   } else if (statm.error == ESRCH) {
     return fail_with(statm.error);
@@ -208,7 +217,7 @@ ProcessRead read_process(int root_fd, const std::string& pid_name, std::int64_t 
     p.cwd = readlink_at(pid_fd.get(), "cwd");
   }
 
-  auto cgroup = read_at(pid_fd.get(), "cgroup", 64 * 1024);
+  auto cgroup = read_at(pid_fd.get(), "cgroup", 64 * 1024, Ends::AtShortRead);
   if (cgroup.error == ESRCH) return fail_with(cgroup.error);
   auto cg = parse_cgroup_unit(cgroup.content);
   p.cgroup = std::move(cg.cgroup);
@@ -321,7 +330,7 @@ void ProcScanner::remember(std::vector<core::ProcessInfo>& processes, std::chron
                                   std::chrono::duration_cast<std::chrono::nanoseconds>(now - before->sampled_at),
                                   options_.clk_tck);
     }
-    Known k{p, start, now, young};
+    Known k{p, start, now, young, 0};
     next[p.pid] = std::move(k);
   }
   known_ = std::move(next);
@@ -354,8 +363,9 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_incremental(std::chrono
   const std::vector<int> pids = list_pids(dir.get(), options_.max_processes, stats_.truncated);
   stats_.listed = pids.size();
 
-  std::unordered_map<int, Known> next;
-  next.reserve(pids.size());
+  // The cache is updated in place: the processes met in this scan are stamped with its
+  // serial, the others (gone, or beyond max_processes) are dropped at the end.
+  const std::uint64_t serial = ++scan_serial_;
   std::vector<core::ProcessInfo> processes;
   processes.reserve(pids.size());
   for (int pid : pids) {
@@ -365,17 +375,16 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_incremental(std::chrono
       const StatRefresh r = refresh_from_stat(root_fd, it->second, now, ports_moved ? &listening : nullptr);
       if (r == StatRefresh::Gone) continue;
       if (r == StatRefresh::Refreshed) {
+        it->second.seen = serial;
         processes.push_back(it->second.info);
-        next.emplace(pid, std::move(it->second));
         continue;
       }
       // StatRefresh::Changed: another process under the same pid, or it ran exec: read it again
     } else if (known) {
       ++stats_.kept;
-      Known k = std::move(it->second);
-      k.info.cpu_percent = 0.0;  // not measured: only hot processes are
-      processes.push_back(k.info);
-      next.emplace(pid, std::move(k));
+      it->second.seen = serial;
+      it->second.info.cpu_percent = 0.0;  // not measured: only hot processes are
+      processes.push_back(it->second.info);
       continue;
     }
     auto r = read_full(root_fd, pid, *btime_, listening);
@@ -388,24 +397,48 @@ Result<std::vector<core::ProcessInfo>> ProcScanner::scan_incremental(std::chrono
                                         options_.clk_tck);
     }
     processes.push_back(r->info);
-    next.emplace(pid, Known{std::move(r->info), r->starttime, now, young});
+    Known k{std::move(r->info), r->starttime, now, young, serial};
+    if (it != known_.end()) {
+      it->second = std::move(k);
+    } else {
+      known_.emplace(pid, std::move(k));
+    }
   }
-  known_ = std::move(next);
+  std::erase_if(known_, [serial](const auto& entry) { return entry.second.seen != serial; });
   stats_.reported = processes.size();
   return processes;
 }
 
 ProcScanner::StatRefresh ProcScanner::refresh_from_stat(int root_fd, Known& k, std::chrono::steady_clock::time_point now,
                                                         const ListenMap* listening) {
-  UniqueFd pid_fd(::openat(root_fd, std::to_string(k.info.pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!pid_fd) {
+  const bool read_fds = listening != nullptr && !k.info.kernel_thread;
+  // "<pid>" or "<pid>/stat": 20 digits at most, then "/stat" and the NUL.
+  std::array<char, 32> path{};
+  char* const end = std::to_chars(path.data(), path.data() + 20, k.info.pid).ptr;
+  UniqueFd pid_fd;  // only to read the fd links: they and the stat line then come from one process
+  UniqueFd stat_fd;
+  if (read_fds) {
+    pid_fd = UniqueFd(::openat(root_fd, path.data(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (pid_fd) stat_fd = UniqueFd(::openat(pid_fd.get(), "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  } else {
+    // The stat line straight from the root: one open, one read, one close. A pid reused
+    // since the last scan is told by the start time in the line itself.
+    std::memcpy(end, "/stat", sizeof("/stat"));
+    stat_fd = UniqueFd(::openat(root_fd, path.data(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  }
+  if (!stat_fd) {
     ++(is_gone(errno) ? stats_.vanished : stats_.unreadable);
     return StatRefresh::Gone;
   }
-  auto stat = read_at(pid_fd.get(), "stat", 4096);
+  // The kernel writes the whole line at the first read (a seq_file), a few hundred bytes.
+  std::array<char, 4096> buf;  // NOLINT: filled by read()
+  ssize_t n = 0;
+  do {
+    n = ::read(stat_fd.get(), buf.data(), buf.size());
+  } while (n < 0 && errno == EINTR);
   std::optional<StatFields> fields;
-  if (stat.error == 0) {
-    if (auto f = parse_stat_line(stat.content)) fields = std::move(*f);
+  if (n > 0) {
+    if (auto f = parse_stat_line(std::string_view(buf.data(), static_cast<std::size_t>(n)))) fields = std::move(*f);
   }
   if (!fields) {
     ++stats_.vanished;

@@ -100,8 +100,10 @@ struct ScanStats {
 /// start time, and per scan: lists the pid directories; reads in full only the pids it
 /// has not seen (and each of them once more at the next scan, in case it was caught
 /// between fork and exec); reads only the stat line of the known processes that are hot
-/// (in one of our units, "siax-app-*", or named by set_hot_pids): state, CPU ticks, RSS,
-/// and re-reads one in full when its start time or name changed (pid reused, exec);
+/// (in one of our units, "siax-app-*", or named by set_hot_pids): state, CPU ticks, RSS
+/// (one open of "<root>/<pid>/stat", one read, one close; through the pid directory only
+/// when its fd links are read too), and re-reads one in full when its start time or name
+/// changed (pid reused, exec);
 /// keeps the others as they were (cpu_percent 0); re-reads every process's sockets when
 /// the set of listening sockets changed; and reads everything in full every full_every
 /// scans. full_scan() always reads everything.
@@ -135,6 +137,7 @@ class ProcScanner final : public ProcessSource {
     std::uint64_t starttime = 0;
     std::chrono::steady_clock::time_point sampled_at{};  ///< when info.cpu_ticks was read
     bool young = true;  ///< seen once: read in full again at the next scan (it may have been mid fork/exec)
+    std::uint64_t seen = 0;  ///< the serial of the last incremental scan that met it
   };
 
   [[nodiscard]] Result<std::vector<core::ProcessInfo>> scan_impl(std::chrono::steady_clock::time_point now,
@@ -171,6 +174,7 @@ class ProcScanner final : public ProcessSource {
   std::vector<std::pair<std::uint64_t, std::uint16_t>> listen_seen_;  ///< sorted: the last scan's LISTEN sockets
   std::optional<std::int64_t> btime_;
   int scans_since_full_ = 0;
+  std::uint64_t scan_serial_ = 0;  ///< incremental scans so far (Known::seen)
   bool cache_complete_ = false;  ///< known_ holds a full walk (else the next scan is one)
 };
 

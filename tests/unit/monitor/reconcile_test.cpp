@@ -324,6 +324,210 @@ TEST(ReconcileStrays, AnotherInstanceOfTheSameProgramUnderItsOwnUnitIsNotAStray)
   EXPECT_EQ(run(unit("active", "running", 100), leftover).stray_pids, (std::vector<int>{301, 302}));
 }
 
+// --- Strays with many apps running one command, and the per-cycle index ------------------
+
+/// A custom app running `/usr/bin/sleep infinity` (issue 12's idle bench: 200 of them).
+core::AppDefinition sleeper(const std::string& name) {
+  core::AppDefinition d;
+  d.name = name;
+  d.runtime = core::Runtime::Custom;
+  d.script_path = "/usr/bin/sleep";
+  d.args = {"infinity"};
+  d.working_directory = "/";
+  d.user = "siaxapp";
+  return d;
+}
+
+core::ProcessInfo sleeping(int pid, const std::string& unit_name) {
+  core::ProcessInfo p = proc(pid, unit_name, {"/usr/bin/sleep", "infinity"}, "/", ProcessKind::Other);
+  p.exe = "/usr/bin/sleep";
+  p.comm = "sleep";
+  if (unit_name.empty()) p.cgroup = "/";
+  return p;
+}
+
+core::UnitStatus sleeper_unit(const std::string& name, std::uint32_t main_pid) {
+  core::UnitStatus u = unit("active", "running", main_pid);
+  u.unit = core::unit_name_for(name);
+  return u;
+}
+
+/// reconcile() without and with a ProcessIndex: the same state, or the test fails.
+AppState both_ways(const core::AppDefinition& def, const std::optional<core::UnitStatus>& u,
+                   const std::vector<core::ProcessInfo>& ps) {
+  const AppState plain = reconcile(def, u, ps, std::nullopt, kNow);
+  const ProcessIndex index(ps);
+  EXPECT_TRUE(index.covers(ps));
+  const AppState indexed = reconcile(def, u, ps, std::nullopt, kNow, &index);
+  EXPECT_EQ(plain, indexed) << def.name << ": " << plain.reason << " | " << indexed.reason;
+  return plain;
+}
+
+TEST(ReconcileStrays, TheSameCommandInAnotherAppsUnitIsNotAStray) {
+  std::vector<core::ProcessInfo> ps;
+  for (int i = 1; i <= 5; ++i) ps.push_back(sleeping(100 + i, core::unit_name_for("b" + std::to_string(i))));
+  for (int i = 1; i <= 5; ++i) {
+    const std::string name = "b" + std::to_string(i);
+    const AppState s = both_ways(sleeper(name), sleeper_unit(name, 100 + i), ps);
+    EXPECT_EQ(s.status, AppStatus::Running) << name << ": " << s.reason;
+    EXPECT_EQ(s.pids, (std::vector<int>{100 + i}));
+    EXPECT_TRUE(s.stray_pids.empty()) << name;
+  }
+}
+
+TEST(ReconcileStrays, ACopyOutsideAnyUnitIsAStrayOfEveryAppRunningThatCommand) {
+  std::vector<core::ProcessInfo> ps = {sleeping(101, core::unit_name_for("b1")),
+                                       sleeping(102, core::unit_name_for("b2")), sleeping(4000, "")};
+  for (int i = 1; i <= 2; ++i) {
+    const std::string name = "b" + std::to_string(i);
+    const AppState s = both_ways(sleeper(name), sleeper_unit(name, 100 + i), ps);
+    EXPECT_EQ(s.status, AppStatus::Zombie) << name;
+    EXPECT_EQ(s.stray_pids, (std::vector<int>{4000}));
+    EXPECT_THAT(s.reason, HasSubstr("pid 4000 (first: '/usr/bin/sleep infinity', user siaxapp)"));
+  }
+  // In a service that is not an app's, or a login session: a stray too.
+  ps[2].unit = "cron.service";
+  ps[2].cgroup = "/system.slice/cron.service";
+  EXPECT_EQ(both_ways(sleeper("b1"), sleeper_unit("b1", 101), ps).stray_pids, (std::vector<int>{4000}));
+}
+
+TEST(ReconcileStrays, ACopyAsAnotherUserIsAStrayAndTheReasonNamesTheUser) {
+  core::ProcessInfo other = sleeping(4001, "session-7.scope");
+  other.uid = 1002;
+  other.user = "carol";
+  const AppState s = both_ways(sleeper("b1"), sleeper_unit("b1", 101),
+                               {sleeping(101, core::unit_name_for("b1")), other});
+  EXPECT_EQ(s.status, AppStatus::Zombie);
+  EXPECT_EQ(s.stray_pids, (std::vector<int>{4001}));
+  EXPECT_THAT(s.reason, HasSubstr("user carol"));
+  other.user = "";  // a uid without a name: the number
+  EXPECT_THAT(both_ways(sleeper("b1"), sleeper_unit("b1", 101), {sleeping(101, core::unit_name_for("b1")), other}).reason,
+              HasSubstr("user 1002"));
+}
+
+TEST(ReconcileStrays, AChildOfTheMainProcessIsTheUnitsUnlessItLeftTheUnit) {
+  const std::string u1 = core::unit_name_for("b1");
+  core::ProcessInfo child = sleeping(102, u1);
+  child.ppid = 101;
+  AppState s = both_ways(sleeper("b1"), sleeper_unit("b1", 101), {sleeping(101, u1), child});
+  EXPECT_EQ(s.status, AppStatus::Running);
+  EXPECT_EQ(s.pids, (std::vector<int>{101, 102}));
+  // Its cgroup unreadable (it raced with the scan): given the benefit of the doubt.
+  child.unit = "";
+  child.cgroup = "";
+  s = both_ways(sleeper("b1"), sleeper_unit("b1", 101), {sleeping(101, u1), child});
+  EXPECT_EQ(s.status, AppStatus::Running) << s.reason;
+  EXPECT_EQ(s.pids, (std::vector<int>{101}));
+  // Moved out of the unit (its cgroup is readable and elsewhere): a stray.
+  child.unit = "session-3.scope";
+  child.cgroup = "/user.slice/user-1001.slice/session-3.scope";
+  s = both_ways(sleeper("b1"), sleeper_unit("b1", 101), {sleeping(101, u1), child});
+  EXPECT_EQ(s.status, AppStatus::Zombie);
+  EXPECT_EQ(s.stray_pids, (std::vector<int>{102}));
+  // The main process itself is never its own stray, wherever it runs.
+  core::ProcessInfo outside_main = sleeping(101, "");
+  s = both_ways(sleeper("b1"), sleeper_unit("b1", 101), {outside_main});
+  EXPECT_TRUE(s.stray_pids.empty());
+  EXPECT_EQ(s.status, AppStatus::Crashed);
+}
+
+TEST(ReconcileIndex, SameStateAsTheTableForEveryRow) {
+  // A mixed table: the node app, its worker, strays, other apps, kernel threads, zombies,
+  // a duplicate pid (the first one is the one found).
+  core::ProcessInfo worker = proc(101, kUnit, {"/usr/bin/node", "/srv/api/app.js", "--worker"});
+  worker.ppid = 100;
+  worker.listen_ports = {3000, 9229};
+  worker.cpu_percent = 1.25;
+  core::ProcessInfo main = app_main(100);
+  main.listen_ports = {3000};
+  main.cpu_percent = 0.5;
+  main.rss_bytes = 4096;
+  core::ProcessInfo zombie = stray(4400);
+  zombie.state = 'Z';
+  core::ProcessInfo kthread = proc(2, "", {}, "", ProcessKind::Other);
+  kthread.kernel_thread = true;
+  const std::vector<core::ProcessInfo> tables[] = {
+      {main, worker},
+      {kthread, main, worker, stray(4321), zombie, proc(200, "siax-app-web.service", {"/usr/bin/node", "/srv/web/app.js"})},
+      {main, app_main(100), stray(4321), stray(4322)},
+      {},
+      {stray(4321)},
+  };
+  const std::optional<core::UnitStatus> units[] = {std::nullopt, unit("active", "running", 100),
+                                                   unit("active", "running", 999), unit("inactive", "dead"),
+                                                   failed_unit("exit-code", ExitCode::Exited, 1)};
+  for (const auto& table : tables) {
+    for (const auto& u : units) (void)both_ways(node_app(), u, table);
+  }
+}
+
+TEST(ReconcileIndex, StraysDesignatingThePathInOddWaysAreFoundThroughTheIndex) {
+  // The index narrows the candidates by the last component of argv elements and exe: the
+  // spellings lexical normalization rewrites ("/.", "/..", a trailing '/') must still match.
+  core::ProcessInfo dot = proc(501, "", {"node", "/srv/api/app.js/."});
+  core::ProcessInfo slash = proc(502, "session-3.scope", {"node", "app.js/"}, "/srv/api");
+  core::ProcessInfo dotdot = proc(503, "", {"node", "/srv/api/app.js/x/.."});
+  core::ProcessInfo relative = proc(504, "", {"node", "../api/./app.js"}, "/srv/web");
+  core::ProcessInfo unrelated = proc(505, "", {"node", "/srv/api/other.js"});
+  const std::vector<core::ProcessInfo> ps = {app_main(100), dot, slash, dotdot, relative, unrelated};
+  const AppState s = both_ways(node_app(), unit("active", "running", 100), ps);
+  EXPECT_EQ(s.stray_pids, (std::vector<int>{501, 502, 503, 504}));
+  const ProcessIndex index(ps);
+  // Candidates: 501..505 (pid 100 is in an app's unit); other.js (505, at 4) cannot match.
+  EXPECT_EQ(index.candidates_by_tail("app.js"), (std::vector<std::size_t>{0, 1, 2, 3}));
+}
+
+TEST(ReconcileIndex, SameStateForEveryRuntime) {
+  auto custom = node_app();
+  custom.runtime = core::Runtime::Custom;
+  custom.script_path = "/opt/tool/bin/server";
+  auto npm = node_app();
+  npm.runtime = core::Runtime::NpmStart;
+  auto python = node_app();
+  python.runtime = core::Runtime::PythonScript;
+  python.script_path = "/srv/api/main.py";
+  auto uvicorn = node_app();
+  uvicorn.runtime = core::Runtime::Uvicorn;
+  uvicorn.module = "main:app";
+  auto odd_path = node_app();
+  odd_path.script_path = "/srv/api/../api/app.js";  // not lexically normal: every candidate is tried
+  core::ProcessInfo by_exe = proc(601, "", {"server"}, "/", ProcessKind::Other);
+  by_exe.exe = "/opt/tool/bin/../bin/server";
+  core::ProcessInfo exe_dot = proc(602, "", {"x"}, "/", ProcessKind::Other);
+  exe_dot.exe = "/opt/tool/bin/server/.";
+  const std::vector<core::ProcessInfo> ps = {
+      app_main(100),
+      stray(4321),
+      by_exe,
+      exe_dot,
+      proc(603, "", {"/usr/bin/python3", "/srv/api/main.py"}, "/srv/api", ProcessKind::Python),
+      proc(604, "", {"python3", "-m", "uvicorn", "main:app"}, "/srv/api", ProcessKind::Python),
+      proc(605, "", {"npm", "start"}, "/srv/api/", ProcessKind::Node),
+      proc(606, "", {"node", "/srv/web/app.js"}, "/srv/web"),
+  };
+  for (const auto& def : {node_app(), custom, npm, python, uvicorn, odd_path}) {
+    for (const auto& u : {unit("active", "running", 100), unit("inactive", "dead")}) (void)both_ways(def, u, ps);
+  }
+  EXPECT_EQ(both_ways(custom, unit("inactive", "dead"), ps).stray_pids, (std::vector<int>{601, 602}));
+  EXPECT_EQ(both_ways(python, unit("inactive", "dead"), ps).stray_pids, (std::vector<int>{603}));
+  EXPECT_EQ(both_ways(uvicorn, unit("inactive", "dead"), ps).stray_pids, (std::vector<int>{604}));
+  EXPECT_EQ(both_ways(odd_path, unit("active", "running", 100), ps).stray_pids, (std::vector<int>{4321}));
+}
+
+TEST(ReconcileIndex, AnIndexOfAnotherOrAChangedTableIsIgnored) {
+  std::vector<core::ProcessInfo> ps = {app_main(100)};
+  ps.reserve(8);  // the insertion below keeps the data pointer: only the size tells
+  const ProcessIndex index(ps);
+  ps.push_back(stray(4321));
+  EXPECT_FALSE(index.covers(ps));
+  const AppState s = reconcile(node_app(), unit("active", "running", 100), ps, std::nullopt, kNow, &index);
+  EXPECT_EQ(s.stray_pids, (std::vector<int>{4321}));  // the table was read, not the stale index
+  const std::vector<core::ProcessInfo> other = {app_main(100)};
+  EXPECT_FALSE(index.covers(other));
+  EXPECT_EQ(reconcile(node_app(), unit("active", "running", 100), other, std::nullopt, kNow, nullptr).status,
+            AppStatus::Running);
+}
+
 // --- Usage -----------------------------------------------------------------------------
 
 TEST(ReconcileUsage, SumsCpuAndRssOverTheUnitAndCollectsPorts) {

@@ -594,5 +594,89 @@ TEST_F(IncrementalScanTest, HotPidsAPortChangeAndThePeriodicFullRead) {
   EXPECT_EQ(scanner.last_stats().full_reads, 2u);
 }
 
+TEST_F(IncrementalScanTest, AHotProcessWhoseStatVanishesIsDroppedAndReadInFullIfItComesBack) {
+  proc.add(node_app());
+  ProcScanner scanner(incremental());
+  ASSERT_TRUE(scanner.scan(t0).has_value());
+  ASSERT_TRUE(scanner.scan(t0 + 5s).has_value());
+  // Listed but its stat gone (it exited between the listing and the read): not reported.
+  proc.remove_file(4321, "stat");
+  auto s = scanner.scan(t0 + 10s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->empty());
+  EXPECT_EQ(scanner.last_stats().vanished, 1u);
+  EXPECT_EQ(scanner.last_stats().stat_reads, 0u);
+  // An empty stat line (an exiting process) is the same.
+  proc.write_file(4321, "stat", "");
+  s = scanner.scan(t0 + 15s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->empty());
+  // Back (the same start time): the cache forgot it, so it is read in full as new, twice.
+  proc.write_file(4321, "stat", FakeProc::stat_line(node_app()));
+  s = scanner.scan(t0 + 20s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 1u);
+  EXPECT_EQ(scanner.last_stats().stat_reads, 0u);
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_EQ(s->front().cpu_percent, 0.0);
+  EXPECT_EQ(s->front().cmdline, node_app().cmdline);
+  ASSERT_TRUE(scanner.scan(t0 + 25s).has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 1u);
+  ASSERT_TRUE(scanner.scan(t0 + 30s).has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 0u);
+  EXPECT_EQ(scanner.last_stats().stat_reads, 1u);
+}
+
+TEST_F(IncrementalScanTest, AProcessGoneFromTheListingIsForgotten) {
+  proc.add(node_app());
+  proc.add(other(700, {"bash"}));
+  ProcScanner scanner(incremental());
+  ASSERT_TRUE(scanner.scan(t0).has_value());
+  ASSERT_TRUE(scanner.scan(t0 + 5s).has_value());
+  proc.remove_process(4321);
+  proc.remove_process(700);
+  auto s = scanner.scan(t0 + 10s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->empty());
+  // The same pids and start times again: nothing of the old ones is trusted.
+  proc.add(node_app());
+  proc.add(other(700, {"bash"}));
+  s = scanner.scan(t0 + 15s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(pids(*s), (std::vector<int>{700, 4321}));
+  EXPECT_EQ(scanner.last_stats().full_reads, 2u);
+  EXPECT_EQ(scanner.last_stats().kept, 0u);
+}
+
+TEST_F(IncrementalScanTest, AReusedPidWhileThePortsMovedIsReadInFullWithItsPorts) {
+  auto app = node_app();  // listens on 8000 and 59301 (fixture net_tcp)
+  proc.add(app);
+  ProcScanner scanner(incremental());
+  ASSERT_TRUE(scanner.scan(t0).has_value());
+  ASSERT_TRUE(scanner.scan(t0 + 5s).has_value());
+  // The app died, its pid went to a new process (another start time) that listens on a
+  // new socket only: the listening set changed, so the fd links are read as well.
+  proc.remove_process(4321);
+  app.starttime = 7777;
+  app.cmdline = {"node", "/srv/other/index.js"};
+  app.socket_inodes = {55555};
+  proc.add(app);
+  auto tcp = testing::read_fixture("net_tcp");
+  proc.set_net_tcp(tcp + "   9: 00000000:1F45 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 55555 1 0 100 0 0 10 0\n");
+  auto s = scanner.scan(t0 + 10s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().full_reads, 1u);
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_EQ(s->front().cmdline, app.cmdline);
+  EXPECT_EQ(s->front().listen_ports, (std::vector<std::uint16_t>{8005}));
+  EXPECT_EQ(s->front().cpu_percent, 0.0);
+  // Settled, hot, the ports unchanged: the stat line alone, the ports kept.
+  ASSERT_TRUE(scanner.scan(t0 + 15s).has_value());
+  s = scanner.scan(t0 + 20s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(scanner.last_stats().stat_reads, 1u);
+  EXPECT_EQ(s->front().listen_ports, (std::vector<std::uint16_t>{8005}));
+}
+
 }  // namespace
 }  // namespace siax::procscan
