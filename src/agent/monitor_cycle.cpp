@@ -87,8 +87,14 @@ void MonitorService::run_cycle() {
 
   CycleOutcome out;
   if (apps) {
-    std::size_t index = 0;
-    for (const auto& record : *apps) cycle_app(record, plan, resync_turn(index++, plan.phase, plan.period), *processes, now, out);
+    // Built once per cycle: each app then looks at its unit's processes and the possible
+    // strays only (200 apps x every process before).
+    std::optional<monitor::ProcessIndex> index;
+    index.emplace(*processes);
+    std::size_t position = 0;
+    for (const auto& record : *apps) {
+      cycle_app(record, plan, resync_turn(position++, plan.phase, plan.period), *processes, index, now, out);
+    }
   }
   if (monitored_specs) cycle_monitored(*monitored_specs, *processes, now, out);
   const std::vector<std::string> removed = commit_cycle(out, apps ? &*apps : nullptr, std::move(*processes), now);
@@ -260,7 +266,8 @@ bool MonitorService::observe(const std::string& app, const monitor::AppState& st
 }
 
 void MonitorService::cycle_app(const registry::AppRecord& record, const CyclePlan& plan, bool turn,
-                               std::vector<core::ProcessInfo>& processes, std::int64_t now, CycleOutcome& out) {
+                               std::vector<core::ProcessInfo>& processes, std::optional<monitor::ProcessIndex>& index,
+                               std::int64_t now, CycleOutcome& out) {
   const auto& def = record.definition;
   if (keep_held(def.name, out)) return;
   bool kept = false;
@@ -273,8 +280,9 @@ void MonitorService::cycle_app(const registry::AppRecord& record, const CyclePla
     out.units.emplace(def.name, *unit_view);
   }
   ensure_main_process(unit_view, processes);
+  if (!index || !index->covers(processes)) index.emplace(processes);  // a main process was added
   const auto health = health_view(def, unit_view, now, true);
-  auto state = monitor::reconcile(def, unit_view, processes, health, now);
+  auto state = monitor::reconcile(def, unit_view, processes, health, now, &*index);
   if (!unit) state.reason = state.reason.empty() ? unit.error().message : state.reason;
   if (deps_.unit_usage && unit_view && !unit_view->control_group.empty()) {
     apply_cgroup_usage(def.name, unit_view->control_group, !kept, state);

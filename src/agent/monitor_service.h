@@ -40,6 +40,10 @@
 #include "procscan/proc_scanner.h"
 #include "registry/registry.h"
 
+namespace siax::monitor {
+class ProcessIndex;  // monitor/reconcile.h
+}  // namespace siax::monitor
+
 namespace siax::agent {
 
 /// The result of one HTTP health probe.
@@ -260,7 +264,8 @@ class MonitorService {
   bool observe(const std::string& app, const monitor::AppState& state, const std::optional<monitor::Event>& port_conflict,
                const std::optional<monitor::Event>& drift, std::int64_t now, std::vector<monitor::Event>& events);
   void cycle_app(const registry::AppRecord& record, const CyclePlan& plan, bool turn,
-                 std::vector<core::ProcessInfo>& processes, std::int64_t now, CycleOutcome& out);
+                 std::vector<core::ProcessInfo>& processes, std::optional<monitor::ProcessIndex>& index, std::int64_t now,
+                 CycleOutcome& out);
   void cycle_monitored(const std::vector<registry::MonitoredProcess>& specs,
                        const std::vector<core::ProcessInfo>& processes, std::int64_t now, CycleOutcome& out);
   /// Makes the cycle's outcome current; the apps that left the registry.

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "monitor/exit_text.h"
+
 namespace siax::monitor {
 namespace {
 
@@ -137,43 +139,6 @@ std::string restarts_suffix(std::uint32_t n) {
   return fmt::format(" after {} restart{}", n, n == 1 ? "" : "s");
 }
 
-/// systemd's own exit statuses (systemd.exec(5), "Process Exit Codes").
-const char* systemd_exit_meaning(int status) {
-  switch (status) {
-    case 200: return "200/CHDIR: the working directory is missing or not accessible";
-    case 203: return "203/EXEC: the program could not be executed (missing, not executable, or a bad interpreter)";
-    case 209: return "209/STDOUT: standard output could not be set up";
-    case 216: return "216/GROUP: the group does not exist";
-    case 217: return "217/USER: the user does not exist";
-    case 219: return "219/CGROUP: the control group could not be set up";
-    case 226: return "226/NAMESPACE: the sandbox could not be set up (a directory it needs is missing?)";
-    default: return nullptr;
-  }
-}
-
-std::string how_it_ended(const UnitStatus& u) {
-  switch (u.exec_main_code) {
-    case core::ExitCode::Exited: return fmt::format("exited with status {}", u.exec_main_status);
-    case core::ExitCode::Killed:
-      return fmt::format("killed by signal {} ({})", u.exec_main_status, signal_name(u.exec_main_status));
-    case core::ExitCode::Dumped:
-      return fmt::format("dumped core on signal {} ({})", u.exec_main_status, signal_name(u.exec_main_status));
-    case core::ExitCode::None: return "";
-  }
-  return "";
-}
-
-std::string with_exit_meaning(std::string text, const UnitStatus& u) {
-  if (u.exec_main_code == core::ExitCode::Exited) {
-    if (const char* meaning = systemd_exit_meaning(u.exec_main_status)) {
-      text += fmt::format(": systemd could not start the program ({})", meaning);
-    } else if (u.exec_main_status >= 200 && u.exec_main_status <= 243) {
-      text += fmt::format(": systemd could not set up the process (status {}, see systemd.exec(5))", u.exec_main_status);
-    }
-  }
-  return text;
-}
-
 std::uint64_t sum_rss(const std::vector<const ProcessInfo*>& ps) {
   std::uint64_t total = 0;
   for (const auto* p : ps) total += p->rss_bytes;
@@ -181,45 +146,6 @@ std::uint64_t sum_rss(const std::vector<const ProcessInfo*>& ps) {
 }
 
 }  // namespace
-
-std::string signal_name(int signal) {
-  static constexpr const char* kNames[] = {
-      nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT", "SIGBUS",
-      "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",   "SIGPIPE", "SIGALRM", "SIGTERM",
-      "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU", "SIGURG",
-      "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",   "SIGPWR",  "SIGSYS"};
-  if (signal > 0 && signal < static_cast<int>(std::size(kNames))) return kNames[signal];
-  return fmt::format("signal {}", signal);
-}
-
-std::string short_exit(core::ExitCode code, int status) {
-  switch (code) {
-    case core::ExitCode::Exited: return fmt::format("exited {}", status);
-    case core::ExitCode::Killed: return fmt::format("killed by {}", signal_name(status));
-    case core::ExitCode::Dumped: return fmt::format("dumped core ({})", signal_name(status));
-    case core::ExitCode::None: return "";
-  }
-  return "";
-}
-
-std::string failure_reason(const UnitStatus& u) {
-  const std::string how = how_it_ended(u);
-  const std::string& r = u.result;
-  if (r == "oom-kill") return how.empty() ? "out of memory (oom-kill)" : "out of memory (oom-kill): " + how;
-  if (r == "start-limit-hit") {
-    return how.empty() ? "start limit hit: restarted too often"
-                       : with_exit_meaning("start limit hit: restarted too often; last run " + how, u);
-  }
-  if (r == "timeout") {
-    return how.empty() ? "timeout: the unit did not start or stop in time"
-                       : "timeout: the unit did not start or stop in time (" + how + ")";
-  }
-  if (r == "watchdog") return how.empty() ? "watchdog timeout" : "watchdog timeout (" + how + ")";
-  if (r == "exit-code") return with_exit_meaning((how.empty() ? "exited with an error" : how) + " (exit-code)", u);
-  if (r == "signal" || r == "core-dump") return how.empty() ? fmt::format("killed ({})", r) : how;
-  if (r.empty() || r == "success") return how.empty() ? "stopped" : with_exit_meaning(how, u);
-  return how.empty() ? r : with_exit_meaning(fmt::format("{} ({})", how, r), u);
-}
 
 bool is_live_process(const ProcessInfo& p) { return !p.kernel_thread && !p.cmdline.empty() && p.state != 'Z'; }
 
@@ -456,7 +382,7 @@ bool judge_by_systemd(AppState& s, const UnitStatus& u) {
         return true;
       }
       s.status = AppStatus::Stopped;
-      s.reason = s.last_exit.empty() ? "stopped" : fmt::format("stopped (last run {})", how_it_ended(u));
+      s.reason = s.last_exit.empty() ? "stopped" : fmt::format("stopped (last run {})", detail::how_it_ended(u));
       return true;
     case UnitPhase::Failed:
       s.status = AppStatus::Failed;
@@ -468,9 +394,9 @@ bool judge_by_systemd(AppState& s, const UnitStatus& u) {
       return true;
     case UnitPhase::AutoRestart: {
       s.status = AppStatus::Restarting;
-      const std::string how = how_it_ended(u);
+      const std::string how = detail::how_it_ended(u);
       s.reason = fmt::format("crash loop: systemd will restart it; last run {}; {} restart{} so far",
-                             how.empty() ? "ended" : with_exit_meaning(how, u), u.restart_count,
+                             how.empty() ? "ended" : detail::with_exit_meaning(how, u), u.restart_count,
                              u.restart_count == 1 ? "" : "s");
       return true;
     }

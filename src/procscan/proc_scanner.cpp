@@ -18,97 +18,13 @@
 
 #include "core/app_definition.h"
 #include "procscan/listen_sockets.h"
+#include "procscan/proc_files.h"
 #include "procscan/proc_parsers.h"
 
 namespace siax::procscan {
 namespace {
 
-/// An owned file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
-  [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-struct DirCloser {
-  void operator()(DIR* d) const noexcept { ::closedir(d); }
-};
-using UniqueDir = std::unique_ptr<DIR, DirCloser>;
-
-/// Outcome of reading one file: the content, or the errno that stopped it.
-struct ReadResult {
-  std::string content;
-  int error = 0;
-};
-
-/// How a file is read to its end.
-enum class Ends {
-  AtZero,       ///< a read that returns 0 (cmdline: the kernel may return less than asked mid-file)
-  AtShortRead,  ///< a read that returns less than asked: the seq_file texts the kernel writes whole at
-                ///< the first read (stat, status, statm, cgroup); saves the read that returns 0
-};
-
-ReadResult read_at(int dirfd, const char* name, std::size_t max_bytes, Ends ends = Ends::AtZero) {
-  ReadResult r;
-  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) {
-    r.error = errno;
-    return r;
-  }
-  std::array<char, 4096> buf{};
-  while (r.content.size() < max_bytes) {
-    std::size_t want = std::min(buf.size(), max_bytes - r.content.size());
-    ssize_t n = ::read(fd.get(), buf.data(), want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      r.error = errno;
-      return r;
-    }
-    if (n == 0) break;
-    r.content.append(buf.data(), static_cast<std::size_t>(n));
-    if (ends == Ends::AtShortRead && static_cast<std::size_t>(n) < want) break;
-  }
-  return r;
-}
-
-/// readlinkat into a string; "" on any error (EACCES for other users' processes, ENOENT
-/// for kernel threads and zombies).
-std::string readlink_at(int dirfd, const char* name) {
-  std::array<char, 4096> buf{};
-  ssize_t n = ::readlinkat(dirfd, name, buf.data(), buf.size());
-  if (n <= 0) return {};
-  return std::string(buf.data(), static_cast<std::size_t>(n));
-}
-
-bool is_gone(int err) { return err == ENOENT || err == ESRCH; }
-
-bool is_pid_name(const char* name) {
-  if (*name == '\0') return false;
-  for (const char* p = name; *p != '\0'; ++p) {
-    if (*p < '0' || *p > '9') return false;
-  }
-  return true;
-}
+using namespace detail;  // proc_files.h
 
 std::int64_t ticks_to_usec(std::uint64_t ticks, long clk_tck) {
   auto clk = static_cast<std::uint64_t>(clk_tck);
