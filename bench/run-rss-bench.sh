@@ -4,7 +4,8 @@
 # For A/B runs of a given binary: each run boots its own sandbox and registers+starts N apps
 # from 4 clients, waits SETTLE seconds, then measures.
 # Usage: bench/run-rss-bench.sh [AGENT_BINARY=build/release/src/siax-agent] [APPS=200]
-#   env: SIAX_BENCH_SANDBOX (default siax-rssbench), SIAX_BENCH_SETTLE_S (default 20)
+#   env: SIAX_BENCH_SANDBOX (default siax-rssbench), SIAX_BENCH_SETTLE_S (default 20),
+#        SIAX_BENCH_AGENT_ENV (one K=V for the agent, e.g. MALLOC_ARENA_MAX=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,7 +18,7 @@ sb() { tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$@"; }
 trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true' EXIT
 tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$ROOT" >/dev/null
 sb useradd --system --no-create-home siaxapp
-tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$AGENT" --set server.port=$PORT \
+tools/sandbox/siax-sandbox exec "$SANDBOX" ${SIAX_BENCH_AGENT_ENV:+--env "$SIAX_BENCH_AGENT_ENV"} -- "$AGENT" --set server.port=$PORT \
   --set apps.rate_limit_interval_ms=0 serve >/dev/null 2>&1 &
 for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
 TOKEN=$(sb cat /var/lib/siax-agent/cli-token)
