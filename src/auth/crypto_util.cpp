@@ -117,8 +117,8 @@ bool pbkdf2_sha256(std::string_view password, const unsigned char* salt, std::si
   if (!gcrypt_ready() || salt_size == 0 || iterations == 0 || out_size == 0) return false;
   static constexpr char kEmpty[] = "";
   const char* pass = password.empty() ? kEmpty : password.data();  // libgcrypt refuses a null pointer
-  return gcry_kdf_derive(pass, password.size(), GCRY_KDF_PBKDF2, GCRY_MD_SHA256, salt, salt_size, iterations,
-                         out_size, out) == 0;
+  return gcry_kdf_derive(pass, password.size(), GCRY_KDF_PBKDF2, GCRY_MD_SHA256, salt, salt_size, iterations, out_size,
+                         out) == 0;
 }
 
 std::string base64url_encode(const unsigned char* data, std::size_t size) { return encode(data, size, kB64Url, false); }
