@@ -12,6 +12,7 @@ DEB_PACKAGES=(
   # libraries (Boost 1.81, never 1.74: Beast's message_generator needs 1.81)
   libboost1.81-dev libsystemd-dev libexpected-dev libsqlite3-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libcurl4-openssl-dev
+  libgcrypt20-dev  # SHA-256/HMAC/PBKDF2 (src/auth): libsystemd loads it anyway; OpenSSL only for TLS
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev  # the live-log regex filter: linear-time matching with a memory budget
   # a real systemd for tests and the run command (systemd-nspawn)

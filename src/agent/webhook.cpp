@@ -1,8 +1,5 @@
 #include "agent/webhook.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <array>
 
@@ -26,22 +23,15 @@ tl::unexpected<Rejection> reject(Refusal refusal, std::string code, std::string 
 
 bool is_action(std::string_view a) { return std::find(kActions.begin(), kActions.end(), a) != kActions.end(); }
 
-/// Raw HMAC-SHA256; empty if OpenSSL fails (then nothing matches).
+/// Raw HMAC-SHA256 (auth::hmac_sha256, libgcrypt); empty if it fails (then nothing matches).
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-           data.size(), md, &len) == nullptr) {
-    return {};
-  }
-  return std::string(reinterpret_cast<const char*>(md), len);
+  const auto md = auth::hmac_sha256(key, data);
+  return md ? std::string(reinterpret_cast<const char*>(md->data()), md->size()) : std::string();
 }
 
 std::string sha256(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-  return std::string(reinterpret_cast<const char*>(md), len);
+  const auto md = auth::sha256(data);
+  return md ? std::string(reinterpret_cast<const char*>(md->data()), md->size()) : std::string();
 }
 
 std::string signed_text(std::string_view timestamp, std::string_view body) {

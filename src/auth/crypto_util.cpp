@@ -1,9 +1,9 @@
 #include "auth/crypto_util.h"
 
-#include <climits>
+#include <cerrno>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
+#include <gcrypt.h>
+#include <sys/random.h>
 
 namespace siax::auth {
 
@@ -48,21 +48,77 @@ int b64_value(char c) {
   return -1;
 }
 
+/// libgcrypt wants gcry_check_version() before any other call (libsystemd may have made it
+/// already; a second call is harmless). No secure memory: nothing here asks for it.
+bool gcrypt_ready() noexcept {
+  static const bool ready = [] {
+    if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P) != 0) return gcry_check_version(GCRYPT_VERSION) != nullptr;
+    if (gcry_check_version(GCRYPT_VERSION) == nullptr) return false;
+    (void)gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+    (void)gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    return true;
+  }();
+  return ready;
+}
+
 }  // namespace
 
 Result<std::vector<unsigned char>> random_bytes(std::size_t n) {
   std::vector<unsigned char> out(n);
-  if (n > static_cast<std::size_t>(INT_MAX) || (n > 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1)) {
-    return fail(ErrorKind::Internal, "random_unavailable",
-                "the system's random number generator failed (OpenSSL RAND_bytes); no secret was issued");
+  std::size_t got = 0;
+  while (got < n) {
+    const auto r = ::getrandom(out.data() + got, n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      return fail(ErrorKind::Internal, "random_unavailable",
+                  "the system's random number generator failed (getrandom); no secret was issued");
+    }
+    got += static_cast<std::size_t>(r);
   }
   return out;
 }
 
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  // Every byte is read whatever the differences; volatile keeps the compiler from
+  // turning the loop into an early-exit comparison.
+  volatile unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<unsigned char>(diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+  }
+  return diff == 0;
+}
+
+std::optional<Sha256Digest> sha256(std::string_view data) noexcept {
+  if (!gcrypt_ready()) return std::nullopt;
+  Sha256Digest md{};
+  gcry_buffer_t iov{};
+  iov.data = const_cast<char*>(data.data());  // read only
+  iov.len = data.size();
+  if (gcry_md_hash_buffers(GCRY_MD_SHA256, 0, md.data(), &iov, 1) != 0) return std::nullopt;
+  return md;
+}
+
+std::optional<Sha256Digest> hmac_sha256(std::string_view key, std::string_view data) noexcept {
+  if (!gcrypt_ready()) return std::nullopt;
+  Sha256Digest md{};
+  // With GCRY_MD_FLAG_HMAC the first buffer is the key.
+  gcry_buffer_t iov[2]{};
+  iov[0].data = const_cast<char*>(key.data());
+  iov[0].len = key.size();
+  iov[1].data = const_cast<char*>(data.data());
+  iov[1].len = data.size();
+  if (gcry_md_hash_buffers(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, md.data(), iov, 2) != 0) return std::nullopt;
+  return md;
+}
+
+bool pbkdf2_sha256(std::string_view password, const unsigned char* salt, std::size_t salt_size,
+                   std::uint32_t iterations, unsigned char* out, std::size_t out_size) noexcept {
+  if (!gcrypt_ready() || salt_size == 0 || iterations == 0 || out_size == 0) return false;
+  static constexpr char kEmpty[] = "";
+  const char* pass = password.empty() ? kEmpty : password.data();  // libgcrypt refuses a null pointer
+  return gcry_kdf_derive(pass, password.size(), GCRY_KDF_PBKDF2, GCRY_MD_SHA256, salt, salt_size, iterations, out_size,
+                         out) == 0;
 }
 
 std::string base64url_encode(const unsigned char* data, std::size_t size) { return encode(data, size, kB64Url, false); }

@@ -1,7 +1,12 @@
 #pragma once
-/// Small building blocks shared by tokens, passwords and sessions: randomness from the
-/// OpenSSL CSPRNG, constant-time comparison, base64 codecs. Thread-safe, no state.
+/// Small building blocks shared by tokens, passwords, sessions and the webhook: randomness
+/// from the kernel (getrandom), SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256 (libgcrypt,
+/// which libsystemd loads anyway; OpenSSL is left to TLS: initialising it costs ~2 MB of
+/// resident memory, docs/PERFORMANCE.md), constant-time comparison, base64 codecs.
+/// Thread-safe, no state (libgcrypt is initialised once, on first use).
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,13 +16,28 @@
 
 namespace siax::auth {
 
-/// `n` bytes from RAND_bytes. Fails (kind Internal, code "random_unavailable") only if
-/// the CSPRNG cannot be seeded; callers must then refuse to issue secrets.
+/// `n` bytes from the kernel's CSPRNG (getrandom(2), blocking until it is seeded at boot).
+/// Fails (kind Internal, code "random_unavailable") only if the kernel refuses; callers
+/// must then refuse to issue secrets.
 [[nodiscard]] Result<std::vector<unsigned char>> random_bytes(std::size_t n);
 
-/// True when `a` and `b` are equal; the time taken does not depend on where they differ
-/// (CRYPTO_memcmp). The lengths are not secret: different lengths return false at once.
+/// True when `a` and `b` are equal; the time taken does not depend on where they differ.
+/// The lengths are not secret: different lengths return false at once.
 [[nodiscard]] bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
+
+using Sha256Digest = std::array<unsigned char, 32>;
+
+/// SHA-256 (FIPS 180-4) of `data`; nullopt only if libgcrypt refuses (then nothing matches).
+[[nodiscard]] std::optional<Sha256Digest> sha256(std::string_view data) noexcept;
+
+/// HMAC-SHA256 (RFC 2104) of `data` with `key` (any length, may be empty); nullopt only if
+/// libgcrypt refuses.
+[[nodiscard]] std::optional<Sha256Digest> hmac_sha256(std::string_view key, std::string_view data) noexcept;
+
+/// PBKDF2-HMAC-SHA256 (RFC 8018) of `password` (may be empty) with `salt` (not empty),
+/// `out_size` bytes into `out`. False if libgcrypt refuses (an empty salt, no iterations).
+[[nodiscard]] bool pbkdf2_sha256(std::string_view password, const unsigned char* salt, std::size_t salt_size,
+                                 std::uint32_t iterations, unsigned char* out, std::size_t out_size) noexcept;
 
 /// RFC 4648 §5 (URL- and cookie-safe alphabet "A-Za-z0-9-_"), without padding.
 [[nodiscard]] std::string base64url_encode(const unsigned char* data, std::size_t size);

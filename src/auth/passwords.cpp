@@ -5,8 +5,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "auth/crypto_util.h"
 
@@ -22,11 +20,12 @@ constexpr std::string_view kReadableAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefgh
 
 bool pbkdf2(std::string_view password, const unsigned char* salt, std::size_t salt_size, std::uint32_t iterations,
             unsigned char* out) {
+  // The INT_MAX bounds of the OpenSSL version are kept: a hash that verified before
+  // verifies now, one that could not be computed still cannot.
   if (password.size() > static_cast<std::size_t>(INT_MAX) || iterations > static_cast<std::uint32_t>(INT_MAX)) {
     return false;
   }
-  return PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, static_cast<int>(salt_size),
-                           static_cast<int>(iterations), EVP_sha256(), static_cast<int>(kHashBytes), out) == 1;
+  return pbkdf2_sha256(password, salt, salt_size, iterations, out, kHashBytes);
 }
 
 // Splits at the next '$'; false when there is none.
@@ -50,7 +49,7 @@ Result<std::string> hash_password(std::string_view password, std::uint32_t itera
   if (!salt) return tl::unexpected(salt.error());
   unsigned char hash[kHashBytes];
   if (!pbkdf2(password, salt->data(), salt->size(), iterations, hash)) {
-    return fail(ErrorKind::Internal, "hash_unavailable", "OpenSSL could not compute PBKDF2-HMAC-SHA256");
+    return fail(ErrorKind::Internal, "hash_unavailable", "libgcrypt could not compute PBKDF2-HMAC-SHA256");
   }
   return fmt::format("{}${}${}${}", kScheme, iterations, base64_encode(salt->data(), salt->size()),
                      base64_encode(hash, kHashBytes));
@@ -78,7 +77,8 @@ bool verify_password(std::string_view password, std::string_view encoded) noexce
 
     unsigned char actual[kHashBytes];
     if (!pbkdf2(password, salt->data(), salt->size(), iterations, actual)) return false;
-    return CRYPTO_memcmp(actual, expected->data(), kHashBytes) == 0;
+    return constant_time_equals(std::string_view(reinterpret_cast<const char*>(actual), kHashBytes),
+                                std::string_view(reinterpret_cast<const char*>(expected->data()), kHashBytes));
   } catch (...) {
     // Only std::bad_alloc can get here; fail closed.
     return false;

@@ -29,7 +29,7 @@ inline constexpr std::size_t kGeneratedPasswordLength = 20;
                                                 std::uint32_t iterations = kDefaultPbkdf2Iterations);
 
 /// True when `password` matches `encoded`. The final comparison is constant-time
-/// (CRYPTO_memcmp). Any malformed encoding (wrong scheme, bad number, bad base64, wrong
+/// (constant_time_equals). Any malformed encoding (wrong scheme, bad number, bad base64, wrong
 /// lengths, iteration count out of bounds) is simply false, never a crash.
 [[nodiscard]] bool verify_password(std::string_view password, std::string_view encoded) noexcept;
 

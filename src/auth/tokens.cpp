@@ -1,7 +1,5 @@
 #include "auth/tokens.h"
 
-#include <openssl/evp.h>
-
 #include "auth/crypto_util.h"
 #include "common/strings.h"
 
@@ -31,12 +29,9 @@ Result<std::string> generate_token() {
 }
 
 Result<std::string> hash_token(std::string_view token) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
-    return fail(ErrorKind::Internal, "hash_unavailable", "OpenSSL could not compute SHA-256 (EVP_Digest failed)");
-  }
-  return hex_encode(md, len);
+  const auto md = sha256(token);
+  if (!md) return fail(ErrorKind::Internal, "hash_unavailable", "libgcrypt could not compute SHA-256");
+  return hex_encode(md->data(), md->size());
 }
 
 bool looks_like_token(std::string_view text) noexcept {
