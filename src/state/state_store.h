@@ -78,8 +78,9 @@ class Subscription {
 
 struct StoreOptions {
   /// Changes kept for resume. Each costs its JSON (~450 bytes for an app) plus ~110 bytes:
-  /// 512 are ~0.3 MB (2048 were ~1.1 MB) and cover ~15 s of idle usage changes with 200
-  /// apps (a longer gap resumes from a snapshot: ~90 kB for 200 apps). docs/PERFORMANCE.md.
+  /// 512 are ~0.3 MB (2048 were ~1.1 MB) and cover ~2.5 min of 200 idle apps (their
+  /// uptimes go out once a minute: ~3.3 changes/s; a longer gap resumes from a snapshot:
+  /// ~90 kB for 200 apps). docs/PERFORMANCE.md.
   std::size_t history = 512;
   std::int64_t usage_interval_ms = 5'000;  ///< usage-only app updates at most this often per app
   std::size_t max_queue = 512;       ///< per subscriber
