@@ -311,7 +311,7 @@ class MonitorService {
   std::set<std::string> refresh_;     ///< the next cycle reads these units
   std::size_t cycles_since_full_ = 0;  ///< the re-sync's phase (0 .. resync_period-1)
   bool listed_resync_ = false;  ///< the last phase-0 list worked: turns read no unit (monitor thread)
-  std::chrono::steady_clock::time_point last_trim_{};  ///< malloc_trim after a cycle, at most once a minute
+  std::chrono::steady_clock::time_point last_trim_{};  ///< malloc_trim after a cycle, at most every 10 s
   bool stopping_ = false;
   std::thread thread_;
 };
