@@ -84,6 +84,10 @@ const tests = [
     const pid = Number(await row(APP).locator('td').nth(3).textContent());
     if (!(pid > 1)) throw new Error('no PID shown');
     sb(['test', '-d', `/proc/${pid}`]);
+    // The uptime ticks in the page between the agent's updates (an idle app's come once a minute).
+    const uptime = () => row(APP).locator('td').nth(6).textContent();
+    const first = await eventually(async () => { const t = await uptime(); return /^\d+[smhd]/.test(t) ? t : null; }, 'an uptime');
+    await eventually(async () => (await uptime()) !== first, 'the uptime to tick', 2500);
     await shot(page, 'dashboard-running');
   }],
   ['its logs arrive live in the log viewer', async () => {

@@ -1,7 +1,7 @@
 // One app: live status and actions, CPU/memory charts from the stream's usage updates,
 // its definition, the rendered unit, its recent events.
 import { api, can, enc } from './api.js';
-import { h, put, fmtBytes, fmtPct, fmtDuration, fmtTime, statusPill, alertBox, errorText } from './ui.js';
+import { h, put, fmtBytes, fmtPct, fmtDuration, fmtTime, uptimeNow, statusPill, alertBox, errorText } from './ui.js';
 import * as store from './store.js';
 import * as actions from './actions.js';
 import { draw } from './chart.js';
@@ -46,7 +46,7 @@ export async function render(main, params, query) {
     if (!a) { document.getElementById('app-status').replaceChildren(statusPill('deleted')); buttons.replaceChildren(h('a', { href: '/' }, 'Back to the apps')); return; }
     document.getElementById('app-status').replaceChildren(statusPill(a.status));
     const rows = [['Status', a.status + (a.reason ? ' — ' + a.reason : '')], ['Runtime', a.runtime], ['PID', a.pid ?? '–'],
-      ['CPU', fmtPct(a.cpu_usage)], ['Memory', fmtBytes(a.memory_usage)], ['Uptime', fmtDuration(a.uptime_seconds)],
+      ['CPU', fmtPct(a.cpu_usage)], ['Memory', fmtBytes(a.memory_usage)], ['Uptime', fmtDuration(uptimeNow(a))],
       ['Restarts', a.restart_count ?? '–'], ['systemd', a.systemd_status || '–'], ['Enabled', a.enabled ? 'yes' : 'no'],
       ['Health', a.health ? a.health.state + (a.health.last_error ? ' (' + a.health.last_error + ')' : '') : 'no check'],
       ['Ports', (a.ports || []).join(', ') || '–'], ['Unit', detail.unit]];

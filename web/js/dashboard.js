@@ -1,7 +1,7 @@
 // The dashboard: every app with its live status, usage and actions, and the monitored
 // (unmanaged) processes. Rows are updated in place when the stream reports a change.
 import { can, enc } from './api.js';
-import { h, put, fmtBytes, fmtPct, fmtDuration, statusPill, STATUS_PROBLEMS, alertBox } from './ui.js';
+import { h, put, fmtBytes, fmtPct, fmtDuration, uptimeNow, statusPill, STATUS_PROBLEMS, alertBox } from './ui.js';
 import * as store from './store.js';
 import * as actions from './actions.js';
 
@@ -43,6 +43,8 @@ export function render(main) {
     return { tr, cells, key: '' };
   }
 
+  const uptimeText = (app) => (app.status === 'running' || app.status === 'unhealthy' ? fmtDuration(uptimeNow(app)) : '–');
+
   function fill(row, app) {
     const busy = actions.running(app.name);
     const key = JSON.stringify([app.status, app.reason, app.pid, app.cpu_usage, app.memory_usage, app.uptime_seconds, app.restart_count, app.runtime, busy]);
@@ -62,7 +64,8 @@ export function render(main) {
     c.pid.textContent = app.pid ?? '–';
     c.cpu.textContent = fmtPct(app.cpu_usage);
     c.mem.textContent = fmtBytes(app.memory_usage);
-    c.uptime.textContent = app.status === 'running' || app.status === 'unhealthy' ? fmtDuration(app.uptime_seconds) : '–';
+    row.app = app;
+    c.uptime.textContent = uptimeText(app);
     c.restarts.textContent = app.restart_count ?? '–';
     const act = h('div', { class: 'actions' });
     const btn = (verb, label, cls, need) => {
@@ -114,5 +117,7 @@ export function render(main) {
   const offBusy = actions.onBusyChange(update);
   update(); updateMonitored();
   if (store.state.connection === 'unavailable') store.loadOnce().catch((e) => report(e, e.message));
-  return () => { off(); offBusy(); };
+  // Uptimes tick between the agent's updates (an idle app's come once a minute).
+  const ticker = setInterval(() => { for (const row of rows.values()) if (row.app) row.cells.uptime.textContent = uptimeText(row.app); }, 1000);
+  return () => { off(); offBusy(); clearInterval(ticker); };
 }

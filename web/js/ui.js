@@ -51,6 +51,14 @@ export function fmtDuration(s) {
   return ss + 's';
 }
 
+/// An app's uptime now: the agent refreshes an idle app's `uptime_seconds` only once a
+/// minute, as of its `monitored_at` (µs since the epoch); add the time since then.
+export function uptimeNow(a) {
+  if (a.uptime_seconds === null || a.uptime_seconds === undefined) return a.uptime_seconds;
+  const since = a.monitored_at ? (Date.now() - a.monitored_at / 1000) / 1000 : 0;
+  return a.uptime_seconds + Math.max(0, since);
+}
+
 export function fmtTime(usec) {
   if (!usec) return '–';
   return new Date(usec / 1000).toLocaleString();
