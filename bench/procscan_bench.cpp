@@ -22,18 +22,25 @@ namespace {
 
 using siax::procscan::ProcScanner;
 
-void BM_ScanRealProc(benchmark::State& state) {
-  ProcScanner scanner;
-  std::size_t processes = 0;
+/// One scanner.scan() per iteration; the last scan's process count in `processes`. False
+/// (and the benchmark marked as skipped) when a scan failed.
+bool scan_each_iteration(benchmark::State& state, ProcScanner& scanner, std::size_t& processes) {
   for (auto _ : state) {
     auto result = scanner.scan(std::chrono::steady_clock::now());
     if (!result) {
       state.SkipWithError(result.error().message.c_str());
-      return;
+      return false;
     }
     processes = result->size();
     benchmark::DoNotOptimize(result);
   }
+  return true;
+}
+
+void BM_ScanRealProc(benchmark::State& state) {
+  ProcScanner scanner;
+  std::size_t processes = 0;
+  if (!scan_each_iteration(state, scanner, processes)) return;
   state.counters["processes"] = static_cast<double>(processes);
   state.counters["listen_sockets"] = static_cast<double>(scanner.last_stats().listen_sockets);
   state.counters["us_per_process"] = benchmark::Counter(
@@ -75,15 +82,7 @@ void BM_ScanIncremental(benchmark::State& state) {
   scanner.set_hot_pids(hot);
   (void)scanner.scan(std::chrono::steady_clock::now());  // the second read of the young ones
   std::size_t processes = 0;
-  for (auto _ : state) {
-    auto result = scanner.scan(std::chrono::steady_clock::now());
-    if (!result) {
-      state.SkipWithError(result.error().message.c_str());
-      return;
-    }
-    processes = result->size();
-    benchmark::DoNotOptimize(result);
-  }
+  if (!scan_each_iteration(state, scanner, processes)) return;
   state.counters["processes"] = static_cast<double>(processes);
   state.counters["hot"] = static_cast<double>(hot.size());
   state.counters["stat_reads"] = static_cast<double>(scanner.last_stats().stat_reads);

@@ -142,7 +142,7 @@ bool same_but_usage(monitor::AppState& held, const monitor::AppState& fresh) {
 /// CPU or memory moved (uptime and the timestamp always do).
 bool usage_moved(const monitor::AppState& held, const monitor::AppState& fresh) {
   return held.cpu_percent != fresh.cpu_percent || held.memory_bytes != fresh.memory_bytes ||
-         held.memory_from_systemd != fresh.memory_from_systemd || held.uptime_seconds.has_value() != fresh.uptime_seconds.has_value();
+         held.uptime_seconds.has_value() != fresh.uptime_seconds.has_value();
 }
 
 }  // namespace

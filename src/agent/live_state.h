@@ -69,9 +69,8 @@ class LiveFeed {
 
  private:
   static std::int64_t now_ms();
-  /// Whether the monitor's view of an app is the one last put but for usage (CPU, memory,
-  /// uptime) within the store's usage interval: then building its JSON (the monitor's main
-  /// cost per cycle with 200 apps) would only be coalesced away by the store.
+  /// Same: building the app's JSON again (the monitor's main cost per cycle with 200 apps)
+  /// would put nothing new.
   enum class Since { Moved, UsageOnly, Same };
   /// How the monitor's view of an app compares with the one last put whole: moved (status,
   /// pids, definition, systemd's view...: build it again), only in usage (CPU, memory,

@@ -89,8 +89,7 @@ void MonitorService::run_cycle() {
   if (apps) {
     // Built once per cycle: each app then looks at its unit's processes and the possible
     // strays only (200 apps x every process before).
-    std::optional<monitor::ProcessIndex> index;
-    index.emplace(*processes);
+    std::optional<monitor::ProcessIndex> index(std::in_place, *processes);
     std::size_t position = 0;
     for (const auto& record : *apps) {
       cycle_app(record, plan, resync_turn(position++, plan.phase, plan.period), *processes, index, now, out);
@@ -282,7 +281,7 @@ void MonitorService::cycle_app(const registry::AppRecord& record, const CyclePla
     out.units.emplace(def.name, *unit_view);
   }
   ensure_main_process(unit_view, processes);
-  if (!index || !index->covers(processes)) index.emplace(processes);  // a main process was added
+  if (!index->covers(processes)) index.emplace(processes);  // a main process was added
   const auto health = health_view(def, unit_view, now, true);
   auto state = monitor::reconcile(def, unit_view, processes, health, now, &*index);
   if (!unit) state.reason = state.reason.empty() ? unit.error().message : state.reason;

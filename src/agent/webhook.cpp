@@ -23,16 +23,15 @@ tl::unexpected<Rejection> reject(Refusal refusal, std::string code, std::string 
 
 bool is_action(std::string_view a) { return std::find(kActions.begin(), kActions.end(), a) != kActions.end(); }
 
-/// Raw HMAC-SHA256 (auth::hmac_sha256, libgcrypt); empty if it fails (then nothing matches).
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  const auto md = auth::hmac_sha256(key, data);
+/// A raw digest (auth::sha256, auth::hmac_sha256: libgcrypt) as bytes; empty if it failed
+/// (then nothing matches).
+std::string digest_bytes(const std::optional<auth::Sha256Digest>& md) {
   return md ? std::string(reinterpret_cast<const char*>(md->data()), md->size()) : std::string();
 }
 
-std::string sha256(std::string_view data) {
-  const auto md = auth::sha256(data);
-  return md ? std::string(reinterpret_cast<const char*>(md->data()), md->size()) : std::string();
-}
+std::string hmac_sha256(std::string_view key, std::string_view data) { return digest_bytes(auth::hmac_sha256(key, data)); }
+
+std::string sha256(std::string_view data) { return digest_bytes(auth::sha256(data)); }
 
 std::string signed_text(std::string_view timestamp, std::string_view body) {
   std::string text;

@@ -24,7 +24,8 @@ void tell_agent_tokens_changed(const config::Config& cfg) {
   if (r && (r->status == 200 || r->status == 401)) return;
   std::cerr << "note: the running agent did not confirm the change ("
             << (r ? "HTTP " + std::to_string(r->status) : r.error().message)
-            << "); it takes effect within 2 s\n";
+            << "); it takes effect when the agent sees the registry change (a file watch: at once; at the "
+               "latest in 60 s)\n";
 }
 
 }  // namespace siax::cli

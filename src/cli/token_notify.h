@@ -4,7 +4,7 @@
 /// the local admin token <state_dir>/cli-token) and waits for the answer, so that the new
 /// token works, or the revoked one is refused, as soon as the command returns. Without a
 /// running agent (no socket) there is nothing to do; if the agent does not confirm, it
-/// still picks the change up by itself within 2 s (docs/SECURITY.md), and this says so on
+/// still picks the change up by itself (a file watch; at the latest in 60 s, docs/SECURITY.md), and this says so on
 /// stderr. Never prints a secret.
 #include "config/config.h"
 
