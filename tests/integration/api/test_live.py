@@ -168,7 +168,13 @@ def test_sigkill_reaches_the_api_and_the_stream_through_the_signal(live):
         assert st["status"] in ("restarting", "failed", "crashed"), st
         code, res, _ = live.get(f"/api/apps/{name}/status")
         assert code == 200 and res["data"]["status"] in ("restarting", "failed", "crashed"), res
-        assert res["data"]["active_state"] in ("activating", "failed"), res  # systemd's own fields
+        # systemd's own fields follow once systemd has reaped the process: the agent may see the
+        # main process gone ("crashed": systemd says active but ...) before systemd does.
+        def systemd_saw_it():
+            c, r, _ = live.get(f"/api/apps/{name}/status")
+            return c == 200 and r["data"]["active_state"] in ("activating", "failed") \
+                and r["data"]["status"] in ("restarting", "failed", "crashed")
+        assert eventually(systemd_saw_it, timeout=5), live.get(f"/api/apps/{name}/status")[1]
         # systemd restarts it after 5 s: the new pid arrives on the stream too.
         ev = s.next(lambda e: e.get("event") == "app" and e["json"]["app"]["name"] == name
                     and e["json"]["app"]["status"] == "running" and e["json"]["app"]["pid"] not in (None, pid),
