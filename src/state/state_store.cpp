@@ -129,6 +129,7 @@ void StateStore::publish(const std::vector<ChangePtr>& changes) {
 }
 
 bool StateStore::put_app(const std::string& name, json app, json extra, std::int64_t now_ms, std::uint64_t order) {
+  std::string extra_text = extra.dump(-1, ' ', false, json::error_handler_t::replace);
   std::vector<ChangePtr> out;
   {
     std::lock_guard lock(mu_);
@@ -139,7 +140,7 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
         return false;
       }
       if (order != 0) it->second.order = std::max(it->second.order, order);
-      it->second.extra = std::move(extra);
+      it->second.extra = std::move(extra_text);
       if (it->second.object == app) {
         ++stats_.unchanged;
         return false;
@@ -152,7 +153,7 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
       it->second.object = std::move(app);
       it->second.usage_at_ms = now_ms;
     } else {
-      it = apps_.emplace(name, AppEntry{std::move(app), std::move(extra), now_ms, order}).first;
+      it = apps_.emplace(name, AppEntry{std::move(app), std::move(extra_text), now_ms, order}).first;
     }
     record_app(it->second.object, out);
     apps_version_ = version_;
@@ -346,17 +347,22 @@ std::optional<json> StateStore::app(const std::string& name) const {
 }
 
 std::optional<json> StateStore::app_extra(const std::string& name) const {
-  std::lock_guard lock(mu_);
-  auto it = apps_.find(name);
-  if (it == apps_.end()) return std::nullopt;
-  return it->second.extra;
+  auto held = app_with_extra(name);
+  if (!held) return std::nullopt;
+  return std::move(held->second);
 }
 
 std::optional<std::pair<json, json>> StateStore::app_with_extra(const std::string& name) const {
-  std::lock_guard lock(mu_);
-  auto it = apps_.find(name);
-  if (it == apps_.end()) return std::nullopt;
-  return std::make_pair(it->second.object, it->second.extra);
+  json object;
+  std::string extra;
+  {
+    std::lock_guard lock(mu_);
+    auto it = apps_.find(name);
+    if (it == apps_.end()) return std::nullopt;
+    object = it->second.object;
+    extra = it->second.extra;
+  }
+  return std::make_pair(std::move(object), json::parse(extra, nullptr, false));  // ours: valid
 }
 
 std::vector<json> StateStore::all_apps() const {

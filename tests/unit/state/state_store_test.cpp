@@ -287,5 +287,19 @@ TEST(StateStore, AReadOfAnAppUpForHoursNeverOverwritesItsRestart) {
   EXPECT_EQ(store.stats().stale, 1u);
 }
 
+TEST(StateStore, DetailExtrasAreKeptSerializedAndReadBackWhole) {
+  StateStore store;
+  const json extra = {{"systemd", {{"active_state", "active"}, {"pid", 42}, {"memory_usage", nullptr}}},
+                      {"definition", {{"env", {{"A", "1"}}}, {"args", {"x", "y"}}}}};
+  ASSERT_TRUE(store.put_app("a", app("a", "running"), extra, 0));
+  EXPECT_EQ(*store.app_extra("a"), extra);
+  // A string that is not UTF-8 (e.g. from a unit's description) is replaced, never a throw.
+  ASSERT_TRUE(store.put_app("a", app("a", "crashed"), {{"description", std::string("bad \xff byte")}}, 1));
+  const auto both = store.app_with_extra("a");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->first["status"], "crashed");
+  EXPECT_EQ(both->second["description"], "bad \xEF\xBF\xBD byte");
+}
+
 }  // namespace
 }  // namespace siax::state
