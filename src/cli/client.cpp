@@ -2,10 +2,10 @@
 
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include "cli/agent_connection.h"
 #include "cli/reply_parse.h"

@@ -28,46 +28,46 @@ static_assert(OPENSSL_VERSION_MAJOR == 3, "openssl_lazy.cpp loads libssl.so.3: t
 
 // Every OpenSSL function this binary calls (libcrypto's BIO_/ERR_ ones are found through the
 // libssl handle, which has libcrypto among its dependencies).
-#define SIAX_OPENSSL_FUNCTIONS(X)                                                                                  \
-  X(BIO_ctrl)                                                                                                      \
-  X(BIO_ctrl_pending)                                                                                              \
-  X(BIO_free)                                                                                                      \
-  X(BIO_new_bio_pair)                                                                                              \
-  X(BIO_read)                                                                                                      \
-  X(BIO_write)                                                                                                     \
-  X(ERR_clear_error)                                                                                               \
-  X(ERR_get_error)                                                                                                 \
-  X(ERR_lib_error_string)                                                                                          \
-  X(ERR_reason_error_string)                                                                                       \
-  X(SSL_CTX_check_private_key)                                                                                     \
-  X(SSL_CTX_ctrl)                                                                                                  \
-  X(SSL_CTX_free)                                                                                                  \
-  X(SSL_CTX_get_default_passwd_cb_userdata)                                                                        \
-  X(SSL_CTX_get_ex_data)                                                                                           \
-  X(SSL_CTX_get_verify_callback)                                                                                   \
-  X(SSL_CTX_load_verify_locations)                                                                                 \
-  X(SSL_CTX_new)                                                                                                   \
-  X(SSL_CTX_set_default_passwd_cb_userdata)                                                                        \
-  X(SSL_CTX_set_ex_data)                                                                                           \
-  X(SSL_CTX_set_options)                                                                                           \
-  X(SSL_CTX_set_verify)                                                                                            \
-  X(SSL_CTX_use_PrivateKey_file)                                                                                   \
-  X(SSL_CTX_use_certificate_chain_file)                                                                            \
-  X(SSL_accept)                                                                                                    \
-  X(SSL_connect)                                                                                                   \
-  X(SSL_ctrl)                                                                                                      \
-  X(SSL_free)                                                                                                      \
-  X(SSL_get_error)                                                                                                 \
-  X(SSL_get_ex_data)                                                                                               \
-  X(SSL_get_shutdown)                                                                                              \
-  X(SSL_new)                                                                                                       \
-  X(SSL_read)                                                                                                      \
-  X(SSL_set_bio)                                                                                                   \
-  X(SSL_set_ex_data)                                                                                               \
-  X(SSL_shutdown)                                                                                                  \
-  X(SSL_write)                                                                                                     \
-  X(TLS_client_method)                                                                                             \
-  X(TLS_method)                                                                                                    \
+#define SIAX_OPENSSL_FUNCTIONS(X)           \
+  X(BIO_ctrl)                               \
+  X(BIO_ctrl_pending)                       \
+  X(BIO_free)                               \
+  X(BIO_new_bio_pair)                       \
+  X(BIO_read)                               \
+  X(BIO_write)                              \
+  X(ERR_clear_error)                        \
+  X(ERR_get_error)                          \
+  X(ERR_lib_error_string)                   \
+  X(ERR_reason_error_string)                \
+  X(SSL_CTX_check_private_key)              \
+  X(SSL_CTX_ctrl)                           \
+  X(SSL_CTX_free)                           \
+  X(SSL_CTX_get_default_passwd_cb_userdata) \
+  X(SSL_CTX_get_ex_data)                    \
+  X(SSL_CTX_get_verify_callback)            \
+  X(SSL_CTX_load_verify_locations)          \
+  X(SSL_CTX_new)                            \
+  X(SSL_CTX_set_default_passwd_cb_userdata) \
+  X(SSL_CTX_set_ex_data)                    \
+  X(SSL_CTX_set_options)                    \
+  X(SSL_CTX_set_verify)                     \
+  X(SSL_CTX_use_PrivateKey_file)            \
+  X(SSL_CTX_use_certificate_chain_file)     \
+  X(SSL_accept)                             \
+  X(SSL_connect)                            \
+  X(SSL_ctrl)                               \
+  X(SSL_free)                               \
+  X(SSL_get_error)                          \
+  X(SSL_get_ex_data)                        \
+  X(SSL_get_shutdown)                       \
+  X(SSL_new)                                \
+  X(SSL_read)                               \
+  X(SSL_set_bio)                            \
+  X(SSL_set_ex_data)                        \
+  X(SSL_shutdown)                           \
+  X(SSL_write)                              \
+  X(TLS_client_method)                      \
+  X(TLS_method)                             \
   X(TLS_server_method)
 
 namespace siax::http {
@@ -96,8 +96,8 @@ Status resolve_all(const char* soname, OpenSslApi& out) {
                             err != nullptr ? err : "unknown dlopen error"));
   }
   std::string missing;
-#define SIAX_OPENSSL_RESOLVE(name)                                                   \
-  out.name = reinterpret_cast<decltype(out.name)>(::dlsym(lib, #name));             \
+#define SIAX_OPENSSL_RESOLVE(name)                                      \
+  out.name = reinterpret_cast<decltype(out.name)>(::dlsym(lib, #name)); \
   if (out.name == nullptr) missing += missing.empty() ? #name : ", " #name;
   SIAX_OPENSSL_FUNCTIONS(SIAX_OPENSSL_RESOLVE)
 #undef SIAX_OPENSSL_RESOLVE

@@ -2,6 +2,7 @@
 HTTP never maps libssl/libcrypto, whatever it serves; an agent with TLS configured maps them
 and serves HTTPS through them. Real agents in the sandbox, real requests from the host."""
 import base64
+import json
 import os
 import signal
 import socket
@@ -124,3 +125,30 @@ def test_an_agent_serving_https_maps_openssl_and_serves_through_it():
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_without_libssl_tls_setup_fails_with_a_clear_error():
+    """libssl.so.3 hidden (an empty file bound over it in a private mount namespace): `serve`
+    with TLS stops with the reason and the package to install, the CLI over HTTPS answers
+    tls_setup_failed; neither crashes."""
+    d = "/var/lib/siax-agent-tlslazy-nossl"
+    sb("rm", "-rf", d)
+    sb("mkdir", "-p", d)
+    sb("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+       "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
+    libssl = next(line.split("=>")[1].strip() for line in sb("ldconfig", "-p").stdout.splitlines()
+                  if line.strip().startswith("libssl.so.3 ") and "=>" in line)
+    conf = f"--set server.port={free_port()} --set paths.state_dir={d}/state " \
+           f"--set server.tls_cert={d}/cert.pem --set server.tls_key={d}/key.pem"
+    hidden = f"mount --bind /dev/null {libssl} && "
+    serve = sb("timeout", "30", "unshare", "-m", "--propagation", "private", "sh", "-c",
+               hidden + f"exec {AGENT} {conf} serve", check=False)
+    assert serve.returncode == 1, serve.stdout + serve.stderr
+    out = serve.stdout + serve.stderr
+    assert "cannot load libssl.so.3" in out and "install the libssl3 package" in out, out
+    cli = sb("timeout", "30", "unshare", "-m", "--propagation", "private", "sh", "-c",
+             hidden + f"exec {AGENT} --json {conf} --tcp apps list", check=False)
+    assert cli.returncode == 5, cli.stdout + cli.stderr
+    body = json.loads(cli.stdout)
+    assert body["error"]["code"] == "tls_setup_failed", cli.stdout
+    assert "install the libssl3 package" in body["error"]["message"], cli.stdout

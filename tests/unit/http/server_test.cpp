@@ -88,9 +88,9 @@ std::unique_ptr<TlsFiles> make_self_signed_cert() {
   std::filesystem::create_directories(files->dir);
   files->cert = (files->dir / "cert.pem").string();
   files->key = (files->dir / "key.pem").string();
-  const bool ok = run_quietly({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                               "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", files->key, "-out",
-                               files->cert});
+  const bool ok =
+      run_quietly({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+                   "1", "-subj", "/CN=localhost", "-keyout", files->key, "-out", files->cert});
   return ok ? std::move(files) : nullptr;
 }
 
