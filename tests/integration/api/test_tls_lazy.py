@@ -27,10 +27,12 @@ def mapped_openssl(pid):
     return sorted({lib for lib in OPENSSL_LIBS if lib in maps})
 
 
-def websocket_upgrade(port, path, token):
-    """A raw WebSocket upgrade; returns the status line and the first bytes after it."""
+def websocket_upgrade(port, path, token, tls=None):
+    """A raw WebSocket upgrade (over TLS with the `tls` context); returns the status line and
+    the first bytes after it."""
     key = base64.b64encode(os.urandom(16)).decode()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with (tls.wrap_socket(raw) if tls else raw) as s:
         s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                    f"Authorization: Bearer {token}\r\n\r\n").encode())
@@ -109,6 +111,10 @@ def test_an_agent_serving_https_maps_openssl_and_serves_through_it():
                                      headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(req, context=pinned, timeout=10) as r:
             assert r.status == 200
+        # The agent's own log over a WebSocket over TLS (wss).
+        status_line, frames = websocket_upgrade(port, "/logs", token, tls=pinned)
+        assert " 101 " in status_line, status_line
+        assert frames, "no frame after the upgrade"
         # Plain HTTP on the HTTPS port is not served.
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as r:
