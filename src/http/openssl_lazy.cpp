@@ -213,9 +213,9 @@ SSL_verify_cb SSL_CTX_get_verify_callback(const SSL_CTX* ctx) {
   const auto* a = api();
   return a != nullptr ? a->SSL_CTX_get_verify_callback(ctx) : nullptr;
 }
-int SSL_CTX_load_verify_locations(SSL_CTX* ctx, const char* CAfile, const char* CApath) {
+int SSL_CTX_load_verify_locations(SSL_CTX* ctx, const char* ca_file, const char* ca_path) {
   const auto* a = api();
-  return a != nullptr ? a->SSL_CTX_load_verify_locations(ctx, CAfile, CApath) : 0;
+  return a != nullptr ? a->SSL_CTX_load_verify_locations(ctx, ca_file, ca_path) : 0;
 }
 SSL_CTX* SSL_CTX_new(const SSL_METHOD* meth) {
   const auto* a = api();
