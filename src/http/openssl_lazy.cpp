@@ -5,11 +5,13 @@
 // libssl/libcrypto (no DT_NEEDED): a plain-HTTP agent never maps them (docs/PERFORMANCE.md).
 //
 // Adding a function: a new OpenSSL call (or a Boost.Asio ssl feature that makes one) fails
-// the link with "undefined reference to `SSL_xxx'". Then add SSL_xxx to SIAX_OPENSSL_FUNCTIONS
-// below and a forwarding definition in the right group, copying its signature from the
-// OpenSSL 3 header, with the value the function returns on failure as the fallback. List
-// what the binary imports with: nm -D --undefined-only <binary> | grep OPENSSL (on a build
-// that links OpenSSL::SSL), or check that `ldd build/release/src/siax-agent` shows no libssl.
+// the link with "undefined reference to `SSL_xxx'". Add SSL_xxx to SIAX_OPENSSL_FUNCTIONS
+// below and a forwarder in its group, with the signature copied from the OpenSSL 3 header
+// (a mismatch does not compile) and the function's failure value as the fallback. Then check
+// that `ldd build/release/src/siax-agent` still shows no libssl/libcrypto.
+//
+// These definitions are not exported (the executable has no -rdynamic), so libssl and
+// libcrypto bind their own calls to each other, never to these forwarders.
 #include "http/openssl_lazy.h"
 
 #include <dlfcn.h>
