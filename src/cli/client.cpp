@@ -1,12 +1,15 @@
 #include "cli/client.h"
 
+#include <stdexcept>
+
+#include <fmt/format.h>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include "cli/agent_connection.h"
 #include "cli/reply_parse.h"
+#include "http/openssl_lazy.h"
 
 namespace siax::cli {
 
@@ -49,6 +52,11 @@ Reply exchange(Stream& stream, const Endpoint& ep, const std::string& method, co
 
 boost::asio::ssl::context pinned_tls_context(const std::string& cert_file) {
   namespace ssl = boost::asio::ssl;
+  // OpenSSL is loaded before its first call (http/openssl_lazy.h); without libssl3 the
+  // caller gets this message (call() checks it first and returns tls_setup_failed).
+  if (auto loaded = http::load_tls_library(); !loaded) {
+    throw std::runtime_error(loaded.error().code + ": " + loaded.error().message);
+  }
   ssl::context tls(ssl::context::tls_client);
   tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   tls.load_verify_file(cert_file);
@@ -59,6 +67,9 @@ boost::asio::ssl::context pinned_tls_context(const std::string& cert_file) {
 Result<Reply> call(const Endpoint& ep, const std::string& method, const std::string& target,
                    const std::optional<nlohmann::json>& body, const std::set<std::string, std::less<>>* keep) {
   constexpr auto kTimeout = std::chrono::seconds(90);  // a start waits for systemd's job
+  if (ep.tls_cert_file) {
+    if (auto loaded = http::load_tls_library(); !loaded) return tl::unexpected(loaded.error());
+  }
   try {
     // TLS: the agent's own certificate is the only trust anchor (pinned), so a
     // self-signed certificate works and no other certificate is accepted. Its names are

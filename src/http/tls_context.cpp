@@ -2,11 +2,15 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include "http/openssl_lazy.h"
 #include "http/server_core.h"
 
 namespace siax::http::detail {
 
 Result<ssl::context> make_tls_context(const TlsOptions& tls) {
+  // OpenSSL is loaded here, before its first call (openssl_lazy.h): a host without libssl3
+  // gets tls_setup_failed, not a crash.
+  if (auto loaded = load_tls_library(); !loaded) return tl::unexpected(loaded.error());
   ssl::context ctx(ssl::context::tls_server);
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);

@@ -4,6 +4,12 @@
 // on real time use generous margins; nothing asserts tight timings.
 #include "http/server.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -12,7 +18,9 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read_until.hpp>
@@ -24,11 +32,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 namespace siax::http {
 namespace {
@@ -44,6 +48,8 @@ using namespace std::chrono_literals;
 constexpr auto kIoTimeout = 5s;
 
 // --- a self-signed certificate made at runtime -----------------------------------
+// By the openssl command (Debian's openssl package, scripts/setup.sh), not libcrypto: this
+// binary does not link OpenSSL either, so its TLS runs through http/openssl_lazy.cpp.
 
 struct TlsFiles {
   std::filesystem::path dir;
@@ -55,6 +61,25 @@ struct TlsFiles {
   }
 };
 
+/// Runs `argv` (no shell) with its output discarded; true when it exits 0.
+bool run_quietly(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return false;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 std::unique_ptr<TlsFiles> make_self_signed_cert() {
   auto files = std::make_unique<TlsFiles>();
   files->dir = std::filesystem::temp_directory_path() /
@@ -63,29 +88,9 @@ std::unique_ptr<TlsFiles> make_self_signed_cert() {
   std::filesystem::create_directories(files->dir);
   files->cert = (files->dir / "cert.pem").string();
   files->key = (files->dir / "key.pem").string();
-
-  EVP_PKEY* pkey = EVP_EC_gen("P-256");
-  X509* x509 = X509_new();
-  if (pkey == nullptr || x509 == nullptr) return nullptr;
-  X509_set_version(x509, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x509), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x509), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x509), 3600);
-  X509_set_pubkey(x509, pkey);
-  X509_NAME* name = X509_get_subject_name(x509);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(x509, name);
-  bool ok = X509_sign(x509, pkey, EVP_sha256()) > 0;
-  if (FILE* f = std::fopen(files->cert.c_str(), "wb")) {
-    ok = ok && PEM_write_X509(f, x509) == 1;
-    std::fclose(f);
-  }
-  if (FILE* f = std::fopen(files->key.c_str(), "wb")) {
-    ok = ok && PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    std::fclose(f);
-  }
-  X509_free(x509);
-  EVP_PKEY_free(pkey);
+  const bool ok =
+      run_quietly({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+                   "1", "-subj", "/CN=localhost", "-keyout", files->key, "-out", files->cert});
   return ok ? std::move(files) : nullptr;
 }
 
