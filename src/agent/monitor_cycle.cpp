@@ -253,9 +253,9 @@ bool MonitorService::observe(const std::string& app, const monitor::AppState& st
   {
     std::lock_guard lock(mutex_);
     auto& track = tracks_[app];
+    const auto& last = track.events.last();  // the state observed last (before this one)
+    report = !last || differs_for_report(*last, state);
     app_events = track.events.observe(state, port_conflict, drift, now);
-    report = !track.last || differs_for_report(*track.last, state);
-    track.last = state;
   }
   for (auto& e : app_events) {
     if (e.kind == "failed" || e.kind == "crashed" || e.kind == "restarting") {

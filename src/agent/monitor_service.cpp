@@ -151,8 +151,8 @@ void MonitorService::run_health_checks(const std::vector<registry::AppRecord>& a
     {
       std::lock_guard lock(mutex_);
       auto it = tracks_.find(def.name);
-      if (it == tracks_.end() || !it->second.health || !it->second.last) continue;
-      const auto& st = *it->second.last;
+      if (it == tracks_.end() || !it->second.health || !it->second.events.last()) continue;
+      const auto& st = *it->second.events.last();
       const bool up = st.active_state == "active";
       if (!up || !it->second.health->due(now)) continue;
       auto p = monitor::health_port(*def.health_check, def);
