@@ -1,6 +1,7 @@
 #include "agent/live_state.h"
 
 #include <algorithm>
+#include <boost/container_hash/hash.hpp>
 #include <set>
 #include <tuple>
 
@@ -108,41 +109,38 @@ std::int64_t LiveFeed::now_ms() {
 
 namespace {
 
-/// systemd's view but for its usage figures.
-bool same_unit(const std::optional<core::UnitStatus>& a, const std::optional<core::UnitStatus>& b) {
-  if (!a || !b) return !a && !b;
-  auto key = [](const core::UnitStatus& u) {
-    return std::tie(u.unit, u.load_state, u.active_state, u.sub_state, u.result, u.unit_file_state, u.control_group,
-                    u.description, u.main_pid, u.exec_main_code, u.exec_main_status, u.restart_count,
-                    u.state_change_usec, u.state_change_mono_usec);
-  };
-  return key(*a) == key(*b);
+/// systemd's view but for its usage figures: a 64-bit digest of the fields an app's put
+/// shows (a change in any of them is a new put). Held instead of a copy of the unit.
+std::uint64_t unit_key(const std::optional<core::UnitStatus>& unit) {
+  if (!unit) return 0;
+  const core::UnitStatus& u = *unit;
+  std::size_t seed = 1;
+  std::apply([&seed](const auto&... field) { (boost::hash_combine(seed, field), ...); },
+             std::tie(u.unit, u.load_state, u.active_state, u.sub_state, u.result, u.unit_file_state, u.control_group,
+                      u.description, u.main_pid, u.exec_main_code, u.exec_main_status, u.restart_count,
+                      u.state_change_usec, u.state_change_mono_usec));
+  return seed;
 }
 
-/// Whether two of the monitor's states are equal but for their usage figures and
-/// timestamps; `held` is put back as it was (no copy of either state: this runs for every
-/// app every cycle).
-bool same_but_usage(monitor::AppState& held, const monitor::AppState& fresh) {
-  const auto cpu = held.cpu_percent;
-  const auto memory = held.memory_bytes;
-  const auto uptime = held.uptime_seconds;
-  const auto at = held.updated_usec;
-  held.cpu_percent = fresh.cpu_percent;
-  held.memory_bytes = fresh.memory_bytes;
-  held.uptime_seconds = fresh.uptime_seconds;
-  held.updated_usec = fresh.updated_usec;
-  const bool same = held == fresh;
-  held.cpu_percent = cpu;
-  held.memory_bytes = memory;
-  held.uptime_seconds = uptime;
-  held.updated_usec = at;
-  return same;
-}
-
-/// CPU or memory moved (uptime and the timestamp always do).
-bool usage_moved(const monitor::AppState& held, const monitor::AppState& fresh) {
-  return held.cpu_percent != fresh.cpu_percent || held.memory_bytes != fresh.memory_bytes ||
-         held.uptime_seconds.has_value() != fresh.uptime_seconds.has_value();
+/// The monitor's state but for its usage figures and timestamp (cpu_percent, memory_bytes,
+/// uptime_seconds, updated_usec): a 64-bit digest, held instead of a copy of the state.
+std::uint64_t state_key(const monitor::AppState& s) {
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+  // Every field of AppState is either hashed below or one of the four usage fields: a new
+  // field changes the size (on the platform CI builds), so this fails until it is added.
+  static_assert(sizeof(monitor::AppState) == 464, "AppState changed: hash its new field in state_key()");
+#endif
+  std::size_t seed = 2;
+  auto add = [&seed](const auto& field) { boost::hash_combine(seed, field); };
+  add(s.name), add(s.unit), add(static_cast<int>(s.status)), add(s.reason), add(s.main_pid), add(s.pids);
+  add(s.stray_pids), add(s.memory_from_systemd), add(s.restart_count), add(s.last_exit), add(s.result);
+  add(s.load_state), add(s.active_state), add(s.sub_state), add(s.listen_ports), add(s.health.has_value());
+  if (s.health) {
+    const monitor::HealthView& h = *s.health;
+    add(static_cast<int>(h.state)), add(h.consecutive_failures), add(h.last_error), add(h.last_checked_usec);
+    add(h.last_latency_ms);
+  }
+  return seed;
 }
 
 }  // namespace
@@ -152,22 +150,25 @@ LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, co
   std::optional<core::UnitStatus> status;
   if (unit) status = *unit;
   const std::string error = unit ? std::string() : unit.error().message;
+  const std::uint64_t unit_digest = unit_key(status);
+  const std::uint64_t state_digest = state_key(state);
+  const Fed::Usage usage{state.cpu_percent, state.memory_bytes, state.uptime_seconds.has_value()};
   std::lock_guard lock(fed_mu_);
   auto it = fed_.find(record.definition.name);
   if (it != fed_.end() && it->second.record == record && it->second.unit_error == error &&
-      same_unit(it->second.unit, status) && same_but_usage(it->second.state, state)) {
+      it->second.unit_key == unit_digest && it->second.state_key == state_digest) {
     // Usage that moved goes out at most every usage interval; an app whose CPU and memory
     // stand still (an idle app) only refreshes its uptime and timestamp once a minute, so
     // 200 idle apps do not make 200 changes every cycle.
-    const std::int64_t wait = usage_moved(it->second.state, state)
+    const std::int64_t wait = it->second.usage != usage
                                   ? store_.usage_interval_ms()
                                   : std::max<std::int64_t>(kIdleUsageRefreshMs, store_.usage_interval_ms());
     if (now - it->second.at_ms < wait) return Since::Same;
-    it->second.state = state;
+    it->second.usage = usage;
     it->second.at_ms = now;
     return Since::UsageOnly;
   }
-  fed_[record.definition.name] = Fed{record, std::move(status), error, state, now};
+  fed_[record.definition.name] = Fed{record, error, unit_digest, state_digest, usage, now};
   return Since::Moved;
 }
 

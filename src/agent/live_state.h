@@ -81,11 +81,21 @@ class LiveFeed {
   void forget(const std::string& name);
 
   state::StateStore& store_;
+  /// What was last put whole, per app: the record, and 64-bit digests of systemd's view and
+  /// of the monitor's state but for their usage (copies of both were ~1 kB per app), and the
+  /// usage figures last put (what "usage moved" compares).
   struct Fed {
+    struct Usage {
+      double cpu_percent = 0.0;
+      std::uint64_t memory_bytes = 0;
+      bool has_uptime = false;
+      friend bool operator==(const Usage&, const Usage&) = default;
+    };
     registry::AppRecord record;
-    std::optional<core::UnitStatus> unit;
     std::string unit_error;
-    monitor::AppState state;
+    std::uint64_t unit_key = 0;
+    std::uint64_t state_key = 0;
+    Usage usage;
     std::int64_t at_ms = 0;
   };
   std::mutex fed_mu_;

@@ -98,5 +98,49 @@ TEST(LiveUsage, AnIdleAppsUptimeAloneIsNotAChangeEveryCycle) {
   EXPECT_EQ((*store.app("a"))["uptime_seconds"], 8);
 }
 
+TEST(LiveUsage, AnyMoveButUsageIsPutWholeAtOnce) {
+  // The feed holds digests of what it last put, not copies: every field of the state and of
+  // systemd's view but the usage figures must still make a whole put (within the interval).
+  using Mutation = void (*)(core::UnitStatus&, monitor::AppState&);
+  const std::vector<std::pair<const char*, Mutation>> moves = {
+      {"reason", [](core::UnitStatus&, monitor::AppState& s) { s.reason = "other"; }},
+      {"status", [](core::UnitStatus&, monitor::AppState& s) { s.status = monitor::AppStatus::Unhealthy; }},
+      {"pids", [](core::UnitStatus&, monitor::AppState& s) { s.pids = {42, 43}; }},
+      {"stray_pids", [](core::UnitStatus&, monitor::AppState& s) { s.stray_pids = {77}; }},
+      {"memory source", [](core::UnitStatus&, monitor::AppState& s) { s.memory_from_systemd = true; }},
+      {"restarts", [](core::UnitStatus&, monitor::AppState& s) { s.restart_count = 3; }},
+      {"last_exit", [](core::UnitStatus&, monitor::AppState& s) { s.last_exit = "exited 1"; }},
+      {"ports", [](core::UnitStatus&, monitor::AppState& s) { s.listen_ports = {8080}; }},
+      {"health", [](core::UnitStatus&, monitor::AppState& s) { s.health = monitor::HealthView{}; }},
+      {"health error", [](core::UnitStatus&, monitor::AppState& s) {
+         s.health = monitor::HealthView{};
+         s.health->last_error = "timeout";
+       }},
+      {"unit description", [](core::UnitStatus& u, monitor::AppState&) { u.description = "changed"; }},
+      {"unit result", [](core::UnitStatus& u, monitor::AppState&) { u.result = "exit-code"; }},
+      {"unit restarts", [](core::UnitStatus& u, monitor::AppState&) { u.restart_count = 2; }},
+  };
+  for (const auto& [what, move] : moves) {
+    state::StateStore store(state::StoreOptions{.usage_interval_ms = 60'000});
+    LiveFeed feed(store);
+    const auto rec = record_of("a");
+    feed.app(rec, running(42), seen(42, 0.0, 4096, 1));
+    // Within the 60 s interval only a whole put reaches the store (recorded, unchanged, or
+    // held back when what moved shows only among the usage fields, e.g. memory_source).
+    const auto puts = [&store] {
+      const auto st = store.stats();
+      return st.changes + st.unchanged + st.coalesced;
+    };
+    const auto before = puts();
+    feed.app(rec, running(42), seen(42, 0.0, 4096, 2));  // the uptime alone: nothing
+    EXPECT_EQ(puts(), before) << what;
+    auto unit = running(42);
+    auto state = seen(42, 0.0, 4096, 3);
+    move(unit, state);
+    feed.app(rec, unit, state);
+    EXPECT_EQ(puts(), before + 1) << what;
+  }
+}
+
 }  // namespace
 }  // namespace siax::agent
