@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   universal-ctags
   # libraries (Boost 1.81, never 1.74: Beast's message_generator needs 1.81)
   libboost1.81-dev libsystemd-dev libexpected-dev libsqlite3-dev nlohmann-json3-dev
+  # (spdlog, fmt, toml++: headers only, compiled into third_party/'s static libraries;
+  #  libre2-dev's libre2.a is linked statically: no C++ shared object at run time)
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libcurl4-openssl-dev
   libgcrypt20-dev  # SHA-256/HMAC/PBKDF2 (src/auth): libsystemd loads it anyway; OpenSSL only for TLS
   libgtest-dev libgmock-dev libbenchmark-dev
