@@ -83,11 +83,11 @@ Result<Reply> call(const Endpoint& ep, const std::string& method, const std::str
       return fail(ErrorKind::Unavailable, "agent_unreachable",
                   fmt::format("cannot reach the agent at its local socket {} ({}): is 'siax-agent serve' running "
                               "with this state dir{}? (--tcp talks to {}:{} instead)",
-                              *ep.unix_socket, e.what(), cert, ep.host, ep.port));
+                              *ep.unix_socket, error_text(e), cert, ep.host, ep.port));
     }
     return fail(ErrorKind::Unavailable, "agent_unreachable",
                 fmt::format("cannot reach the agent at {}://{}:{} ({}): is 'siax-agent serve' running{}?",
-                            ep.tls_cert_file ? "https" : "http", ep.host, ep.port, e.what(), cert));
+                            ep.tls_cert_file ? "https" : "http", ep.host, ep.port, error_text(e), cert));
   }
 }
 

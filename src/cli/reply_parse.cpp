@@ -1,5 +1,7 @@
 #include "cli/reply_parse.h"
 
+#include <boost/system/system_error.hpp>
+
 namespace siax::cli {
 
 using nlohmann::json;
@@ -18,6 +20,15 @@ json parse_envelope(std::string_view raw, const std::set<std::string, std::less<
     return keep->contains(*name);
   };
   return json::parse(raw, filter, false);
+}
+
+std::string error_text(const std::exception& e) {
+  std::string text = e.what();
+  if (const auto* se = dynamic_cast<const boost::system::system_error*>(&e);
+      se != nullptr && se->code().has_location()) {
+    if (const auto cut = text.rfind(" ["); cut != std::string::npos) text.resize(cut);
+  }
+  return text;
 }
 
 }  // namespace siax::cli

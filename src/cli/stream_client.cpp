@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/agent_connection.h"
+#include "cli/reply_parse.h"
 
 namespace siax::cli {
 
@@ -106,11 +107,11 @@ Status follow_stream(const Endpoint& ep, const std::string& target,
       return fail(ErrorKind::Unavailable, "agent_unreachable",
                   fmt::format("cannot follow the agent's stream at its local socket {} ({}): is 'siax-agent serve' "
                               "running with this state dir? (--tcp talks to {}:{} instead)",
-                              *ep.unix_socket, e.what(), ep.host, ep.port));
+                              *ep.unix_socket, error_text(e), ep.host, ep.port));
     }
     return fail(ErrorKind::Unavailable, "agent_unreachable",
                 fmt::format("cannot follow the agent's stream at {}:{} ({}): is 'siax-agent serve' running?", ep.host,
-                            ep.port, e.what()));
+                            ep.port, error_text(e)));
   }
 }
 

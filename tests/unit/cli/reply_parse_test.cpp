@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <stdexcept>
+
+#include <boost/system/system_error.hpp>
+
 namespace siax::cli {
 namespace {
 
@@ -46,6 +51,19 @@ TEST(ParseEnvelope, ObjectsOutsideTheDataListAreKeptWhole) {
 TEST(ParseEnvelope, NotJsonIsNull) {
   EXPECT_TRUE(parse_envelope("<html>", &kKeep).is_discarded());
   EXPECT_TRUE(parse_envelope("{\"a\":", nullptr).is_discarded());
+}
+
+TEST(ErrorText, BoostSystemErrorsLoseTheirSourceLocation) {
+  static constexpr boost::source_location kWhere = BOOST_CURRENT_LOCATION;
+  const boost::system::system_error located(
+      boost::system::error_code(ENOENT, boost::system::system_category(), &kWhere), "connect");
+  const std::string text = error_text(located);
+  EXPECT_EQ(text.rfind("connect: ", 0), 0u) << text;
+  EXPECT_EQ(text.find(" [system:"), std::string::npos) << text;
+  EXPECT_EQ(text.find(".cpp"), std::string::npos) << text;
+  EXPECT_NE(std::string(located.what()).find(" [system:"), std::string::npos);  // what the CLI printed before
+  EXPECT_EQ(error_text(std::runtime_error("handshake: certificate verify failed [x]")),
+            "handshake: certificate verify failed [x]");
 }
 
 }  // namespace
