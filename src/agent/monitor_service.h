@@ -201,7 +201,7 @@ class MonitorService {
 
  private:
   struct AppTrack {
-    monitor::EventTracker events;  ///< also holds the state observed last (events.last())
+    monitor::EventTracker events;                    ///< also holds the state observed last (events.last())
     std::unique_ptr<monitor::HealthTracker> health;  ///< when the app declares a check
     /// The last unit-drift check (re-done only when the unit is read in full, see run_cycle).
     std::optional<monitor::Event> drift;

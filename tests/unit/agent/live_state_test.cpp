@@ -105,14 +105,18 @@ TEST(LiveUsage, AnyMoveButUsageIsPutWholeAtOnce) {
   const std::vector<std::pair<const char*, Mutation>> moves = {
       {"reason", [](core::UnitStatus&, monitor::AppState& s) { s.reason = "other"; }},
       {"status", [](core::UnitStatus&, monitor::AppState& s) { s.status = monitor::AppStatus::Unhealthy; }},
-      {"pids", [](core::UnitStatus&, monitor::AppState& s) { s.pids = {42, 43}; }},
+      {"pids",
+       [](core::UnitStatus&, monitor::AppState& s) {
+         s.pids = {42, 43};
+       }},
       {"stray_pids", [](core::UnitStatus&, monitor::AppState& s) { s.stray_pids = {77}; }},
       {"memory source", [](core::UnitStatus&, monitor::AppState& s) { s.memory_from_systemd = true; }},
       {"restarts", [](core::UnitStatus&, monitor::AppState& s) { s.restart_count = 3; }},
       {"last_exit", [](core::UnitStatus&, monitor::AppState& s) { s.last_exit = "exited 1"; }},
       {"ports", [](core::UnitStatus&, monitor::AppState& s) { s.listen_ports = {8080}; }},
       {"health", [](core::UnitStatus&, monitor::AppState& s) { s.health = monitor::HealthView{}; }},
-      {"health error", [](core::UnitStatus&, monitor::AppState& s) {
+      {"health error",
+       [](core::UnitStatus&, monitor::AppState& s) {
          s.health = monitor::HealthView{};
          s.health->last_error = "timeout";
        }},
