@@ -6,6 +6,7 @@ $SIAX_SANDBOX. The agent is started and stopped here; the tests talk to it over
 127.0.0.1 (the sandbox shares the host's network) and look inside the sandbox
 (PIDs, unit files) with `siax-sandbox exec`.
 """
+import contextlib
 import json
 import os
 import signal
@@ -51,6 +52,41 @@ def eventually(pred, timeout=10.0, step=0.05):
             return True
         time.sleep(step)
     return pred()
+
+
+def tls_setup(d):
+    """A fresh directory `d` in the sandbox with a self-signed certificate (cert.pem and
+    key.pem, CN=localhost) and the agent options that serve HTTPS with it on a free port:
+    (port, options, the certificate's PEM text)."""
+    sb("rm", "-rf", d)
+    sb("mkdir", "-p", d)
+    sb("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+       "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
+    port = free_port()
+    conf = ["--set", f"server.port={port}", "--set", f"paths.state_dir={d}/state",
+            "--set", f"server.tls_cert={d}/cert.pem", "--set", f"server.tls_key={d}/key.pem"]
+    return port, conf, sb("cat", f"{d}/cert.pem").stdout
+
+
+@contextlib.contextmanager
+def https_agent(port, conf, context):
+    """`siax-agent serve` with `conf` in the sandbox, once /api/health answers over HTTPS
+    (checked with the ssl `context`); stopped (SIGTERM) when the block ends."""
+    proc = subprocess.Popen([SANDBOX_TOOL, "exec", SANDBOX, "--", AGENT, *conf, "serve"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def up():
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/health", context=context, timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+    try:
+        assert eventually(up, timeout=20), "the HTTPS agent did not answer /api/health"
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 class Api:

@@ -230,31 +230,13 @@ def test_token_list_says_when_a_token_was_last_used(agent, admin):
 def test_cli_talks_to_an_agent_serving_https(agent):
     """With TLS on, the CLI trusts the agent's own certificate (pinned) and nothing else."""
     import ssl
-    import subprocess
-    import urllib.request
-    from conftest import SANDBOX, SANDBOX_TOOL
+    from conftest import https_agent, tls_setup
     d = "/var/lib/siax-agent-tls-it"
-    sb("rm", "-rf", d)
-    sb("mkdir", "-p", d)
-    sb("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-       "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
-    port = free_port()
-    conf = ["--set", f"server.port={port}", "--set", f"paths.state_dir={d}/state",
-            "--set", f"server.tls_cert={d}/cert.pem", "--set", f"server.tls_key={d}/key.pem"]
-    proc = subprocess.Popen([SANDBOX_TOOL, "exec", SANDBOX, "--", AGENT, *conf, "serve"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        insecure = ssl.create_default_context()
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
-
-        def up():
-            try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/health", context=insecure, timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-        assert eventually(up, timeout=20)
+    port, conf, _ = tls_setup(d)
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with https_agent(port, conf, insecure):
         out = sb(AGENT, "--json", *conf, "apps", "list", check=False)
         assert out.returncode == 0, out.stdout + out.stderr
         assert json.loads(out.stdout)["success"] is True
@@ -266,9 +248,6 @@ def test_cli_talks_to_an_agent_serving_https(agent):
         out = sb(AGENT, "--json", *other, "apps", "list", check=False)
         assert out.returncode == 5, out.stdout + out.stderr
         assert "agent_unreachable" in out.stdout, out.stdout
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_cli_reaches_the_agent_over_its_local_socket_and_sends_no_token_to_the_port(agent):

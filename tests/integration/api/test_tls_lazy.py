@@ -4,13 +4,11 @@ and serves HTTPS through them. Real agents in the sandbox, real requests from th
 import base64
 import json
 import os
-import signal
 import socket
 import ssl
-import subprocess
 import urllib.request
 
-from conftest import AGENT, SANDBOX, SANDBOX_TOOL, Agent, Api, eventually, free_port, sb
+from conftest import AGENT, Agent, Api, free_port, https_agent, sb, tls_setup
 
 OPENSSL_LIBS = ("libssl.so", "libcrypto.so")
 
@@ -85,27 +83,10 @@ def test_an_agent_serving_plain_http_never_maps_openssl():
 
 def test_an_agent_serving_https_maps_openssl_and_serves_through_it():
     d = "/var/lib/siax-agent-tlslazy-tls"
-    sb("rm", "-rf", d)
-    sb("mkdir", "-p", d)
-    sb("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-       "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
-    cert = sb("cat", f"{d}/cert.pem").stdout
-    port = free_port()
-    conf = ["--set", f"server.port={port}", "--set", f"paths.state_dir={d}/state",
-            "--set", f"server.tls_cert={d}/cert.pem", "--set", f"server.tls_key={d}/key.pem"]
-    proc = subprocess.Popen([SANDBOX_TOOL, "exec", SANDBOX, "--", AGENT, *conf, "serve"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        pinned = ssl.create_default_context(cadata=cert)
-        pinned.check_hostname = False
-
-        def up():
-            try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/health", context=pinned, timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-        assert eventually(up, timeout=20)
+    port, conf, cert = tls_setup(d)
+    pinned = ssl.create_default_context(cadata=cert)
+    pinned.check_hostname = False
+    with https_agent(port, conf, pinned):
         token = sb("cat", f"{d}/state/cli-token").stdout.strip()
         req = urllib.request.Request(f"https://127.0.0.1:{port}/api/apps",
                                      headers={"Authorization": f"Bearer {token}"})
@@ -128,9 +109,6 @@ def test_an_agent_serving_https_maps_openssl_and_serves_through_it():
         assert pids, "the agent's pid was not found"
         for pid in pids:
             assert mapped_openssl(pid) == sorted(OPENSSL_LIBS), f"pid {pid}: {mapped_openssl(pid)}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
 
 
 def test_without_libssl_tls_setup_fails_with_a_clear_error():
@@ -138,14 +116,10 @@ def test_without_libssl_tls_setup_fails_with_a_clear_error():
     with TLS stops with the reason and the package to install, the CLI over HTTPS answers
     tls_setup_failed; neither crashes."""
     d = "/var/lib/siax-agent-tlslazy-nossl"
-    sb("rm", "-rf", d)
-    sb("mkdir", "-p", d)
-    sb("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-       "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
+    _, options, _ = tls_setup(d)
+    conf = " ".join(options)
     libssl = next(line.split("=>")[1].strip() for line in sb("ldconfig", "-p").stdout.splitlines()
                   if line.strip().startswith("libssl.so.3 ") and "=>" in line)
-    conf = f"--set server.port={free_port()} --set paths.state_dir={d}/state " \
-           f"--set server.tls_cert={d}/cert.pem --set server.tls_key={d}/key.pem"
     hidden = f"mount --bind /dev/null {libssl} && "
     serve = sb("timeout", "30", "unshare", "-m", "--propagation", "private", "sh", "-c",
                hidden + f"exec {AGENT} {conf} serve", check=False)
