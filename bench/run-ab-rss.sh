@@ -11,30 +11,21 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd); SANDBOX=${SIAX_BENCH_SANDBOX:-siax-abrss}; APPS=${APPS:-200}; IDLE=${IDLE:-30}; ROUNDS=${ROUNDS:-2}
 BINS=(); for b in "$@"; do BINS+=("$(realpath "$b")"); done
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-sb() { tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$@"; }
-trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true' EXIT
-tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$ROOT" >/dev/null
-sb useradd --system --no-create-home siaxapp
-start_agent() {
-  tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$1" --set server.port=$PORT \
-    --set apps.rate_limit_interval_ms=0 serve >/dev/null 2>&1 &
-  for _ in $(seq 200); do curl -sf "127.0.0.1:$PORT/api/health" >/dev/null && return 0; sleep 0.1; done
-  echo "agent $1 did not start"; exit 1
-}
+# shellcheck source=bench/lib-sandbox.sh
+. bench/lib-sandbox.sh
+bench_sandbox_up
 stop_agent() {
   sb pkill -TERM -f "server.port=$PORT" || true
   for _ in $(seq 100); do sb pgrep -f "server.port=$PORT" >/dev/null || return 0; sleep 0.1; done
 }
-start_agent "${BINS[0]}"
+bench_start_agent "${BINS[0]}"
 TOKEN=$(sb cat /var/lib/siax-agent/cli-token)
-seq "$APPS" | xargs -P 4 -I{} curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -X POST "127.0.0.1:$PORT/api/apps/register" \
-  -d '{"app_name":"bench{}","runtime":"custom","script_path":"/usr/bin/sleep","args":["infinity"],"working_directory":"/","user":"siaxapp","start":true}'
+bench_register_apps "$APPS"
 sleep 5; stop_agent
 for r in $(seq "$ROUNDS"); do
   for bin in "${BINS[@]}"; do
     echo "=== round $r: $bin  (load $(cut -d' ' -f1-3 /proc/loadavg))"
-    start_agent "$bin"; sleep "$IDLE"
+    bench_start_agent "$bin"; sleep "$IDLE"
     APID=$(sb pgrep -f "server.port=$PORT" | head -1)
     echo "  apps running: $(curl -sf -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/apps" | grep -o '"status":"running"' | wc -l || true)"
     sb grep -E 'VmRSS|RssAnon|RssFile' /proc/$APID/status | tr -s ' \t' ' ' | paste -sd' '

@@ -20,24 +20,16 @@ else
   cmake --preset release >/dev/null
   cmake --build --preset release --target siax-agent >/dev/null
 fi
-sb() { tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$@"; }
-trap 'tools/sandbox/siax-sandbox down "$SANDBOX" >/dev/null 2>&1 || true' EXIT
-tools/sandbox/siax-sandbox up "$SANDBOX" --owner $$ --bind "$ROOT" >/dev/null
-sb useradd --system --no-create-home siaxapp
-start_agent() {
-  tools/sandbox/siax-sandbox exec "$SANDBOX" -- "$AGENT" --set server.port=$PORT \
-    --set apps.rate_limit_interval_ms=0 serve >/dev/null 2>&1 &
-  for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
-}
-start_agent
+# shellcheck source=bench/lib-sandbox.sh
+. bench/lib-sandbox.sh
+bench_sandbox_up
+bench_start_agent "$AGENT"
 TOKEN=$(sb cat /var/lib/siax-agent/cli-token)
 rss() { sb sh -c "grep VmRSS /proc/\$(pgrep -f 'server.port=$PORT' | head -1)/status"; }
 sleep 2
 echo "agent RSS idle, 0 apps:   $(rss)"
 start=$(date +%s.%N)
-seq "$APPS" | xargs -P 4 -I{} curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -X POST "127.0.0.1:$PORT/api/apps/register" \
-  -d '{"app_name":"bench{}","runtime":"custom","script_path":"/usr/bin/sleep","args":["infinity"],"working_directory":"/","user":"siaxapp","start":true}'
+bench_register_apps "$APPS"
 end=$(date +%s.%N)
 echo "registered+started $APPS apps in $(awk "BEGIN {printf \"%.1f\", $end - $start}") s (4 clients)"
 sleep 6
