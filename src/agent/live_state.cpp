@@ -111,8 +111,8 @@ namespace {
 
 /// systemd's view but for its usage figures: a 64-bit digest of the fields an app's put
 /// shows (a change in any of them is a new put). Held instead of a copy of the unit.
-std::uint64_t unit_key(const std::optional<core::UnitStatus>& unit) {
-  if (!unit) return 0;
+std::uint64_t unit_key(const core::UnitStatus* unit) {
+  if (unit == nullptr) return 0;
   const core::UnitStatus& u = *unit;
   std::size_t seed = 1;
   std::apply([&seed](const auto&... field) { (boost::hash_combine(seed, field), ...); },
@@ -147,10 +147,8 @@ std::uint64_t state_key(const monitor::AppState& s) {
 
 LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
                                            const monitor::AppState& state, std::int64_t now) {
-  std::optional<core::UnitStatus> status;
-  if (unit) status = *unit;
   const std::string error = unit ? std::string() : unit.error().message;
-  const std::uint64_t unit_digest = unit_key(status);
+  const std::uint64_t unit_digest = unit_key(unit ? &*unit : nullptr);  // no copy: every app, every cycle
   const std::uint64_t state_digest = state_key(state);
   const Fed::Usage usage{state.cpu_percent, state.memory_bytes, state.uptime_seconds.has_value()};
   std::lock_guard lock(fed_mu_);

@@ -21,7 +21,6 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
-#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
