@@ -38,7 +38,7 @@ readonly WATCHDOG_SEC=30
 # Debian packages the release build needs (kept in step with scripts/setup.sh).
 readonly BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsystemd-dev libexpected-dev
   libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev
-  libcurl4-openssl-dev libgcrypt20-dev libre2-dev)
+  libcurl4-openssl-dev nettle-dev libre2-dev)
 
 usage() {
   cat <<EOF

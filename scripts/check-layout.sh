@@ -4,7 +4,7 @@
 #   2. no function over 80 lines (universal-ctags gives each function's first and last line);
 #   3. module dependencies: every `#include "module/..."` of a file in src/<module>/, every
 #      siax_* library in a src/**/CMakeLists.txt target_link_libraries, and the third-party
-#      headers that make a part impure (libsystemd, SQLite, Beast, OpenSSL, libgcrypt, RE2, libcurl,
+#      headers that make a part impure (libsystemd, SQLite, Beast, OpenSSL, libgcrypt, Nettle, RE2, libcurl,
 #      toml++) must be allowed by the module's row in the table of docs/ARCHITECTURE.md
 #      ("may depend on", followed transitively: units -> ports -> core -> common). The table
 #      is parsed, so the doc is the one source.
@@ -101,6 +101,7 @@ EXTERNAL = [
     (re.compile(r"^boost/(beast|asio)"), "Beast"),
     (re.compile(r"^openssl/"), "OpenSSL"),
     (re.compile(r"^gcrypt\.h$"), "libgcrypt"),
+    (re.compile(r"^nettle/"), "Nettle"),
     (re.compile(r"^re2/"), "RE2"),
     (re.compile(r"^curl/"), "libcurl"),
     (re.compile(r"^toml\+\+/"), "toml++"),

@@ -14,7 +14,7 @@ DEB_PACKAGES=(
   # (spdlog, fmt, toml++: headers only, compiled into third_party/'s static libraries;
   #  libre2-dev's libre2.a is linked statically: no C++ shared object at run time)
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libcurl4-openssl-dev
-  libgcrypt20-dev  # SHA-256/HMAC/PBKDF2 (src/auth): libsystemd loads it anyway; OpenSSL only for TLS
+  nettle-dev  # SHA-256/HMAC/PBKDF2 (src/auth), static libnettle.a; OpenSSL only for TLS
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev  # the live-log regex filter: linear-time matching with a memory budget
   # a real systemd for tests and the run command (systemd-nspawn)

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 
-#include <gcrypt.h>
+#include <nettle/hmac.h>
+#include <nettle/pbkdf2.h>
+#include <nettle/sha2.h>
 #include <sys/random.h>
 
 namespace siax::auth {
@@ -48,19 +50,6 @@ int b64_value(char c) {
   return -1;
 }
 
-/// libgcrypt wants gcry_check_version() before any other call (libsystemd may have made it
-/// already; a second call is harmless). No secure memory: nothing here asks for it.
-bool gcrypt_ready() noexcept {
-  static const bool ready = [] {
-    if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P) != 0) return gcry_check_version(GCRYPT_VERSION) != nullptr;
-    if (gcry_check_version(GCRYPT_VERSION) == nullptr) return false;
-    (void)gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-    (void)gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-    return true;
-  }();
-  return ready;
-}
-
 }  // namespace
 
 Result<std::vector<unsigned char>> random_bytes(std::size_t n) {
@@ -89,36 +78,35 @@ bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
   return diff == 0;
 }
 
+// Nettle (Debian's static libnettle.a): no global state to initialise, and only the
+// SHA-256 code is linked in. libgcrypt did the same work, but its initialisation alone
+// (gcry_check_version) made ~0.8 MB of it resident (docs/PERFORMANCE.md).
+
 std::optional<Sha256Digest> sha256(std::string_view data) noexcept {
-  if (!gcrypt_ready()) return std::nullopt;
   Sha256Digest md{};
-  gcry_buffer_t iov{};
-  iov.data = const_cast<char*>(data.data());  // read only
-  iov.len = data.size();
-  if (gcry_md_hash_buffers(GCRY_MD_SHA256, 0, md.data(), &iov, 1) != 0) return std::nullopt;
+  sha256_ctx ctx{};
+  sha256_init(&ctx);
+  sha256_update(&ctx, data.size(), reinterpret_cast<const std::uint8_t*>(data.data()));
+  sha256_digest(&ctx, md.size(), md.data());
   return md;
 }
 
 std::optional<Sha256Digest> hmac_sha256(std::string_view key, std::string_view data) noexcept {
-  if (!gcrypt_ready()) return std::nullopt;
   Sha256Digest md{};
-  // With GCRY_MD_FLAG_HMAC the first buffer is the key.
-  gcry_buffer_t iov[2]{};
-  iov[0].data = const_cast<char*>(key.data());
-  iov[0].len = key.size();
-  iov[1].data = const_cast<char*>(data.data());
-  iov[1].len = data.size();
-  if (gcry_md_hash_buffers(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, md.data(), iov, 2) != 0) return std::nullopt;
+  hmac_sha256_ctx ctx{};
+  hmac_sha256_set_key(&ctx, key.size(), reinterpret_cast<const std::uint8_t*>(key.data()));
+  hmac_sha256_update(&ctx, data.size(), reinterpret_cast<const std::uint8_t*>(data.data()));
+  hmac_sha256_digest(&ctx, md.size(), md.data());
   return md;
 }
 
 bool pbkdf2_sha256(std::string_view password, const unsigned char* salt, std::size_t salt_size,
                    std::uint32_t iterations, unsigned char* out, std::size_t out_size) noexcept {
-  if (!gcrypt_ready() || salt_size == 0 || iterations == 0 || out_size == 0) return false;
-  static constexpr char kEmpty[] = "";
-  const char* pass = password.empty() ? kEmpty : password.data();  // libgcrypt refuses a null pointer
-  return gcry_kdf_derive(pass, password.size(), GCRY_KDF_PBKDF2, GCRY_MD_SHA256, salt, salt_size, iterations, out_size,
-                         out) == 0;
+  // Nettle asserts on these (it would abort): refuse them here instead.
+  if (salt == nullptr || salt_size == 0 || iterations == 0 || out_size == 0 || out == nullptr) return false;
+  pbkdf2_hmac_sha256(password.size(), reinterpret_cast<const std::uint8_t*>(password.data()), iterations, salt_size,
+                     salt, out_size, out);
+  return true;
 }
 
 std::string base64url_encode(const unsigned char* data, std::size_t size) { return encode(data, size, kB64Url, false); }

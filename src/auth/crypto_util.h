@@ -1,9 +1,9 @@
 #pragma once
 /// Small building blocks shared by tokens, passwords, sessions and the webhook: randomness
-/// from the kernel (getrandom), SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256 (libgcrypt,
-/// which libsystemd loads anyway; OpenSSL is left to TLS: initialising it costs ~2 MB of
-/// resident memory, docs/PERFORMANCE.md), constant-time comparison, base64 codecs.
-/// Thread-safe, no state (libgcrypt is initialised once, on first use).
+/// from the kernel (getrandom), SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256 (Nettle, linked
+/// statically; OpenSSL is left to TLS, where initialising it costs ~2 MB of resident memory,
+/// and libgcrypt's initialisation ~0.8 MB: docs/PERFORMANCE.md), constant-time comparison,
+/// base64 codecs. Thread-safe, no state.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -27,15 +27,17 @@ namespace siax::auth {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
-/// SHA-256 (FIPS 180-4) of `data`; nullopt only if libgcrypt refuses (then nothing matches).
+/// SHA-256 (FIPS 180-4) of `data`; never nullopt with Nettle (the optional is kept for
+/// callers that check).
 [[nodiscard]] std::optional<Sha256Digest> sha256(std::string_view data) noexcept;
 
-/// HMAC-SHA256 (RFC 2104) of `data` with `key` (any length, may be empty); nullopt only if
-/// libgcrypt refuses.
+/// HMAC-SHA256 (RFC 2104) of `data` with `key` (any length, may be empty); never nullopt with
+/// Nettle.
 [[nodiscard]] std::optional<Sha256Digest> hmac_sha256(std::string_view key, std::string_view data) noexcept;
 
 /// PBKDF2-HMAC-SHA256 (RFC 8018) of `password` (may be empty) with `salt` (not empty),
-/// `out_size` bytes into `out`. False if libgcrypt refuses (an empty salt, no iterations).
+/// `out_size` bytes into `out`. False for an empty salt, no
+/// iterations or no output (refused before Nettle, which would abort on them).
 [[nodiscard]] bool pbkdf2_sha256(std::string_view password, const unsigned char* salt, std::size_t salt_size,
                                  std::uint32_t iterations, unsigned char* out, std::size_t out_size) noexcept;
 

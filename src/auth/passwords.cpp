@@ -49,7 +49,7 @@ Result<std::string> hash_password(std::string_view password, std::uint32_t itera
   if (!salt) return tl::unexpected(salt.error());
   unsigned char hash[kHashBytes];
   if (!pbkdf2(password, salt->data(), salt->size(), iterations, hash)) {
-    return fail(ErrorKind::Internal, "hash_unavailable", "libgcrypt could not compute PBKDF2-HMAC-SHA256");
+    return fail(ErrorKind::Internal, "hash_unavailable", "could not compute PBKDF2-HMAC-SHA256");
   }
   return fmt::format("{}${}${}${}", kScheme, iterations, base64_encode(salt->data(), salt->size()),
                      base64_encode(hash, kHashBytes));

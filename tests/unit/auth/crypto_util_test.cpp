@@ -66,7 +66,7 @@ TEST(HexEncode, Lowercase) {
   EXPECT_EQ(hex_encode(b, 3), "00abff");
 }
 
-// ---- SHA-256, HMAC-SHA256, PBKDF2 (libgcrypt since issue 12: the same outputs as OpenSSL's) --
+// ---- SHA-256, HMAC-SHA256, PBKDF2 (Nettle: the same outputs as OpenSSL's and libgcrypt's) --
 
 std::string hex(const Sha256Digest& d) { return hex_encode(d.data(), d.size()); }
 
