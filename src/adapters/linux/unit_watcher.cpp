@@ -118,7 +118,53 @@ bool UnitWatcher::subscribe(sd_bus* bus) {
   if (!add_unit_matches(bus) || !add_manager_matches(bus)) return false;
   // Subscribe makes systemd send unit signals; it may be refused to an unprivileged
   // caller on old systemd versions: then job signals still arrive (broadcast).
-  return sd_bus_call_method(bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0;
+  if (sd_bus_call_method(bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") < 0) return false;
+  // The name's owner now: its NameOwnerChanged may still be queued (a Subscribe sent before
+  // systemd was on the bus waits for it), and must not make us subscribe twice.
+  owner_ = systemd_owner(bus);
+  resubscribe_ = false;
+  subscribing_ = false;
+  return true;
+}
+
+std::string UnitWatcher::systemd_owner(sd_bus* bus) {
+  sd_bus_message* reply = nullptr;
+  const char* owner = nullptr;
+  std::string out;
+  if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner",
+                         nullptr, &reply, "s", kDest) >= 0 &&
+      sd_bus_message_read(reply, "s", &owner) >= 0 && owner != nullptr) {
+    out = owner;
+  }
+  sd_bus_message_unref(reply);
+  return out;
+}
+
+void UnitWatcher::resubscribe_async(sd_bus* bus) {
+  resubscribe_ = false;
+  // A floating call: the bus owns it (and frees it if it closes first).
+  auto on_reply = [](sd_bus_message* reply, void* userdata, sd_bus_error*) -> int {
+    static_cast<UnitWatcher*>(userdata)->subscribed(sd_bus_message_is_method_error(reply, nullptr) == 0);
+    return 0;
+  };
+  if (sd_bus_call_method_async(bus, nullptr, kDest, kPath, kManager, "Subscribe", on_reply, this, "") >= 0) {
+    subscribing_ = true;
+    return;
+  }
+  resubscribe_ = ++subscribe_tries_ < 50;
+  retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+}
+
+void UnitWatcher::subscribed(bool ok) {
+  subscribing_ = false;
+  if (!ok && ++subscribe_tries_ < 50) {
+    // The new systemd may take a moment to be on the bus: again in 100 ms (5 s at most).
+    resubscribe_ = true;
+    retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    return;
+  }
+  owner_ = new_owner_;
+  if (on_resync_) on_resync_("systemd re-executed (or restarted); state re-read");
 }
 
 /// Signals about one unit: PropertiesChanged on its object, JobRemoved, UnitNew/UnitRemoved.
@@ -192,7 +238,15 @@ bool UnitWatcher::add_manager_matches(sd_bus* bus) {
     const char* old_owner = nullptr;
     const char* new_owner = nullptr;
     if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return 0;
-    if (new_owner != nullptr && *new_owner != '\0') self->resubscribe_ = true;
+    if (new_owner == nullptr || *new_owner == '\0') {
+      self->owner_.clear();  // systemd left the bus (a re-exec begins)
+      return 0;
+    }
+    if (self->owner_ == new_owner) return 0;  // the owner our Subscribe reached already
+    self->new_owner_ = new_owner;
+    self->resubscribe_ = true;
+    self->subscribe_tries_ = 0;
+    self->retry_at_ = {};
     return 0;
   };
   return sd_bus_match_signal(bus, nullptr, kDest, kPath, kManager, "UnitFilesChanged", on_manager_change, this) >=
@@ -209,15 +263,8 @@ void UnitWatcher::pump(sd_bus* bus) {
   while (!stopping_) {
     int r = sd_bus_process(bus, nullptr);
     if (r < 0) return;  // connection lost
-    if (resubscribe_) {
-      resubscribe_ = false;
-      // Ask the new systemd for signals again; it may take a moment to be on the bus.
-      for (int i = 0; i < 50 && !stopping_; ++i) {
-        if (sd_bus_call_method(bus, kDest, kPath, kManager, "Subscribe", nullptr, nullptr, "") >= 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (on_resync_) on_resync_("systemd re-executed (or restarted); state re-read");
-    }
+    // Ask the new systemd for signals again, without waiting: signals go on being handled.
+    if (resubscribe_ && !subscribing_ && std::chrono::steady_clock::now() >= retry_at_) resubscribe_async(bus);
     if (r > 0) continue;
     // Sleep until the bus has something or stop() writes the eventfd: no periodic wake-up.
     const int fd = sd_bus_get_fd(bus);
@@ -232,6 +279,11 @@ void UnitWatcher::pump(sd_bus* bus) {
       timeout_ms = deadline <= now_us ? 0 : static_cast<int>(std::min<std::uint64_t>((deadline - now_us + 999) / 1000, 60'000));
     }
     if (wake_fd_ < 0 && (timeout_ms < 0 || timeout_ms > 200)) timeout_ms = 200;  // no eventfd: look at stop()
+    if (resubscribe_ && !subscribing_) {  // a refused Subscribe is tried again at retry_at_
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - std::chrono::steady_clock::now());
+      const int ms = static_cast<int>(std::clamp<std::int64_t>(wait.count() + 1, 0, 100));
+      timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+    }
     std::array<pollfd, 2> fds{pollfd{fd, static_cast<short>(events), 0}, pollfd{wake_fd_, POLLIN, 0}};
     r = ::poll(fds.data(), wake_fd_ >= 0 ? 2 : 1, timeout_ms);
     if (r < 0 && errno != EINTR) return;
