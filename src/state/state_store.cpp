@@ -67,11 +67,15 @@ const std::vector<std::string>& StateStore::usage_fields() {
 
 namespace {
 
-json without_usage(const json& j) {
-  json out = j;
-  if (!out.is_object()) return out;
-  for (const auto& f : StateStore::usage_fields()) out.erase(f);
-  return out;
+std::string serialize(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+/// A digest of an app object without its usage fields (two objects with the same shape
+/// differ only in usage). Takes the object: it erases the fields from it.
+std::uint64_t shape_of(json&& j) {
+  if (j.is_object()) {
+    for (const auto& f : StateStore::usage_fields()) j.erase(f);
+  }
+  return std::hash<std::string>{}(serialize(j));
 }
 
 }  // namespace
@@ -89,14 +93,13 @@ void StateStore::record(std::string type, json data, std::vector<ChangePtr>& out
   out.push_back(std::move(change));
 }
 
-void StateStore::record_app(const json& object, std::vector<ChangePtr>& out) {
+void StateStore::record_app(const std::string& object, std::vector<ChangePtr>& out) {
   ++version_;
   auto change = std::make_shared<Change>();
   change->version = version_;
   change->type = "app";
   // What record("app", {"app": object}) writes: keys in order ("app" < "version").
-  change->data = "{\"app\":" + object.dump(-1, ' ', false, json::error_handler_t::replace) +
-                 ",\"version\":" + std::to_string(version_) + "}";
+  change->data = "{\"app\":" + object + ",\"version\":" + std::to_string(version_) + "}";
   history_.push_back(change);
   while (history_.size() > std::max<std::size_t>(1, options_.history)) history_.pop_front();
   ++stats_.changes;
@@ -129,7 +132,9 @@ void StateStore::publish(const std::vector<ChangePtr>& changes) {
 }
 
 bool StateStore::put_app(const std::string& name, json app, json extra, std::int64_t now_ms, std::uint64_t order) {
-  std::string extra_text = extra.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string extra_text = serialize(extra);
+  std::string text = serialize(app);
+  const std::uint64_t shape = shape_of(std::move(app));
   std::vector<ChangePtr> out;
   {
     std::lock_guard lock(mu_);
@@ -141,19 +146,20 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
       }
       if (order != 0) it->second.order = std::max(it->second.order, order);
       it->second.extra = std::move(extra_text);
-      if (it->second.object == app) {
+      if (it->second.object == text) {
         ++stats_.unchanged;
         return false;
       }
-      const bool usage_only = without_usage(it->second.object) == without_usage(app);
+      const bool usage_only = it->second.shape == shape;
       if (usage_only && now_ms - it->second.usage_at_ms < options_.usage_interval_ms) {
         ++stats_.coalesced;
         return false;
       }
-      it->second.object = std::move(app);
+      it->second.object = std::move(text);
+      it->second.shape = shape;
       it->second.usage_at_ms = now_ms;
     } else {
-      it = apps_.emplace(name, AppEntry{std::move(app), std::move(extra_text), now_ms, order}).first;
+      it = apps_.emplace(name, AppEntry{std::move(text), shape, std::move(extra_text), now_ms, order}).first;
     }
     record_app(it->second.object, out);
     apps_version_ = version_;
@@ -163,12 +169,14 @@ bool StateStore::put_app(const std::string& name, json app, json extra, std::int
 }
 
 bool StateStore::put_usage(const std::string& name, const json& usage, std::int64_t now_ms) {
+  if (!usage.is_object()) return false;
   std::vector<ChangePtr> out;
   {
     std::lock_guard lock(mu_);
     auto it = apps_.find(name);
-    if (it == apps_.end() || !usage.is_object() || !it->second.object.is_object()) return false;
-    auto& object = it->second.object;
+    if (it == apps_.end()) return false;
+    json object = json::parse(it->second.object, nullptr, false);  // ours: valid
+    if (!object.is_object()) return false;
     bool differs = false;
     for (const auto& f : usage_fields()) {
       auto u = usage.find(f);
@@ -187,8 +195,9 @@ bool StateStore::put_usage(const std::string& name, const json& usage, std::int6
     for (const auto& f : usage_fields()) {
       if (auto u = usage.find(f); u != usage.end()) object[f] = *u;
     }
+    it->second.object = serialize(object);  // the shape stays: only usage moved
     it->second.usage_at_ms = now_ms;
-    record_app(object, out);
+    record_app(it->second.object, out);
     apps_version_ = version_;
   }
   publish(out);
@@ -330,7 +339,7 @@ AppList StateStore::apps() const {
     for (const auto& [name, e] : apps_) {
       if (!first) s += ',';
       first = false;
-      s += e.object.dump(-1, ' ', false, json::error_handler_t::replace);
+      s += e.object;
     }
     s += ']';
     apps_cache_.version = apps_version_;
@@ -340,10 +349,14 @@ AppList StateStore::apps() const {
 }
 
 std::optional<json> StateStore::app(const std::string& name) const {
-  std::lock_guard lock(mu_);
-  auto it = apps_.find(name);
-  if (it == apps_.end()) return std::nullopt;
-  return it->second.object;
+  std::string object;
+  {
+    std::lock_guard lock(mu_);
+    auto it = apps_.find(name);
+    if (it == apps_.end()) return std::nullopt;
+    object = it->second.object;
+  }
+  return json::parse(object, nullptr, false);  // ours: valid
 }
 
 std::optional<json> StateStore::app_extra(const std::string& name) const {
@@ -353,7 +366,7 @@ std::optional<json> StateStore::app_extra(const std::string& name) const {
 }
 
 std::optional<std::pair<json, json>> StateStore::app_with_extra(const std::string& name) const {
-  json object;
+  std::string object;
   std::string extra;
   {
     std::lock_guard lock(mu_);
@@ -362,14 +375,14 @@ std::optional<std::pair<json, json>> StateStore::app_with_extra(const std::strin
     object = it->second.object;
     extra = it->second.extra;
   }
-  return std::make_pair(std::move(object), json::parse(extra, nullptr, false));  // ours: valid
+  return std::make_pair(json::parse(object, nullptr, false), json::parse(extra, nullptr, false));  // ours: valid
 }
 
 std::vector<json> StateStore::all_apps() const {
   std::lock_guard lock(mu_);
   std::vector<json> out;
   out.reserve(apps_.size());
-  for (const auto& [name, e] : apps_) out.push_back(e.object);
+  for (const auto& [name, e] : apps_) out.push_back(json::parse(e.object, nullptr, false));  // ours: valid
   return out;
 }
 
@@ -394,9 +407,12 @@ Snapshot StateStore::snapshot() const {
   if (list.version == apps_version_) {
     apps_json = *list.json;
   } else {
-    json a = json::array();
-    for (const auto& [name, e] : apps_) a.push_back(e.object);
-    apps_json = a.dump(-1, ' ', false, json::error_handler_t::replace);
+    apps_json = "[";
+    for (const auto& [name, e] : apps_) {
+      if (apps_json.size() > 1) apps_json += ',';
+      apps_json += e.object;
+    }
+    apps_json += ']';
   }
   json monitored = json::array();
   for (const auto& [key, m] : monitored_) monitored.push_back(m);

@@ -184,7 +184,11 @@ class StateStore {
 
  private:
   struct AppEntry {
-    nlohmann::json object;
+    /// The app object, serialized (what the list and the stream send): as a JSON tree it
+    /// was ~2 kB an app (a map node per key), 4x its text (200 apps: ~0.4 MB -> ~0.1 MB).
+    /// Parsed again only by a detail or /status read and by put_usage.
+    std::string object;
+    std::uint64_t shape = 0;  ///< digest of the object without its usage fields (usage_only)
     /// The detail extras, serialized: read only by a detail or /status request (parsed then,
     /// ~1 kB), and as a JSON tree they were ~2.5x the memory (200 apps: ~0.6 MB -> ~0.25 MB).
     std::string extra;
@@ -192,8 +196,8 @@ class StateStore {
     std::uint64_t order = 0;       ///< the newest order put (see put_app)
   };
   void record(std::string type, nlohmann::json data, std::vector<ChangePtr>& out);  // under mu_
-  /// record("app", {"app": object}) without copying the object (the same bytes). Under mu_.
-  void record_app(const nlohmann::json& object, std::vector<ChangePtr>& out);
+  /// record("app", {"app": object}) from the object's serialized text (the same bytes). Under mu_.
+  void record_app(const std::string& object, std::vector<ChangePtr>& out);
   void publish(const std::vector<ChangePtr>& changes);                              // outside mu_
 
   const StoreOptions options_;
