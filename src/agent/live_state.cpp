@@ -143,6 +143,35 @@ std::uint64_t state_key(const monitor::AppState& s) {
   return seed;
 }
 
+/// The registry's record of an app (definition, enabled, timestamps): a 64-bit digest, held
+/// instead of a copy of the record (~0.7 kB an app).
+std::uint64_t record_key(const registry::AppRecord& r) {
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+  // Every field is hashed below: a new one changes a size (on the platform CI builds), so
+  // this fails until it is added.
+  static_assert(sizeof(registry::AppRecord) == 560 && sizeof(core::AppDefinition) == 536 &&
+                    sizeof(core::HealthCheck) == 104,
+                "AppRecord, AppDefinition or HealthCheck changed: hash the new field in record_key()");
+#endif
+  std::size_t seed = 3;
+  auto add = [&seed](const auto& field) { boost::hash_combine(seed, field); };
+  const core::AppDefinition& d = r.definition;
+  add(d.name), add(static_cast<int>(d.runtime)), add(d.script_path), add(d.module), add(d.host), add(d.port);
+  add(d.args), add(d.user), add(d.working_directory), add(d.environment), add(d.secret_names);
+  add(d.secret_values.has_value());
+  if (d.secret_values) add(*d.secret_values);
+  add(static_cast<int>(d.restart_policy)), add(d.restart_sec), add(d.memory_max_bytes.has_value());
+  add(d.memory_max_bytes.value_or(0)), add(d.cpu_quota_percent.has_value()), add(d.cpu_quota_percent.value_or(0));
+  add(d.description), add(d.health_check.has_value());
+  if (d.health_check) {
+    const core::HealthCheck& h = *d.health_check;
+    add(h.host), add(h.port), add(h.path), add(h.expected_status), add(h.interval.count()), add(h.timeout.count());
+    add(h.failures_before_unhealthy), add(h.restart_when_unhealthy);
+  }
+  add(r.enabled), add(r.created_at_usec), add(r.updated_at_usec);
+  return seed;
+}
+
 }  // namespace
 
 LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, const Result<core::UnitStatus>& unit,
@@ -150,10 +179,11 @@ LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, co
   const std::string error = unit ? std::string() : unit.error().message;
   const std::uint64_t unit_digest = unit_key(unit ? &*unit : nullptr);  // no copy: every app, every cycle
   const std::uint64_t state_digest = state_key(state);
+  const std::uint64_t record_digest = record_key(record);
   const Fed::Usage usage{state.cpu_percent, state.memory_bytes, state.uptime_seconds.has_value()};
   std::lock_guard lock(fed_mu_);
   auto it = fed_.find(record.definition.name);
-  if (it != fed_.end() && it->second.record == record && it->second.unit_error == error &&
+  if (it != fed_.end() && it->second.record_key == record_digest && it->second.unit_error == error &&
       it->second.unit_key == unit_digest && it->second.state_key == state_digest) {
     // Usage that moved goes out at most every usage interval; an app whose CPU and memory
     // stand still (an idle app) only refreshes its uptime and timestamp once a minute, so
@@ -166,7 +196,7 @@ LiveFeed::Since LiveFeed::compare_with_put(const registry::AppRecord& record, co
     it->second.at_ms = now;
     return Since::UsageOnly;
   }
-  fed_[record.definition.name] = Fed{record, error, unit_digest, state_digest, usage, now};
+  fed_[record.definition.name] = Fed{record_digest, error, unit_digest, state_digest, usage, now};
   return Since::Moved;
 }
 

@@ -146,5 +146,52 @@ TEST(LiveUsage, AnyMoveButUsageIsPutWholeAtOnce) {
   }
 }
 
+TEST(LiveUsage, AnyChangeOfTheRecordIsPutWholeAtOnce) {
+  // The feed holds a digest of the registry's record, not a copy: a change of any field of
+  // the definition, of enabled or of a timestamp must still make a whole put.
+  using Mutation = void (*)(registry::AppRecord&);
+  const std::vector<std::pair<const char*, Mutation>> moves = {
+      {"runtime", [](registry::AppRecord& r) { r.definition.runtime = core::Runtime::NodeScript; }},
+      {"script", [](registry::AppRecord& r) { r.definition.script_path = "/srv/b.js"; }},
+      {"module", [](registry::AppRecord& r) { r.definition.module = "m:app"; }},
+      {"host", [](registry::AppRecord& r) { r.definition.host = "::1"; }},
+      {"port", [](registry::AppRecord& r) { r.definition.port = 8081; }},
+      {"args", [](registry::AppRecord& r) { r.definition.args = {"--x"}; }},
+      {"user", [](registry::AppRecord& r) { r.definition.user = "other"; }},
+      {"directory", [](registry::AppRecord& r) { r.definition.working_directory = "/srv"; }},
+      {"environment", [](registry::AppRecord& r) { r.definition.environment["A"] = "1"; }},
+      {"secret names", [](registry::AppRecord& r) { r.definition.secret_names = {"TOKEN"}; }},
+      {"restart policy", [](registry::AppRecord& r) { r.definition.restart_policy = core::RestartPolicy::No; }},
+      {"restart sec", [](registry::AppRecord& r) { r.definition.restart_sec = 9; }},
+      {"memory max", [](registry::AppRecord& r) { r.definition.memory_max_bytes = 1 << 20; }},
+      {"cpu quota", [](registry::AppRecord& r) { r.definition.cpu_quota_percent = 50; }},
+      {"description", [](registry::AppRecord& r) { r.definition.description = "changed"; }},
+      {"health check", [](registry::AppRecord& r) { r.definition.health_check = core::HealthCheck{}; }},
+      {"health path",
+       [](registry::AppRecord& r) {
+         r.definition.health_check = core::HealthCheck{};
+         r.definition.health_check->path = "/ready";
+       }},
+      {"enabled", [](registry::AppRecord& r) { r.enabled = true; }},
+      {"updated", [](registry::AppRecord& r) { r.updated_at_usec = 99; }},
+  };
+  for (const auto& [what, move] : moves) {
+    state::StateStore store(state::StoreOptions{.usage_interval_ms = 60'000});
+    LiveFeed feed(store);
+    auto rec = record_of("a");
+    feed.app(rec, running(42), seen(42, 0.0, 4096, 1));
+    const auto puts = [&store] {
+      const auto st = store.stats();
+      return st.changes + st.unchanged + st.coalesced;
+    };
+    const auto before = puts();
+    feed.app(rec, running(42), seen(42, 0.0, 4096, 2));  // the same record: nothing
+    EXPECT_EQ(puts(), before) << what;
+    move(rec);
+    feed.app(rec, running(42), seen(42, 0.0, 4096, 3));
+    EXPECT_EQ(puts(), before + 1) << what;
+  }
+}
+
 }  // namespace
 }  // namespace siax::agent
