@@ -275,6 +275,10 @@ Result<Database> Database::open(const std::string& path, OpenOptions options, Na
     return unexpected(db.error(wal_rc, "set the journal mode"));
   }
   if (auto s = db.exec("PRAGMA synchronous = NORMAL", "set synchronous"); !s) return unexpected(std::move(s.error()));
+  // SQLite's own page cache at most 256 KiB per connection (its default is 2 MB, which the
+  // growing audit log would fill over time): the stores keep what they read often in memory
+  // (the registry's lists), and a page read again comes from the kernel's page cache.
+  if (auto s = db.exec("PRAGMA cache_size = -256", "set the cache size"); !s) return unexpected(std::move(s.error()));
   if (options.foreign_keys) {
     if (auto fk = db.exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !fk) {
       return unexpected(std::move(fk.error()));
