@@ -149,9 +149,9 @@ std::uint64_t record_key(const registry::AppRecord& r) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
   // Every field is hashed below: a new one changes a size (on the platform CI builds), so
   // this fails until it is added.
-  static_assert(sizeof(registry::AppRecord) == 560 && sizeof(core::AppDefinition) == 536 &&
-                    sizeof(core::HealthCheck) == 104,
-                "AppRecord, AppDefinition or HealthCheck changed: hash the new field in record_key()");
+  static_assert(
+      sizeof(registry::AppRecord) == 560 && sizeof(core::AppDefinition) == 536 && sizeof(core::HealthCheck) == 104,
+      "AppRecord, AppDefinition or HealthCheck changed: hash the new field in record_key()");
 #endif
   std::size_t seed = 3;
   auto add = [&seed](const auto& field) { boost::hash_combine(seed, field); };

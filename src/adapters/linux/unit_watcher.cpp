@@ -280,7 +280,8 @@ void UnitWatcher::pump(sd_bus* bus) {
     }
     if (wake_fd_ < 0 && (timeout_ms < 0 || timeout_ms > 200)) timeout_ms = 200;  // no eventfd: look at stop()
     if (resubscribe_ && !subscribing_) {  // a refused Subscribe is tried again at retry_at_
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - std::chrono::steady_clock::now());
+      const auto wait =
+          std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - std::chrono::steady_clock::now());
       const int ms = static_cast<int>(std::clamp<std::int64_t>(wait.count() + 1, 0, 100));
       timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     }

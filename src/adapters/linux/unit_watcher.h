@@ -73,12 +73,12 @@ class UnitWatcher {
 
   std::uint64_t reconnects_ = 0;  ///< watcher thread only
   // Watcher thread only:
-  std::string owner_;             ///< systemd's unique bus name our Subscribe went to
-  std::string new_owner_;         ///< the owner a NameOwnerChanged announced
-  bool resubscribe_ = false;      ///< systemd took its bus name again: Subscribe once more
-  int subscribe_tries_ = 0;       ///< refused Subscribe calls since the new owner came
+  std::string owner_;                                 ///< systemd's unique bus name our Subscribe went to
+  std::string new_owner_;                             ///< the owner a NameOwnerChanged announced
+  bool resubscribe_ = false;                          ///< systemd took its bus name again: Subscribe once more
+  int subscribe_tries_ = 0;                           ///< refused Subscribe calls since the new owner came
   std::chrono::steady_clock::time_point retry_at_{};  ///< when to try a refused Subscribe again
-  bool subscribing_ = false;      ///< a Subscribe call is in flight
+  bool subscribing_ = false;                          ///< a Subscribe call is in flight
 };
 
 /// The app name of a systemd unit object path (".../unit/siax_2dapp_2dapi_2eservice"
