@@ -78,10 +78,10 @@ class Subscription {
 
 struct StoreOptions {
   /// Changes kept for resume. Each costs its JSON (~450 bytes for an app) plus ~110 bytes:
-  /// 512 are ~0.3 MB (2048 were ~1.1 MB) and cover ~2.5 min of 200 idle apps (their
-  /// uptimes go out once a minute: ~3.3 changes/s; a longer gap resumes from a snapshot:
-  /// ~90 kB for 200 apps). docs/PERFORMANCE.md.
-  std::size_t history = 512;
+  /// 256 are ~0.13 MB (512 were ~0.26 MB, 2048 ~1.1 MB) and cover ~75 s of 200 idle apps
+  /// (their uptimes go out once a minute: ~3.3 changes/s); a longer gap resumes from a
+  /// snapshot, always correct (~90 kB for 200 apps). docs/PERFORMANCE.md.
+  std::size_t history = 256;
   std::int64_t usage_interval_ms = 5'000;  ///< usage-only app updates at most this often per app
   std::size_t max_queue = 512;       ///< per subscriber
   std::size_t max_subscribers = 64;
