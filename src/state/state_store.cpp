@@ -331,19 +331,21 @@ std::uint64_t StateStore::version() const {
   return version_;
 }
 
+std::string StateStore::apps_array() const {
+  std::string s = "[";
+  for (const auto& [name, e] : apps_) {
+    if (s.size() > 1) s += ',';
+    s += e.object;
+  }
+  s += ']';
+  return s;
+}
+
 AppList StateStore::apps() const {
   std::lock_guard lock(mu_);
   if (!apps_cache_.json || apps_cache_.version != apps_version_) {
-    std::string s = "[";
-    bool first = true;
-    for (const auto& [name, e] : apps_) {
-      if (!first) s += ',';
-      first = false;
-      s += e.object;
-    }
-    s += ']';
     apps_cache_.version = apps_version_;
-    apps_cache_.json = std::make_shared<const std::string>(std::move(s));
+    apps_cache_.json = std::make_shared<const std::string>(apps_array());
   }
   return apps_cache_;
 }
@@ -378,14 +380,6 @@ std::optional<std::pair<json, json>> StateStore::app_with_extra(const std::strin
   return std::make_pair(json::parse(object, nullptr, false), json::parse(extra, nullptr, false));  // ours: valid
 }
 
-std::vector<json> StateStore::all_apps() const {
-  std::lock_guard lock(mu_);
-  std::vector<json> out;
-  out.reserve(apps_.size());
-  for (const auto& [name, e] : apps_) out.push_back(json::parse(e.object, nullptr, false));  // ours: valid
-  return out;
-}
-
 std::vector<json> StateStore::all_monitored() const {
   std::lock_guard lock(mu_);
   std::vector<json> out;
@@ -407,12 +401,7 @@ Snapshot StateStore::snapshot() const {
   if (list.version == apps_version_) {
     apps_json = *list.json;
   } else {
-    apps_json = "[";
-    for (const auto& [name, e] : apps_) {
-      if (apps_json.size() > 1) apps_json += ',';
-      apps_json += e.object;
-    }
-    apps_json += ']';
+    apps_json = apps_array();
   }
   json monitored = json::array();
   for (const auto& [key, m] : monitored_) monitored.push_back(m);

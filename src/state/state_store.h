@@ -168,7 +168,6 @@ class StateStore {
   [[nodiscard]] std::optional<nlohmann::json> app_extra(const std::string& name) const;
   /// app() and app_extra() from one put (two calls may straddle a put). Absent when not held.
   [[nodiscard]] std::optional<std::pair<nlohmann::json, nlohmann::json>> app_with_extra(const std::string& name) const;
-  [[nodiscard]] std::vector<nlohmann::json> all_apps() const;
   [[nodiscard]] std::vector<nlohmann::json> all_monitored() const;
   [[nodiscard]] nlohmann::json system() const;
   [[nodiscard]] Snapshot snapshot() const;
@@ -199,6 +198,8 @@ class StateStore {
   /// record("app", {"app": object}) from the object's serialized text (the same bytes). Under mu_.
   void record_app(const std::string& object, std::vector<ChangePtr>& out);
   void publish(const std::vector<ChangePtr>& changes);                              // outside mu_
+  /// The held app objects as one JSON array (their texts joined). Under mu_.
+  [[nodiscard]] std::string apps_array() const;
 
   const StoreOptions options_;
   std::function<void()> notify_;
