@@ -98,6 +98,13 @@ TEST(LiveUsage, AnIdleAppsUptimeAloneIsNotAChangeEveryCycle) {
   EXPECT_EQ((*store.app("a"))["uptime_seconds"], 8);
 }
 
+/// Puts that reached the store: recorded, unchanged, or held back by the usage interval.
+/// (Within the tests' 60 s interval the feed sends no usage patch: only whole puts count.)
+std::uint64_t whole_puts(const state::StateStore& store) {
+  const auto st = store.stats();
+  return st.changes + st.unchanged + st.coalesced;
+}
+
 TEST(LiveUsage, AnyMoveButUsageIsPutWholeAtOnce) {
   // The feed holds digests of what it last put, not copies: every field of the state and of
   // systemd's view but the usage figures must still make a whole put (within the interval).
@@ -131,18 +138,14 @@ TEST(LiveUsage, AnyMoveButUsageIsPutWholeAtOnce) {
     feed.app(rec, running(42), seen(42, 0.0, 4096, 1));
     // Within the 60 s interval only a whole put reaches the store (recorded, unchanged, or
     // held back when what moved shows only among the usage fields, e.g. memory_source).
-    const auto puts = [&store] {
-      const auto st = store.stats();
-      return st.changes + st.unchanged + st.coalesced;
-    };
-    const auto before = puts();
+    const auto before = whole_puts(store);
     feed.app(rec, running(42), seen(42, 0.0, 4096, 2));  // the uptime alone: nothing
-    EXPECT_EQ(puts(), before) << what;
+    EXPECT_EQ(whole_puts(store), before) << what;
     auto unit = running(42);
     auto state = seen(42, 0.0, 4096, 3);
     move(unit, state);
     feed.app(rec, unit, state);
-    EXPECT_EQ(puts(), before + 1) << what;
+    EXPECT_EQ(whole_puts(store), before + 1) << what;
   }
 }
 
@@ -180,16 +183,12 @@ TEST(LiveUsage, AnyChangeOfTheRecordIsPutWholeAtOnce) {
     LiveFeed feed(store);
     auto rec = record_of("a");
     feed.app(rec, running(42), seen(42, 0.0, 4096, 1));
-    const auto puts = [&store] {
-      const auto st = store.stats();
-      return st.changes + st.unchanged + st.coalesced;
-    };
-    const auto before = puts();
+    const auto before = whole_puts(store);
     feed.app(rec, running(42), seen(42, 0.0, 4096, 2));  // the same record: nothing
-    EXPECT_EQ(puts(), before) << what;
+    EXPECT_EQ(whole_puts(store), before) << what;
     move(rec);
     feed.app(rec, running(42), seen(42, 0.0, 4096, 3));
-    EXPECT_EQ(puts(), before + 1) << what;
+    EXPECT_EQ(whole_puts(store), before + 1) << what;
   }
 }
 
