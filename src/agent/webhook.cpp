@@ -23,10 +23,9 @@ tl::unexpected<Rejection> reject(Refusal refusal, std::string code, std::string 
 
 bool is_action(std::string_view a) { return std::find(kActions.begin(), kActions.end(), a) != kActions.end(); }
 
-/// A raw digest (auth::sha256, auth::hmac_sha256: Nettle) as bytes; empty if it failed
-/// (then nothing matches).
-std::string digest_bytes(const std::optional<auth::Sha256Digest>& md) {
-  return md ? std::string(reinterpret_cast<const char*>(md->data()), md->size()) : std::string();
+/// A raw digest (auth::sha256, auth::hmac_sha256: Nettle) as bytes.
+std::string digest_bytes(const auth::Sha256Digest& md) {
+  return std::string(reinterpret_cast<const char*>(md.data()), md.size());
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) { return digest_bytes(auth::hmac_sha256(key, data)); }

@@ -79,10 +79,10 @@ bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
 }
 
 // Nettle (Debian's static libnettle.a): no global state to initialise, and only the
-// SHA-256 code is linked in. libgcrypt did the same work, but its initialisation alone
-// (gcry_check_version) made ~0.8 MB of it resident (docs/PERFORMANCE.md).
+// SHA-256 code is linked in. libgcrypt did the same work, but its initialisation and first
+// hash made ~0.8 MB of it resident (docs/PERFORMANCE.md).
 
-std::optional<Sha256Digest> sha256(std::string_view data) noexcept {
+Sha256Digest sha256(std::string_view data) noexcept {
   Sha256Digest md{};
   sha256_ctx ctx{};
   sha256_init(&ctx);
@@ -91,7 +91,7 @@ std::optional<Sha256Digest> sha256(std::string_view data) noexcept {
   return md;
 }
 
-std::optional<Sha256Digest> hmac_sha256(std::string_view key, std::string_view data) noexcept {
+Sha256Digest hmac_sha256(std::string_view key, std::string_view data) noexcept {
   Sha256Digest md{};
   hmac_sha256_ctx ctx{};
   hmac_sha256_set_key(&ctx, key.size(), reinterpret_cast<const std::uint8_t*>(key.data()));

@@ -27,17 +27,15 @@ namespace siax::auth {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
-/// SHA-256 (FIPS 180-4) of `data`; never nullopt with Nettle (the optional is kept for
-/// callers that check).
-[[nodiscard]] std::optional<Sha256Digest> sha256(std::string_view data) noexcept;
+/// SHA-256 (FIPS 180-4) of `data`.
+[[nodiscard]] Sha256Digest sha256(std::string_view data) noexcept;
 
-/// HMAC-SHA256 (RFC 2104) of `data` with `key` (any length, may be empty); never nullopt with
-/// Nettle.
-[[nodiscard]] std::optional<Sha256Digest> hmac_sha256(std::string_view key, std::string_view data) noexcept;
+/// HMAC-SHA256 (RFC 2104) of `data` with `key` (any length, may be empty).
+[[nodiscard]] Sha256Digest hmac_sha256(std::string_view key, std::string_view data) noexcept;
 
 /// PBKDF2-HMAC-SHA256 (RFC 8018) of `password` (may be empty) with `salt` (not empty),
-/// `out_size` bytes into `out`. False for an empty salt, no
-/// iterations or no output (refused before Nettle, which would abort on them).
+/// `out_size` bytes into `out`. False for an empty salt, no iterations or no output (refused
+/// here: Nettle would abort on them).
 [[nodiscard]] bool pbkdf2_sha256(std::string_view password, const unsigned char* salt, std::size_t salt_size,
                                  std::uint32_t iterations, unsigned char* out, std::size_t out_size) noexcept;
 

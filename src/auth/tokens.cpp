@@ -30,8 +30,7 @@ Result<std::string> generate_token() {
 
 Result<std::string> hash_token(std::string_view token) {
   const auto md = sha256(token);
-  if (!md) return fail(ErrorKind::Internal, "hash_unavailable", "could not compute SHA-256");
-  return hex_encode(md->data(), md->size());
+  return hex_encode(md.data(), md.size());
 }
 
 bool looks_like_token(std::string_view text) noexcept {

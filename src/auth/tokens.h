@@ -20,8 +20,8 @@ inline constexpr std::size_t kTokenLength = 5 + 43;
 /// A new random token. Fails only when the CSPRNG fails (see random_bytes).
 [[nodiscard]] Result<std::string> generate_token();
 
-/// Lowercase hex SHA-256 of the token (64 characters), via EVP. Fails (kind Internal)
-/// only if OpenSSL cannot compute SHA-256 at all.
+/// Lowercase hex SHA-256 of the token (64 characters; Nettle). Never fails today: the
+/// Result is what its callers (bootstrap, middleware, the CLI) already handle.
 [[nodiscard]] Result<std::string> hash_token(std::string_view token);
 
 /// Syntax check before any lookup: the prefix, exactly 43 base64url characters, and a
